@@ -1,0 +1,264 @@
+//! The key hierarchy: master key, the two keys split from it, and the vault
+//! key they protect.
+
+use std::fmt;
+
+use hkdf::Hkdf;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
+
+use super::kdf::{KdfParams, argon2id};
+use super::secret::{KEY_LEN, KeyBytes};
+use super::{CryptoError, aead};
+
+/// HKDF `info` strings. Distinct labels make the two outputs independent
+/// keys: knowing the auth key (as the server does) says nothing about the
+/// key-encryption key.
+const AUTH_KEY_INFO: &[u8] = b"gophkeeper/v1/auth-key";
+const KEK_INFO: &[u8] = b"gophkeeper/v1/kek";
+
+/// Associated data of the wrapped vault key, so that no other ciphertext made
+/// under the key-encryption key can be passed off as a vault key.
+const VAULT_KEY_AAD: &[u8] = b"gophkeeper/v1/vault-key";
+const WRAP_FORMAT_V1: u8 = 1;
+
+/// Size of [`KeyEncryptionKey::wrap`]'s output.
+pub const WRAPPED_VAULT_KEY_LEN: usize = KEY_LEN + aead::OVERHEAD;
+
+/// Argon2id of the master password. Exists only long enough to split into
+/// an [`AuthKey`] and a [`KeyEncryptionKey`].
+#[derive(ZeroizeOnDrop)]
+pub struct MasterKey(KeyBytes);
+
+/// What the server gets instead of the password. The server stores only a
+/// slow hash of it, and it cannot be turned back into the master key.
+#[derive(ZeroizeOnDrop)]
+pub struct AuthKey(KeyBytes);
+
+/// Wraps the vault key. Never leaves the client.
+#[derive(ZeroizeOnDrop)]
+pub struct KeyEncryptionKey(KeyBytes);
+
+/// The random key that encrypts every record of one user.
+///
+/// Not `Clone`, so that the number of copies in memory stays visible:
+///
+/// ```compile_fail
+/// use gophkeeper_client::crypto::VaultKey;
+/// fn copy(key: &VaultKey) -> VaultKey {
+///     key.clone()
+/// }
+/// ```
+#[derive(ZeroizeOnDrop)]
+pub struct VaultKey(pub(crate) KeyBytes);
+
+impl MasterKey {
+    /// Stretches the password with Argon2id after checking `params`, so a
+    /// server cannot downgrade the KDF.
+    ///
+    /// The password is NFC-normalised first, so that the same password typed
+    /// on systems that compose accented letters differently (macOS vs. Linux
+    /// keyboards) gives the same key.
+    pub fn derive(password: &SecretString, params: &KdfParams) -> Result<Self, CryptoError> {
+        let password = password.expose_secret();
+        // NFC grows a string at most threefold; reserving that up front means
+        // no reallocation leaves an unwiped copy of the password behind.
+        let mut normalized = Zeroizing::new(String::with_capacity(password.len() * 3));
+        normalized.extend(password.nfc());
+        Self::derive_from_bytes(normalized.as_bytes(), params)
+    }
+
+    /// As [`MasterKey::derive`], for a password that is already bytes. No
+    /// normalisation is applied.
+    pub fn derive_from_bytes(password: &[u8], params: &KdfParams) -> Result<Self, CryptoError> {
+        params.validate()?;
+        let mut key = KeyBytes::zeroed();
+        argon2id(
+            password,
+            &params.salt,
+            (params.memory_kib, params.iterations, params.parallelism),
+            None,
+            &[],
+            key.as_mut(),
+        )
+        .map_err(CryptoError::Kdf)?;
+        Ok(Self(key))
+    }
+
+    pub fn auth_key(&self) -> AuthKey {
+        AuthKey(expand(&self.0, AUTH_KEY_INFO))
+    }
+
+    pub fn key_encryption_key(&self) -> KeyEncryptionKey {
+        KeyEncryptionKey(expand(&self.0, KEK_INFO))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        let mut key = KeyBytes::zeroed();
+        *key.as_mut() = bytes;
+        Self(key)
+    }
+}
+
+impl AuthKey {
+    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        self.0.as_bytes()
+    }
+}
+
+impl KeyEncryptionKey {
+    /// Encrypts the vault key for storage on the server:
+    /// `version ‖ nonce ‖ ciphertext ‖ tag`, [`WRAPPED_VAULT_KEY_LEN`] bytes.
+    pub fn wrap(&self, vault_key: &VaultKey) -> Vec<u8> {
+        aead::seal(
+            &self.0,
+            WRAP_FORMAT_V1,
+            VAULT_KEY_AAD,
+            vault_key.0.as_bytes(),
+        )
+    }
+
+    /// Recovers the vault key. Any tampering, or a key-encryption key from a
+    /// different password, gives [`CryptoError::DecryptionFailed`].
+    pub fn unwrap(&self, wrapped: &[u8]) -> Result<VaultKey, CryptoError> {
+        let plain = aead::open(&self.0, WRAP_FORMAT_V1, VAULT_KEY_AAD, wrapped)?;
+        let bytes = <&[u8; KEY_LEN]>::try_from(plain.as_slice())
+            .map_err(|_| CryptoError::DecryptionFailed)?;
+        let mut key = KeyBytes::zeroed();
+        key.as_mut().copy_from_slice(bytes);
+        Ok(VaultKey(key))
+    }
+}
+
+impl VaultKey {
+    /// A fresh random 256-bit key, made once per account at registration.
+    pub fn generate() -> Self {
+        Self(KeyBytes::random())
+    }
+}
+
+/// HKDF-SHA256 with no salt: the input is already a uniformly random
+/// Argon2 output, so HKDF's extract step needs none (RFC 5869 §3.1).
+fn expand(master: &KeyBytes, info: &[u8]) -> KeyBytes {
+    let mut out = KeyBytes::zeroed();
+    #[expect(
+        clippy::expect_used,
+        reason = "32 bytes is far below HKDF-SHA256's 8160-byte output limit"
+    )]
+    hkdf_sha256(master.as_bytes(), None, info, out.as_mut())
+        .expect("32-byte HKDF output is always allowed");
+    out
+}
+
+/// HKDF-SHA256 extract-and-expand (RFC 5869).
+pub(crate) fn hkdf_sha256(
+    ikm: &[u8],
+    salt: Option<&[u8]>,
+    info: &[u8],
+    okm: &mut [u8],
+) -> Result<(), hkdf::InvalidLength> {
+    Hkdf::<Sha256>::new(salt, ikm).expand(info, okm)
+}
+
+macro_rules! redacted_debug {
+    ($($name:ident),*) => {$(
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+redacted_debug!(MasterKey, AuthKey, KeyEncryptionKey, VaultKey);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn master(byte: u8) -> MasterKey {
+        MasterKey::from_bytes([byte; KEY_LEN])
+    }
+
+    #[test]
+    fn split_keys_are_distinct_and_deterministic() {
+        let m = master(1);
+        let auth = m.auth_key();
+        let kek = m.key_encryption_key();
+        assert_ne!(auth.as_bytes(), kek.0.as_bytes());
+        assert_ne!(auth.as_bytes(), m.0.as_bytes());
+        assert_eq!(auth.as_bytes(), master(1).auth_key().as_bytes());
+        assert_ne!(auth.as_bytes(), master(2).auth_key().as_bytes());
+    }
+
+    #[test]
+    fn wrap_unwrap_round_trip() {
+        let kek = master(3).key_encryption_key();
+        let vault = VaultKey::generate();
+        let wrapped = kek.wrap(&vault);
+        assert_eq!(wrapped.len(), WRAPPED_VAULT_KEY_LEN);
+        assert_eq!(wrapped[0], WRAP_FORMAT_V1);
+        let back = kek.unwrap(&wrapped).unwrap();
+        assert_eq!(back.0.as_bytes(), vault.0.as_bytes());
+        // Random nonce: wrapping twice never gives the same bytes.
+        assert_ne!(kek.wrap(&vault), wrapped);
+    }
+
+    #[test]
+    fn unwrap_rejects_tampering_and_wrong_key() {
+        let kek = master(4).key_encryption_key();
+        let wrapped = kek.wrap(&VaultKey::generate());
+        for i in 0..wrapped.len() {
+            let mut bad = wrapped.clone();
+            bad[i] ^= 0x80;
+            assert!(matches!(
+                kek.unwrap(&bad),
+                Err(CryptoError::DecryptionFailed)
+            ));
+        }
+        for len in [0, 1, 40, wrapped.len() - 1] {
+            assert!(kek.unwrap(&wrapped[..len]).is_err());
+        }
+        let other = master(5).key_encryption_key();
+        assert!(matches!(
+            other.unwrap(&wrapped),
+            Err(CryptoError::DecryptionFailed)
+        ));
+    }
+
+    #[test]
+    fn unwrap_refuses_a_record_ciphertext_under_the_same_key() {
+        // Same key bytes, different purpose label: must not open.
+        let kek = master(6).key_encryption_key();
+        let mut bytes = KeyBytes::zeroed();
+        bytes.as_mut().copy_from_slice(kek.0.as_bytes());
+        let sealed = aead::seal(&bytes, WRAP_FORMAT_V1, b"something else", &[9; KEY_LEN]);
+        assert!(kek.unwrap(&sealed).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_key_bytes() {
+        let m = master(0xAB);
+        assert_eq!(format!("{m:?}"), "MasterKey(<redacted>)");
+        assert_eq!(format!("{:?}", m.auth_key()), "AuthKey(<redacted>)");
+        assert_eq!(
+            format!("{:?}", m.key_encryption_key()),
+            "KeyEncryptionKey(<redacted>)"
+        );
+        assert_eq!(
+            format!("{:?}", VaultKey::generate()),
+            "VaultKey(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn key_types_zeroize_on_drop() {
+        fn assert_zod<T: ZeroizeOnDrop>() {}
+        assert_zod::<MasterKey>();
+        assert_zod::<AuthKey>();
+        assert_zod::<KeyEncryptionKey>();
+        assert_zod::<VaultKey>();
+    }
+}

@@ -1,0 +1,74 @@
+//! Client-side cryptography: the server never holds a key that can read a
+//! record.
+//!
+//! ```text
+//! password ──Argon2id(KdfParams)──▶ MasterKey
+//! MasterKey ──HKDF "gophkeeper/v1/auth-key"──▶ AuthKey           (sent to the server)
+//! MasterKey ──HKDF "gophkeeper/v1/kek"──────▶ KeyEncryptionKey  (never leaves the client)
+//! KeyEncryptionKey ──wrap──▶ VaultKey (random, made once at registration)
+//! VaultKey ──seal_record(RecordAad)──▶ record ciphertext
+//! ```
+//!
+//! The vault key is random rather than derived so that a password change only
+//! re-wraps it: no record has to be re-encrypted.
+//!
+//! Every ciphertext is XChaCha20-Poly1305 with a random 192-bit nonce, laid
+//! out as `version (1) ‖ nonce (24) ‖ ciphertext ‖ tag (16)`. The 192-bit nonce
+//! is why XChaCha rather than ChaCha: random nonces that long never collide in
+//! practice, so no device has to keep a nonce counter in sync with another.
+
+mod aead;
+mod kdf;
+mod keys;
+mod record;
+mod secret;
+
+#[cfg(test)]
+mod vectors;
+
+pub use kdf::{KDF_ALGORITHM, KdfParams, SALT_LEN};
+pub use keys::{AuthKey, KeyEncryptionKey, MasterKey, VaultKey, WRAPPED_VAULT_KEY_LEN};
+pub use record::{RECORD_FORMAT_V1, RecordAad, SEAL_OVERHEAD, sealed_len};
+pub use secret::KEY_LEN;
+
+/// What can go wrong in key derivation and decryption.
+///
+/// No variant ever carries key or plaintext bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The KDF parameters (normally from the server's prelogin answer) are
+    /// below the floor. Refused so that a malicious server cannot make the
+    /// password cheap to brute-force by asking for weak parameters.
+    #[error(
+        "refusing KDF parameters: {parameter} is {value}, below the minimum of {minimum} \
+         (weaker settings would make the password easy to guess)"
+    )]
+    KdfTooWeak {
+        parameter: &'static str,
+        value: u32,
+        minimum: u32,
+    },
+    /// The KDF parameters are absurdly high. Refused so that a server cannot
+    /// make the client exhaust its memory or spin for hours.
+    #[error("refusing KDF parameters: {parameter} is {value}, above the maximum of {maximum}")]
+    KdfTooExpensive {
+        parameter: &'static str,
+        value: u32,
+        maximum: u32,
+    },
+    /// The server named a KDF this client does not implement.
+    #[error("unsupported KDF algorithm {algorithm:?}; this client only knows \"argon2id\"")]
+    UnsupportedKdf { algorithm: String },
+    /// The salt from the server has the wrong length.
+    #[error("KDF salt is {len} bytes; expected 16")]
+    BadSalt { len: usize },
+    /// Argon2 itself failed; with validated parameters this means a bug or
+    /// an allocation failure.
+    #[error("key derivation failed")]
+    Kdf(#[source] argon2::Error),
+    /// Wrong key, or the data was altered, truncated, or moved to another
+    /// record. Deliberately one opaque case: telling these apart would hand
+    /// an attacker an oracle.
+    #[error("decryption failed: wrong key, or the data was altered")]
+    DecryptionFailed,
+}

@@ -1,0 +1,52 @@
+//! An item in, a record ciphertext out (and back), with every check that
+//! should happen before anything reaches the network.
+
+use gophkeeper_proto::MAX_RECORD_BYTES;
+
+use super::{Item, ItemError, ValidationError};
+use crate::crypto::{RecordAad, VaultKey, sealed_len};
+
+/// Refuses a plaintext whose sealed form would exceed the server's
+/// [`MAX_RECORD_BYTES`]; returns the sealed size otherwise. Checking here
+/// gives the person a clear message instead of a rejected upload.
+pub fn check_sealed_size(plaintext_len: usize) -> Result<usize, ValidationError> {
+    let sealed_bytes = sealed_len(plaintext_len);
+    if sealed_bytes > MAX_RECORD_BYTES {
+        return Err(ValidationError::TooLarge {
+            sealed_bytes,
+            limit_bytes: MAX_RECORD_BYTES,
+        });
+    }
+    Ok(sealed_bytes)
+}
+
+impl Item {
+    /// Validates, encodes, checks the size limit and encrypts. `aad.kind`
+    /// must be this item's kind.
+    pub fn seal(&self, key: &VaultKey, aad: &RecordAad) -> Result<Vec<u8>, ItemError> {
+        self.validate()?;
+        if aad.kind != self.kind() {
+            return Err(ItemError::KindMismatch {
+                item: self.kind(),
+                record: aad.kind,
+            });
+        }
+        let plaintext = self.encode();
+        check_sealed_size(plaintext.len())?;
+        Ok(key.seal_record(aad, &plaintext))
+    }
+
+    /// Decrypts and decodes a record, checking that its content matches the
+    /// kind it is labelled with.
+    pub fn open(key: &VaultKey, aad: &RecordAad, sealed: &[u8]) -> Result<Item, ItemError> {
+        let plaintext = key.open_record(aad, sealed)?;
+        let item = Item::decode(&plaintext)?;
+        if item.kind() != aad.kind {
+            return Err(ItemError::KindMismatch {
+                item: item.kind(),
+                record: aad.kind,
+            });
+        }
+        Ok(item)
+    }
+}
