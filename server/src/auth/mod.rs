@@ -1,0 +1,521 @@
+//! The auth service: registration, login, token refresh and revocation,
+//! token validation for the gateway, device sessions. It implements the
+//! internal `AuthService` gRPC API; the gateway is its only caller.
+
+mod hashing;
+pub mod kdf;
+mod rate_limit;
+pub mod sqlite;
+pub mod store;
+mod tokens;
+pub mod username;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gophkeeper_proto::v1;
+use gophkeeper_proto::v1::auth_service_server::AuthService;
+use tonic::{Request, Response, Status};
+use zeroize::Zeroizing;
+
+pub use self::hashing::AuthKeyHasher;
+use self::rate_limit::{Limited, LoginLimiter};
+use self::store::{AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow};
+pub use self::tokens::{AccessTokens, TokenError};
+use crate::ids::{SessionId, UserId, now_ms};
+use crate::secrets::ServerSecret;
+use crate::settings::AuthSettings;
+
+/// The client's auth key is an HKDF output of this many bytes.
+pub const AUTH_KEY_LEN: usize = 32;
+/// A wrapped 256-bit key is a few dozen bytes; anything much larger is not one.
+const MAX_WRAPPED_KEY_LEN: usize = 1024;
+const MAX_DEVICE_NAME_CHARS: usize = 64;
+
+/// Everything that can go wrong in the auth service; mapped to a gRPC status
+/// in `crate::status`.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("user name is taken")]
+    UsernameTaken,
+    #[error("invalid user name or password")]
+    BadCredentials,
+    #[error("too many attempts for this {}; retry in {} s", .0.scope, .0.retry_after.as_secs().max(1))]
+    RateLimited(Limited),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("session has been revoked; log in again")]
+    SessionRevoked,
+    #[error("refresh token expired; log in again")]
+    RefreshExpired,
+    #[error("invalid refresh token; log in again")]
+    RefreshInvalid,
+    #[error("refresh token was already used; the session has been revoked, log in again")]
+    RefreshReused,
+    #[error("no such session")]
+    SessionNotFound,
+    #[error("internal error")]
+    Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<AuthStoreError> for AuthError {
+    fn from(err: AuthStoreError) -> Self {
+        match err {
+            AuthStoreError::UsernameTaken => AuthError::UsernameTaken,
+            other => AuthError::Unexpected(Box::new(other)),
+        }
+    }
+}
+
+pub struct Auth {
+    store: Arc<dyn AuthStore>,
+    tokens: AccessTokens,
+    hasher: Arc<AuthKeyHasher>,
+    limiter: LoginLimiter,
+    prelogin_key: Zeroizing<[u8; 32]>,
+    refresh_ttl_ms: i64,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    pub fn new(
+        store: Arc<dyn AuthStore>,
+        secret: &ServerSecret,
+        settings: &AuthSettings,
+    ) -> Result<Self, AuthError> {
+        let hasher = AuthKeyHasher::new(settings.hash_memory_kib, settings.hash_iterations)
+            .map_err(|e| AuthError::Unexpected(Box::new(e)))?;
+        Ok(Self {
+            store,
+            tokens: AccessTokens::new(
+                secret.derive("access-token").as_ref(),
+                settings.access_token_ttl_secs,
+            ),
+            hasher: Arc::new(hasher),
+            limiter: LoginLimiter::new(
+                settings.login_attempts_per_minute_per_user,
+                settings.login_attempts_per_minute_per_peer,
+            ),
+            prelogin_key: secret.derive("prelogin"),
+            refresh_ttl_ms: i64::try_from(settings.refresh_token_ttl_secs)
+                .unwrap_or(i64::MAX / 1000)
+                .saturating_mul(1000),
+        })
+    }
+
+    /// Forgets rate-limit state of quiet keys; the caller runs it now and then.
+    pub fn housekeeping(&self) {
+        self.limiter.forget_idle();
+    }
+
+    async fn hash(&self, auth_key: Vec<u8>) -> Result<String, AuthError> {
+        let hasher = self.hasher.clone();
+        let auth_key = Zeroizing::new(auth_key);
+        tokio::task::spawn_blocking(move || hasher.hash(&auth_key))
+            .await
+            .map_err(|e| AuthError::Unexpected(Box::new(e)))?
+            .map_err(|e| AuthError::Unexpected(Box::new(e)))
+    }
+
+    /// Argon2 is CPU-bound for tens of milliseconds: off the async workers.
+    async fn verify(&self, auth_key: Vec<u8>, stored: Option<String>) -> Result<bool, AuthError> {
+        let hasher = self.hasher.clone();
+        let auth_key = Zeroizing::new(auth_key);
+        tokio::task::spawn_blocking(move || match stored {
+            Some(stored) => hasher.verify(&auth_key, &stored),
+            None => {
+                hasher.verify_decoy(&auth_key);
+                false
+            }
+        })
+        .await
+        .map_err(|e| AuthError::Unexpected(Box::new(e)))
+    }
+
+    async fn new_session_tokens(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+    ) -> Result<(v1::TokenPair, NewRefreshToken, Zeroizing<String>), AuthError> {
+        let now = now_ms();
+        let (access_token, exp_secs) = self
+            .tokens
+            .issue(user_id, session_id, now.max(0) as u64 / 1000)
+            .map_err(|e| AuthError::Unexpected(Box::new(e)))?;
+        let (refresh, token_hash) = tokens::new_refresh_token();
+        let expires_at_ms = now.saturating_add(self.refresh_ttl_ms);
+        let pair = v1::TokenPair {
+            access_token,
+            access_expires_at_ms: i64::try_from(exp_secs).unwrap_or(i64::MAX / 1000) * 1000,
+            refresh_token: refresh.to_string(),
+            refresh_expires_at_ms: expires_at_ms,
+        };
+        let row = NewRefreshToken {
+            token_hash,
+            session_id,
+            expires_at_ms,
+        };
+        Ok((pair, row, refresh))
+    }
+
+    pub async fn prelogin(&self, request: v1::PreloginRequest) -> Result<v1::KdfParams, AuthError> {
+        let key = username_key(&request.username)?;
+        Ok(match self.store.find_user_by_key(&key).await? {
+            Some(user) => kdf::to_proto(&user.kdf),
+            None => kdf::fake_for(self.prelogin_key.as_ref(), &key),
+        })
+    }
+
+    pub async fn register(
+        &self,
+        request: v1::RegisterRequest,
+        peer: &str,
+    ) -> Result<UserId, AuthError> {
+        let key = username_key(&request.username)?;
+        let kdf = kdf::validate(request.kdf.as_ref())
+            .map_err(|e| AuthError::InvalidArgument(e.to_string()))?;
+        check_auth_key("auth_key", &request.auth_key)?;
+        check_wrapped_key("wrapped_vault_key", &request.wrapped_vault_key)?;
+        self.limiter
+            .check(&key, peer)
+            .map_err(AuthError::RateLimited)?;
+        let user = NewUser {
+            user_id: UserId::new_random(),
+            username: request.username,
+            username_key: key,
+            auth_hash: self.hash(request.auth_key).await?,
+            kdf,
+            wrapped_vault_key: request.wrapped_vault_key,
+        };
+        self.store.create_user(&user, now_ms()).await?;
+        tracing::info!(user_id = %user.user_id, "registered");
+        Ok(user.user_id)
+    }
+
+    pub async fn login(
+        &self,
+        request: v1::LoginRequest,
+        peer: &str,
+    ) -> Result<v1::LoginResponse, AuthError> {
+        let key = username_key(&request.username)?;
+        check_auth_key("auth_key", &request.auth_key)?;
+        let device_name = device_name(&request.device_name)?;
+        self.limiter
+            .check(&key, peer)
+            .map_err(AuthError::RateLimited)?;
+        let user = self.store.find_user_by_key(&key).await?;
+        let stored = user.as_ref().map(|u| u.auth_hash.clone());
+        if !self.verify(request.auth_key, stored).await? {
+            tracing::info!(peer, "login refused");
+            return Err(AuthError::BadCredentials);
+        }
+        let user = user.ok_or(AuthError::BadCredentials)?;
+        let session_id = SessionId::new_random();
+        let (tokens, refresh_row, _refresh) =
+            self.new_session_tokens(user.user_id, session_id).await?;
+        let now = now_ms();
+        let session = SessionRow {
+            session_id,
+            user_id: user.user_id,
+            device_name,
+            created_at_ms: now,
+            last_seen_at_ms: now,
+            revoked_at_ms: None,
+        };
+        self.store.create_session(&session, &refresh_row).await?;
+        tracing::info!(user_id = %user.user_id, session_id = %session_id, "logged in");
+        Ok(v1::LoginResponse {
+            user_id: user.user_id.to_string(),
+            session_id: session_id.to_string(),
+            tokens: Some(tokens),
+            wrapped_vault_key: user.wrapped_vault_key,
+            kdf: Some(kdf::to_proto(&user.kdf)),
+        })
+    }
+
+    pub async fn refresh(&self, request: v1::RefreshRequest) -> Result<v1::TokenPair, AuthError> {
+        if request.refresh_token.is_empty() || request.refresh_token.len() > 256 {
+            return Err(AuthError::RefreshInvalid);
+        }
+        let presented = tokens::hash_refresh_token(&request.refresh_token);
+        let (refresh, next_hash) = tokens::new_refresh_token();
+        let now = now_ms();
+        let expires_at_ms = now.saturating_add(self.refresh_ttl_ms);
+        match self
+            .store
+            .rotate_refresh_token(&presented, &next_hash, expires_at_ms, now)
+            .await?
+        {
+            Rotation::Rotated {
+                user_id,
+                session_id,
+            } => {
+                let (access_token, exp_secs) = self
+                    .tokens
+                    .issue(user_id, session_id, now.max(0) as u64 / 1000)
+                    .map_err(|e| AuthError::Unexpected(Box::new(e)))?;
+                Ok(v1::TokenPair {
+                    access_token,
+                    access_expires_at_ms: i64::try_from(exp_secs).unwrap_or(i64::MAX / 1000) * 1000,
+                    refresh_token: refresh.to_string(),
+                    refresh_expires_at_ms: expires_at_ms,
+                })
+            }
+            Rotation::Reused { session_id } => {
+                tracing::warn!(%session_id, "refresh token reused; session revoked");
+                Err(AuthError::RefreshReused)
+            }
+            Rotation::Expired => Err(AuthError::RefreshExpired),
+            Rotation::Revoked => Err(AuthError::SessionRevoked),
+            Rotation::Unknown => Err(AuthError::RefreshInvalid),
+        }
+    }
+
+    /// Checks an access token and that its session is still live.
+    pub async fn validate(&self, access_token: &str) -> Result<(UserId, SessionId), AuthError> {
+        let (user_id, session_id) = self.tokens.verify(access_token)?;
+        match self.store.find_session(session_id).await? {
+            Some(session) if session.user_id == user_id && session.revoked_at_ms.is_none() => {
+                Ok((user_id, session_id))
+            }
+            Some(session) if session.user_id == user_id => Err(AuthError::SessionRevoked),
+            _ => Err(AuthError::Token(TokenError::Invalid)),
+        }
+    }
+
+    pub async fn logout(&self, user_id: UserId, session_id: SessionId) -> Result<(), AuthError> {
+        self.store
+            .revoke_session(user_id, session_id, "logged out", now_ms())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_sessions(
+        &self,
+        user_id: UserId,
+        current: SessionId,
+    ) -> Result<Vec<v1::Session>, AuthError> {
+        let sessions = self.store.list_sessions(user_id).await?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| v1::Session {
+                session_id: s.session_id.to_string(),
+                device_name: s.device_name,
+                created_at_ms: s.created_at_ms,
+                last_seen_at_ms: s.last_seen_at_ms,
+                current: s.session_id == current,
+            })
+            .collect())
+    }
+
+    pub async fn revoke_session(&self, user_id: UserId, target: &str) -> Result<(), AuthError> {
+        let target = SessionId::parse("session_id", target)
+            .map_err(|e| AuthError::InvalidArgument(e.to_string()))?;
+        if self
+            .store
+            .revoke_session(user_id, target, "revoked by the user", now_ms())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AuthError::SessionNotFound)
+        }
+    }
+
+    pub async fn change_password(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        request: v1::ChangePasswordRequest,
+    ) -> Result<(), AuthError> {
+        check_auth_key("current_auth_key", &request.current_auth_key)?;
+        check_auth_key("new_auth_key", &request.new_auth_key)?;
+        check_wrapped_key("new_wrapped_vault_key", &request.new_wrapped_vault_key)?;
+        let kdf = kdf::validate(request.new_kdf.as_ref())
+            .map_err(|e| AuthError::InvalidArgument(e.to_string()))?;
+        let user = self
+            .store
+            .find_user(user_id)
+            .await?
+            .ok_or(AuthError::Token(TokenError::Invalid))?;
+        let key = username_key(&user.username)?;
+        self.limiter
+            .check(&key, &format!("session {session_id}"))
+            .map_err(AuthError::RateLimited)?;
+        if !self
+            .verify(request.current_auth_key, Some(user.auth_hash))
+            .await?
+        {
+            return Err(AuthError::BadCredentials);
+        }
+        let auth_hash = self.hash(request.new_auth_key).await?;
+        self.store
+            .change_credentials(
+                user_id,
+                &auth_hash,
+                &kdf,
+                &request.new_wrapped_vault_key,
+                session_id,
+                now_ms(),
+            )
+            .await?;
+        tracing::info!(%user_id, %session_id, "password changed; other sessions revoked");
+        Ok(())
+    }
+}
+
+fn username_key(name: &str) -> Result<String, AuthError> {
+    username::key(name).map_err(|e| AuthError::InvalidArgument(e.to_string()))
+}
+
+fn check_auth_key(field: &str, key: &[u8]) -> Result<(), AuthError> {
+    if key.len() == AUTH_KEY_LEN {
+        Ok(())
+    } else {
+        Err(AuthError::InvalidArgument(format!(
+            "{field} must be {AUTH_KEY_LEN} bytes"
+        )))
+    }
+}
+
+fn check_wrapped_key(field: &str, key: &[u8]) -> Result<(), AuthError> {
+    if (AUTH_KEY_LEN..=MAX_WRAPPED_KEY_LEN).contains(&key.len()) {
+        Ok(())
+    } else {
+        Err(AuthError::InvalidArgument(format!(
+            "{field} must be {AUTH_KEY_LEN} to {MAX_WRAPPED_KEY_LEN} bytes"
+        )))
+    }
+}
+
+fn device_name(name: &str) -> Result<String, AuthError> {
+    let name = name.trim();
+    if name.chars().count() > MAX_DEVICE_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(AuthError::InvalidArgument(format!(
+            "device_name must be at most {MAX_DEVICE_NAME_CHARS} printable characters"
+        )));
+    }
+    Ok(if name.is_empty() {
+        "unnamed device".into()
+    } else {
+        name.into()
+    })
+}
+
+fn principal(p: Option<v1::Principal>) -> Result<(UserId, SessionId), Status> {
+    let p = p.ok_or_else(|| Status::invalid_argument("principal is required"))?;
+    let user = UserId::parse("user_id", &p.user_id)
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let session = SessionId::parse("session_id", &p.session_id)
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+    Ok((user, session))
+}
+
+/// How often rate-limit state of quiet keys is dropped.
+pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
+
+#[tonic::async_trait]
+impl AuthService for Auth {
+    async fn prelogin(
+        &self,
+        request: Request<v1::PreloginRequest>,
+    ) -> Result<Response<v1::PreloginResponse>, Status> {
+        let kdf = Auth::prelogin(self, request.into_inner()).await?;
+        Ok(Response::new(v1::PreloginResponse { kdf: Some(kdf) }))
+    }
+
+    async fn register(
+        &self,
+        request: Request<v1::InternalRegisterRequest>,
+    ) -> Result<Response<v1::RegisterResponse>, Status> {
+        let request = request.into_inner();
+        let inner = request
+            .request
+            .ok_or_else(|| Status::invalid_argument("request is required"))?;
+        let user_id = Auth::register(self, inner, &request.peer).await?;
+        Ok(Response::new(v1::RegisterResponse {
+            user_id: user_id.to_string(),
+        }))
+    }
+
+    async fn login(
+        &self,
+        request: Request<v1::InternalLoginRequest>,
+    ) -> Result<Response<v1::LoginResponse>, Status> {
+        let request = request.into_inner();
+        let inner = request
+            .request
+            .ok_or_else(|| Status::invalid_argument("request is required"))?;
+        Ok(Response::new(
+            Auth::login(self, inner, &request.peer).await?,
+        ))
+    }
+
+    async fn refresh(
+        &self,
+        request: Request<v1::RefreshRequest>,
+    ) -> Result<Response<v1::TokenPair>, Status> {
+        Ok(Response::new(
+            Auth::refresh(self, request.into_inner()).await?,
+        ))
+    }
+
+    async fn validate_token(
+        &self,
+        request: Request<v1::ValidateTokenRequest>,
+    ) -> Result<Response<v1::Principal>, Status> {
+        let (user_id, session_id) = self.validate(&request.into_inner().access_token).await?;
+        Ok(Response::new(v1::Principal {
+            user_id: user_id.to_string(),
+            session_id: session_id.to_string(),
+        }))
+    }
+
+    async fn logout(
+        &self,
+        request: Request<v1::Principal>,
+    ) -> Result<Response<v1::LogoutResponse>, Status> {
+        let (user, session) = principal(Some(request.into_inner()))?;
+        Auth::logout(self, user, session).await?;
+        Ok(Response::new(v1::LogoutResponse {}))
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<v1::Principal>,
+    ) -> Result<Response<v1::ListSessionsResponse>, Status> {
+        let (user, session) = principal(Some(request.into_inner()))?;
+        let sessions = Auth::list_sessions(self, user, session).await?;
+        Ok(Response::new(v1::ListSessionsResponse { sessions }))
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<v1::InternalRevokeSessionRequest>,
+    ) -> Result<Response<v1::RevokeSessionResponse>, Status> {
+        let request = request.into_inner();
+        let (user, _) = principal(request.principal)?;
+        Auth::revoke_session(self, user, &request.session_id).await?;
+        Ok(Response::new(v1::RevokeSessionResponse {}))
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<v1::InternalChangePasswordRequest>,
+    ) -> Result<Response<v1::ChangePasswordResponse>, Status> {
+        let request = request.into_inner();
+        let (user, session) = principal(request.principal)?;
+        let inner = request
+            .request
+            .ok_or_else(|| Status::invalid_argument("request is required"))?;
+        Auth::change_password(self, user, session, inner).await?;
+        Ok(Response::new(v1::ChangePasswordResponse {}))
+    }
+}

@@ -1,0 +1,89 @@
+//! Login attempt limits, per user name and per client address, so that
+//! neither one account nor the whole server can be guessed at speed.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+#[derive(Debug)]
+pub struct LoginLimiter {
+    per_user: DefaultKeyedRateLimiter<String>,
+    per_peer: DefaultKeyedRateLimiter<String>,
+}
+
+/// Which limit was hit and when to try again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limited {
+    pub scope: &'static str,
+    pub retry_after: Duration,
+}
+
+impl LoginLimiter {
+    /// `per_minute` attempts, all of which may come at once.
+    pub fn new(per_user_per_minute: u32, per_peer_per_minute: u32) -> Self {
+        Self {
+            per_user: governor::RateLimiter::keyed(quota(per_user_per_minute)),
+            per_peer: governor::RateLimiter::keyed(quota(per_peer_per_minute)),
+        }
+    }
+
+    /// Counts one attempt for the user name and for the address.
+    pub fn check(&self, username_key: &str, peer: &str) -> Result<(), Limited> {
+        let now = DefaultClock::default().now();
+        if let Err(not_until) = self.per_peer.check_key(&peer.to_owned()) {
+            return Err(Limited {
+                scope: "address",
+                retry_after: not_until.wait_time_from(now),
+            });
+        }
+        if let Err(not_until) = self.per_user.check_key(&username_key.to_owned()) {
+            return Err(Limited {
+                scope: "user name",
+                retry_after: not_until.wait_time_from(now),
+            });
+        }
+        Ok(())
+    }
+
+    /// Drops state of keys that are back to a full allowance, so that a
+    /// flood of random names does not grow memory forever.
+    pub fn forget_idle(&self) {
+        self.per_user.retain_recent();
+        self.per_peer.retain_recent();
+        self.per_user.shrink_to_fit();
+        self.per_peer.shrink_to_fit();
+    }
+}
+
+fn quota(per_minute: u32) -> Quota {
+    let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(n).allow_burst(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_each_name_and_each_address_separately() {
+        let limiter = LoginLimiter::new(3, 5);
+        for _ in 0..3 {
+            limiter.check("alice", "10.0.0.1").unwrap();
+        }
+        let limited = limiter.check("alice", "10.0.0.1").unwrap_err();
+        assert_eq!(limited.scope, "user name");
+        assert!(limited.retry_after > Duration::ZERO);
+        // Another name from the same address still has attempts left...
+        limiter.check("bob", "10.0.0.1").unwrap();
+        // ...until the address itself is used up (3 + 1 + 1 failed-or-not = 5).
+        let limited = limiter.check("carol", "10.0.0.1").unwrap_err();
+        assert_eq!(limited.scope, "address");
+        // Alice from another address is still limited by name.
+        assert_eq!(
+            limiter.check("alice", "10.0.0.2").unwrap_err().scope,
+            "user name"
+        );
+    }
+}

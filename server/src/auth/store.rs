@@ -1,0 +1,153 @@
+//! The auth store trait and its rows. The auth database is separate from the
+//! vault (DESIGN.md): a leak of one tells nothing about the other.
+
+use async_trait::async_trait;
+
+use crate::ids::{SessionId, UserId};
+
+/// Client-side KDF parameters as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKdf {
+    pub algorithm: String,
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub salt: Vec<u8>,
+}
+
+#[derive(Clone)]
+pub struct UserRow {
+    pub user_id: UserId,
+    pub username: String,
+    pub auth_hash: String,
+    pub kdf: StoredKdf,
+    pub wrapped_vault_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub user_id: UserId,
+    pub username: String,
+    pub username_key: String,
+    pub auth_hash: String,
+    pub kdf: StoredKdf,
+    pub wrapped_vault_key: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub device_name: String,
+    pub created_at_ms: i64,
+    pub last_seen_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// A refresh token as stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    pub token_hash: [u8; 32],
+    pub session_id: SessionId,
+    pub expires_at_ms: i64,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live: it is now used and the next one replaces it.
+    Rotated {
+        user_id: UserId,
+        session_id: SessionId,
+    },
+    /// The token had been used before: someone replays a stolen token, so the
+    /// whole session was revoked.
+    Reused {
+        session_id: SessionId,
+    },
+    Expired,
+    Revoked,
+    Unknown,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthStoreError {
+    #[error("user name is taken")]
+    UsernameTaken,
+    #[error("auth storage unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("auth storage holds a value it cannot read: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for AuthStoreError {
+    fn from(err: sqlx::Error) -> Self {
+        AuthStoreError::Unavailable(err)
+    }
+}
+
+#[async_trait]
+pub trait AuthStore: Send + Sync + 'static {
+    async fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<(), AuthStoreError>;
+
+    async fn find_user_by_key(&self, username_key: &str)
+    -> Result<Option<UserRow>, AuthStoreError>;
+
+    async fn find_user(&self, user_id: UserId) -> Result<Option<UserRow>, AuthStoreError>;
+
+    /// Creates a session with its first refresh token.
+    async fn create_session(
+        &self,
+        session: &SessionRow,
+        token: &NewRefreshToken,
+    ) -> Result<(), AuthStoreError>;
+
+    async fn find_session(
+        &self,
+        session_id: SessionId,
+    ) -> Result<Option<SessionRow>, AuthStoreError>;
+
+    /// Uses the token whose hash is `presented` and, if it was live, stores
+    /// the token hashed as `next_hash` for the same session, in one
+    /// transaction.
+    async fn rotate_refresh_token(
+        &self,
+        presented: &[u8; 32],
+        next_hash: &[u8; 32],
+        next_expires_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<Rotation, AuthStoreError>;
+
+    /// The user's sessions that are not revoked, oldest first.
+    async fn list_sessions(&self, user_id: UserId) -> Result<Vec<SessionRow>, AuthStoreError>;
+
+    /// Revokes one of the user's sessions; false if the user has no such live
+    /// session.
+    async fn revoke_session(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, AuthStoreError>;
+
+    /// Stores new credentials and revokes every session of the user except
+    /// `keep`, in one transaction.
+    async fn change_credentials(
+        &self,
+        user_id: UserId,
+        auth_hash: &str,
+        kdf: &StoredKdf,
+        wrapped_vault_key: &[u8],
+        keep: SessionId,
+        now_ms: i64,
+    ) -> Result<(), AuthStoreError>;
+}

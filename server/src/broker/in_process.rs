@@ -1,0 +1,107 @@
+//! The in-process broker: a bounded tokio channel. Publishing waits when the
+//! consumer is behind (back-pressure instead of unbounded memory).
+//!
+//! It keeps nothing on disk: a command accepted but not yet applied is lost
+//! if the process dies. That is safe because a client keeps every command
+//! queued until it learns the outcome, and resending a command id is
+//! harmless (the consumer applies each id once). Graceful shutdown drains it.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use super::{BrokerError, CommandPublisher, CommandSubscriber, Delivery};
+
+#[derive(Debug)]
+pub struct InProcessPublisher {
+    /// `None` once closed, so that no command is accepted during shutdown.
+    sender: Mutex<Option<mpsc::Sender<Delivery>>>,
+}
+
+#[derive(Debug)]
+pub struct InProcessSubscriber {
+    receiver: mpsc::Receiver<Delivery>,
+    next_offset: i64,
+}
+
+pub fn channel(capacity: usize) -> (InProcessPublisher, InProcessSubscriber) {
+    let (sender, receiver) = mpsc::channel(capacity.max(1));
+    (
+        InProcessPublisher {
+            sender: Mutex::new(Some(sender)),
+        },
+        InProcessSubscriber {
+            receiver,
+            next_offset: 0,
+        },
+    )
+}
+
+impl InProcessPublisher {
+    /// Stops accepting commands; the subscriber drains what is queued and
+    /// then sees the end.
+    pub fn close(&self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+    }
+}
+
+#[async_trait]
+impl CommandPublisher for InProcessPublisher {
+    async fn publish(&self, key: [u8; 16], payload: Vec<u8>) -> Result<(), BrokerError> {
+        let sender = self
+            .sender
+            .lock()
+            .map_err(|_| BrokerError::Unavailable("broker state poisoned".into()))?
+            .clone()
+            .ok_or_else(|| BrokerError::Unavailable("server is shutting down".into()))?;
+        sender
+            .send(Delivery {
+                key,
+                payload,
+                position: (0, 0),
+            })
+            .await
+            .map_err(|_| BrokerError::Unavailable("command consumer stopped".into()))
+    }
+}
+
+#[async_trait]
+impl CommandSubscriber for InProcessSubscriber {
+    async fn next(&mut self) -> Result<Option<Delivery>, BrokerError> {
+        Ok(self.receiver.recv().await.map(|mut delivery| {
+            delivery.position = (0, self.next_offset);
+            self.next_offset += 1;
+            delivery
+        }))
+    }
+
+    async fn commit(&mut self, _delivery: &Delivery) -> Result<(), BrokerError> {
+        // Nothing to remember: the channel forgets a message once received.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn delivers_in_order_then_ends_after_close() {
+        let (publisher, mut subscriber) = channel(8);
+        for i in 0..3u8 {
+            publisher.publish([i; 16], vec![i]).await.unwrap();
+        }
+        publisher.close();
+        assert!(publisher.publish([9; 16], vec![9]).await.is_err());
+        for i in 0..3u8 {
+            let delivery = subscriber.next().await.unwrap().unwrap();
+            assert_eq!(delivery.payload, vec![i]);
+            assert_eq!(delivery.position, (0, i64::from(i)));
+            subscriber.commit(&delivery).await.unwrap();
+        }
+        assert!(subscriber.next().await.unwrap().is_none());
+    }
+}

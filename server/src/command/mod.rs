@@ -1,0 +1,9 @@
+//! The command side: the producer validates a client's command and hands it
+//! to the broker; the consumer applies it to the vault primary and publishes
+//! the outcome.
+
+pub mod consumer;
+pub mod producer;
+mod validate;
+
+pub use validate::{CommandError, validate};

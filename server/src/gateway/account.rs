@@ -1,0 +1,143 @@
+//! The public `Account` API: passes each call to the auth service, adding
+//! the caller's address (for login limits) or principal.
+
+use gophkeeper_proto::v1;
+use gophkeeper_proto::v1::account_server::Account;
+use tonic::{Request, Response, Status};
+
+use super::{Backends, authenticate, forward};
+
+#[derive(Debug, Clone)]
+pub struct AccountApi {
+    backends: Backends,
+}
+
+impl AccountApi {
+    pub fn new(backends: Backends) -> Self {
+        Self { backends }
+    }
+}
+
+/// The client's IP address (not port: one machine is one limit bucket).
+fn peer<T>(request: &Request<T>) -> String {
+    request
+        .remote_addr()
+        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+}
+
+#[tonic::async_trait]
+impl Account for AccountApi {
+    async fn prelogin(
+        &self,
+        request: Request<v1::PreloginRequest>,
+    ) -> Result<Response<v1::PreloginResponse>, Status> {
+        self.backends
+            .auth
+            .clone()
+            .prelogin(request.into_inner())
+            .await
+            .map_err(forward)
+    }
+
+    async fn register(
+        &self,
+        request: Request<v1::RegisterRequest>,
+    ) -> Result<Response<v1::RegisterResponse>, Status> {
+        let peer = peer(&request);
+        self.backends
+            .auth
+            .clone()
+            .register(v1::InternalRegisterRequest {
+                request: Some(request.into_inner()),
+                peer,
+            })
+            .await
+            .map_err(forward)
+    }
+
+    async fn login(
+        &self,
+        request: Request<v1::LoginRequest>,
+    ) -> Result<Response<v1::LoginResponse>, Status> {
+        let peer = peer(&request);
+        self.backends
+            .auth
+            .clone()
+            .login(v1::InternalLoginRequest {
+                request: Some(request.into_inner()),
+                peer,
+            })
+            .await
+            .map_err(forward)
+    }
+
+    async fn refresh(
+        &self,
+        request: Request<v1::RefreshRequest>,
+    ) -> Result<Response<v1::TokenPair>, Status> {
+        self.backends
+            .auth
+            .clone()
+            .refresh(request.into_inner())
+            .await
+            .map_err(forward)
+    }
+
+    async fn logout(
+        &self,
+        request: Request<v1::LogoutRequest>,
+    ) -> Result<Response<v1::LogoutResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .logout(principal)
+            .await
+            .map_err(forward)
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<v1::ListSessionsRequest>,
+    ) -> Result<Response<v1::ListSessionsResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .list_sessions(principal)
+            .await
+            .map_err(forward)
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<v1::RevokeSessionRequest>,
+    ) -> Result<Response<v1::RevokeSessionResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .revoke_session(v1::InternalRevokeSessionRequest {
+                principal: Some(principal),
+                session_id: request.into_inner().session_id,
+            })
+            .await
+            .map_err(forward)
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<v1::ChangePasswordRequest>,
+    ) -> Result<Response<v1::ChangePasswordResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .change_password(v1::InternalChangePasswordRequest {
+                principal: Some(principal),
+                request: Some(request.into_inner()),
+            })
+            .await
+            .map_err(forward)
+    }
+}

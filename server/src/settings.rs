@@ -1,0 +1,198 @@
+//! Typed server settings: the defaults in `config/single-node.toml`, then an
+//! optional TOML file, then `GOPHKEEPER__...` environment variables. One
+//! value is built at start-up and passed down; nothing reads config globally.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The defaults every deployment starts from.
+pub const DEFAULT_TOML: &str = include_str!("../../config/single-node.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub role: Role,
+    /// Empty means "the platform data directory"; see [`Settings::data_dir`].
+    data_dir: PathBuf,
+    pub gateway: GatewaySettings,
+    pub auth: AuthSettings,
+    pub query: QuerySettings,
+    pub broker: BrokerSettings,
+    pub storage: StorageSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Every service in one process (single node).
+    All,
+    Gateway,
+    Auth,
+    Query,
+    CommandProducer,
+    CommandConsumer,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GatewaySettings {
+    pub listen: SocketAddr,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    pub tls_names: Vec<String>,
+    pub command_wait_timeout_ms: u64,
+    pub max_watch_streams_per_user: usize,
+    pub watch_revalidate_secs: u64,
+    pub max_request_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// Hex; empty means "generate and keep in the data directory".
+    pub secret: SecretString,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub login_attempts_per_minute_per_user: u32,
+    pub login_attempts_per_minute_per_peer: u32,
+    pub hash_memory_kib: u32,
+    pub hash_iterations: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct QuerySettings {
+    pub min_revision_wait_ms: u64,
+    pub default_page_size: u32,
+    pub max_page_size: u32,
+    pub max_page_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BrokerSettings {
+    pub kind: BrokerKind,
+    pub in_process_capacity: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokerKind {
+    InProcess,
+    Kafka,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageSettings {
+    pub engine: StorageEngine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StorageEngine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] config::ConfigError),
+    #[error("no data directory given and the platform has none; pass --data-dir")]
+    NoDataDir,
+}
+
+impl Settings {
+    /// Defaults, then `file` (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_with_env(file, Environment::with_prefix("GOPHKEEPER"))
+    }
+
+    /// Defaults and `file` only; tests use this so that the developer's
+    /// environment cannot change what they check.
+    pub fn load_without_env(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::build(file, None)
+    }
+
+    fn load_with_env(file: Option<&Path>, env: Environment) -> Result<Self, SettingsError> {
+        Self::build(
+            file,
+            Some(env.prefix_separator("__").separator("__").try_parsing(true)),
+        )
+    }
+
+    fn build(file: Option<&Path>, env: Option<Environment>) -> Result<Self, SettingsError> {
+        let mut builder =
+            Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(file) = file {
+            builder = builder.add_source(File::from(file).format(FileFormat::Toml));
+        }
+        if let Some(env) = env {
+            builder = builder.add_source(env);
+        }
+        Ok(builder.build()?.try_deserialize()?)
+    }
+
+    /// The data directory: the configured one, or the platform's.
+    pub fn data_dir(&self) -> Result<PathBuf, SettingsError> {
+        if !self.data_dir.as_os_str().is_empty() {
+            return Ok(self.data_dir.clone());
+        }
+        directories::ProjectDirs::from("", "", "gophkeeper")
+            .map(|dirs| dirs.data_dir().join("server"))
+            .ok_or(SettingsError::NoDataDir)
+    }
+
+    pub fn set_data_dir(&mut self, dir: PathBuf) {
+        self.data_dir = dir;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_single_node() {
+        let settings = Settings::load_without_env(None).unwrap();
+        assert_eq!(settings.role, Role::All);
+        assert_eq!(settings.broker.kind, BrokerKind::InProcess);
+        assert_eq!(settings.storage.engine, StorageEngine::Sqlite);
+        assert_eq!(settings.gateway.listen.to_string(), "127.0.0.1:50051");
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_rejects_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "[gateway]\nlisten = \"127.0.0.1:6000\"\n").unwrap();
+        let settings = Settings::load_without_env(Some(&path)).unwrap();
+        assert_eq!(settings.gateway.listen.port(), 6000);
+
+        std::fs::write(&path, "[broker]\nkind = \"carrier-pigeon\"\n").unwrap();
+        let err = Settings::load_without_env(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("carrier-pigeon"), "{err}");
+    }
+
+    #[test]
+    fn secret_is_not_in_debug_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "[auth]\nsecret = \"00112233deadbeef\"\n").unwrap();
+        let settings = Settings::load_without_env(Some(&path)).unwrap();
+        assert!(!format!("{settings:?}").contains("deadbeef"));
+    }
+}

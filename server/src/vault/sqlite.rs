@@ -1,0 +1,355 @@
+//! The vault store on SQLite (single-node mode). The writer is one
+//! connection; the reader is a read-only pool on the same file, standing in
+//! for the replica.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use gophkeeper_proto::v1;
+use prost::Message;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+use super::{
+    ApplyCommand, ApplyResult, ChangesPage, Decision, KindPage, Op, PageLimit, StoreError,
+    StoredRecord, VaultReader, VaultWriter, decide, revision_from_sql, revision_to_sql,
+};
+use crate::ids::{RecordId, UserId};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/vault/sqlite");
+
+const RECORD_COLUMNS: &str =
+    "record_id, kind, ciphertext, revision, deleted, created_at_ms, updated_at_ms";
+
+#[derive(Debug, Clone)]
+pub struct SqliteVaultWriter {
+    pool: SqlitePool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteVaultReader {
+    pool: SqlitePool,
+}
+
+/// Opens the vault file, creating and migrating it on first use.
+pub async fn open(path: &Path) -> Result<(SqliteVaultWriter, SqliteVaultReader), StoreError> {
+    let writer = crate::sqlite::open_writer(path, &MIGRATOR).await?;
+    let reader = crate::sqlite::open_reader(path, 4).await?;
+    Ok((
+        SqliteVaultWriter { pool: writer },
+        SqliteVaultReader { pool: reader },
+    ))
+}
+
+impl SqliteVaultWriter {
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl SqliteVaultReader {
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn record_from_row(row: &SqliteRow) -> Result<StoredRecord, StoreError> {
+    let kind: i32 = row.try_get("kind")?;
+    Ok(StoredRecord {
+        record_id: RecordId(row.try_get::<Uuid, _>("record_id")?),
+        kind: v1::RecordKind::try_from(kind)
+            .map_err(|_| StoreError::Corrupt(format!("record kind {kind}")))?,
+        ciphertext: row.try_get("ciphertext")?,
+        revision: revision_from_sql(row.try_get("revision")?)?,
+        deleted: row.try_get("deleted")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}
+
+async fn find_record(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    record: RecordId,
+) -> Result<Option<StoredRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT record_id, kind, ciphertext, revision, deleted, created_at_ms, updated_at_ms \
+         FROM records WHERE user_id = ? AND record_id = ?",
+    )
+    .bind(user.0)
+    .bind(record.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(record_from_row).transpose()
+}
+
+async fn head(conn: &mut SqliteConnection, user: UserId) -> Result<u64, StoreError> {
+    let revision: Option<i64> =
+        sqlx::query_scalar("SELECT revision FROM user_revisions WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    revision.map_or(Ok(0), revision_from_sql)
+}
+
+#[async_trait]
+impl VaultWriter for SqliteVaultWriter {
+    async fn apply(&self, command: &ApplyCommand, now_ms: i64) -> Result<ApplyResult, StoreError> {
+        // IMMEDIATE takes the write lock up front, so the read-then-write
+        // below cannot be interleaved with another writer.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+
+        let previous: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT outcome FROM applied_commands WHERE user_id = ? AND command_id = ?",
+        )
+        .bind(command.user_id.0)
+        .bind(command.command_id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(bytes) = previous {
+            let outcome = v1::CommandOutcome::decode(bytes.as_slice())
+                .map_err(|e| StoreError::Corrupt(format!("stored outcome: {e}")))?;
+            tx.rollback().await?;
+            return Ok(ApplyResult {
+                outcome,
+                change: None,
+                duplicate: true,
+            });
+        }
+
+        let existing = find_record(&mut tx, command.user_id, command.record_id).await?;
+        let decision = decide(existing.as_ref(), &command.op);
+        let mut change = None;
+        let result = match decision {
+            Decision::Conflict(current) => v1::command_outcome::Result::Conflict(v1::Conflict {
+                current: Some(current.into_proto()),
+            }),
+            Decision::Rejected(reason, message) => {
+                v1::command_outcome::Result::Rejected(v1::Rejected {
+                    reason: reason as i32,
+                    message,
+                })
+            }
+            write => {
+                let revision: i64 = sqlx::query_scalar(
+                    "INSERT INTO user_revisions (user_id, revision) VALUES (?, 1) \
+                     ON CONFLICT (user_id) DO UPDATE SET revision = revision + 1 \
+                     RETURNING revision",
+                )
+                .bind(command.user_id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                let kind = write_record(
+                    &mut tx,
+                    command,
+                    existing.as_ref(),
+                    &write,
+                    revision,
+                    now_ms,
+                )
+                .await?;
+                let revision = revision_from_sql(revision)?;
+                change = Some(v1::RecordChange {
+                    record_id: command.record_id.to_string(),
+                    kind: kind as i32,
+                    revision,
+                    deleted: write == Decision::Tombstone,
+                });
+                v1::command_outcome::Result::Applied(v1::Applied { revision })
+            }
+        };
+        let outcome = v1::CommandOutcome {
+            command_id: command.command_id.to_string(),
+            record_id: command.record_id.to_string(),
+            result: Some(result),
+        };
+        sqlx::query(
+            "INSERT INTO applied_commands (user_id, command_id, outcome, applied_at_ms) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(command.user_id.0)
+        .bind(command.command_id.0)
+        .bind(outcome.encode_to_vec())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ApplyResult {
+            outcome,
+            change,
+            duplicate: false,
+        })
+    }
+}
+
+/// Writes the record for an `Insert`, `Replace` or `Tombstone` decision and
+/// returns its kind.
+async fn write_record(
+    conn: &mut SqliteConnection,
+    command: &ApplyCommand,
+    existing: Option<&StoredRecord>,
+    decision: &Decision,
+    revision: i64,
+    now_ms: i64,
+) -> Result<v1::RecordKind, StoreError> {
+    match (&command.op, decision, existing) {
+        (Op::Create { kind, ciphertext }, Decision::Insert, None) => {
+            sqlx::query(
+                "INSERT INTO records (user_id, record_id, kind, ciphertext, revision, deleted, \
+                 created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+            )
+            .bind(command.user_id.0)
+            .bind(command.record_id.0)
+            .bind(*kind as i32)
+            .bind(ciphertext.clone())
+            .bind(revision)
+            .bind(now_ms)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+            Ok(*kind)
+        }
+        (Op::Update { ciphertext, .. }, Decision::Replace, Some(current)) => {
+            sqlx::query(
+                "UPDATE records SET ciphertext = ?, revision = ?, updated_at_ms = ? \
+                 WHERE user_id = ? AND record_id = ?",
+            )
+            .bind(ciphertext.clone())
+            .bind(revision)
+            .bind(now_ms)
+            .bind(command.user_id.0)
+            .bind(command.record_id.0)
+            .execute(&mut *conn)
+            .await?;
+            Ok(current.kind)
+        }
+        (Op::Delete { .. }, Decision::Tombstone, Some(current)) => {
+            sqlx::query(
+                "UPDATE records SET ciphertext = x'', deleted = 1, revision = ?, \
+                 updated_at_ms = ? WHERE user_id = ? AND record_id = ?",
+            )
+            .bind(revision)
+            .bind(now_ms)
+            .bind(command.user_id.0)
+            .bind(command.record_id.0)
+            .execute(&mut *conn)
+            .await?;
+            Ok(current.kind)
+        }
+        _ => Err(StoreError::Corrupt(format!(
+            "decision {decision:?} does not fit a {} command",
+            command.op.name()
+        ))),
+    }
+}
+
+#[async_trait]
+impl VaultReader for SqliteVaultReader {
+    async fn head_revision(&self, user: UserId) -> Result<u64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        head(&mut conn, user).await
+    }
+
+    async fn changes_since(
+        &self,
+        user: UserId,
+        since: u64,
+        limit: PageLimit,
+    ) -> Result<ChangesPage, StoreError> {
+        // One read transaction: the head and the rows come from the same
+        // snapshot, so a client that stores `current_revision` as its cursor
+        // cannot skip a change committed in between.
+        let mut tx = self.pool.begin().await?;
+        let current_revision = head(&mut tx, user).await?;
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM records \
+             WHERE user_id = ? AND revision > ? ORDER BY revision LIMIT ?"
+        );
+        let (records, has_more) = collect_page(
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(user.0)
+                .bind(revision_to_sql(since))
+                .bind(i64::from(limit.max_records) + 1)
+                .fetch(&mut *tx),
+            limit,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ChangesPage {
+            records,
+            current_revision,
+            has_more,
+        })
+    }
+
+    async fn get_records(
+        &self,
+        user: UserId,
+        ids: &[RecordId],
+    ) -> Result<(Vec<StoredRecord>, u64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let current_revision = head(&mut tx, user).await?;
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(record) = find_record(&mut tx, user, *id).await? {
+                records.push(record);
+            }
+        }
+        tx.commit().await?;
+        Ok((records, current_revision))
+    }
+
+    async fn list_by_kind(
+        &self,
+        user: UserId,
+        kind: v1::RecordKind,
+        after: Option<RecordId>,
+        limit: PageLimit,
+    ) -> Result<KindPage, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let current_revision = head(&mut tx, user).await?;
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS} FROM records \
+             WHERE user_id = ? AND kind = ? AND deleted = 0 AND record_id > ? \
+             ORDER BY record_id LIMIT ?"
+        );
+        let (records, has_more) = collect_page(
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(user.0)
+                .bind(kind as i32)
+                .bind(after.map_or(Uuid::nil(), |id| id.0))
+                .bind(i64::from(limit.max_records) + 1)
+                .fetch(&mut *tx),
+            limit,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(KindPage {
+            records,
+            current_revision,
+            has_more,
+        })
+    }
+}
+
+/// Reads rows until the page is full by count or by bytes; reports whether
+/// more rows were left.
+async fn collect_page(
+    mut rows: impl futures::Stream<Item = Result<SqliteRow, sqlx::Error>> + Unpin,
+    limit: PageLimit,
+) -> Result<(Vec<StoredRecord>, bool), StoreError> {
+    let mut records = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(row) = rows.try_next().await? {
+        let full = records.len() >= limit.max_records as usize || bytes >= limit.max_bytes;
+        if full {
+            return Ok((records, true));
+        }
+        let record = record_from_row(&row)?;
+        bytes += record.ciphertext.len();
+        records.push(record);
+    }
+    Ok((records, false))
+}
