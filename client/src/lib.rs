@@ -7,6 +7,19 @@
 //!   sealing of records bound to their user, id and kind.
 //! - [`item`]: what a record holds once decrypted (logins, notes, files,
 //!   cards), its validation rules and its versioned binary encoding.
+//! - [`transport`]: the TLS channel to the gateway and the three ways to
+//!   trust it (system roots, a CA file, a pinned fingerprint).
+//! - [`session`]: the API calls, with tokens attached and refreshed, and
+//!   errors sorted into "retry", "log in again" and "bad input".
+//! - [`cache`]: the encrypted local copy of a profile, so the vault opens
+//!   and reads offline, and the queue of changes made offline.
+//! - [`sync`]: push the queue, pull changes, live updates, conflicts.
+//! - [`vault`]: the facade user interfaces use.
 
+pub mod cache;
 pub mod crypto;
 pub mod item;
+pub mod session;
+pub mod sync;
+pub mod transport;
+pub mod vault;

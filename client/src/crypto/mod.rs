@@ -20,6 +20,7 @@
 mod aead;
 mod kdf;
 mod keys;
+mod local;
 mod record;
 mod secret;
 
@@ -27,6 +28,7 @@ mod secret;
 mod vectors;
 
 pub use kdf::{KDF_ALGORITHM, KdfParams, SALT_LEN};
+pub use local::LocalKey;
 pub use keys::{AuthKey, KeyEncryptionKey, MasterKey, VaultKey, WRAPPED_VAULT_KEY_LEN};
 pub use record::{RECORD_FORMAT_V1, RecordAad, SEAL_OVERHEAD, sealed_len};
 pub use secret::KEY_LEN;

@@ -1,0 +1,129 @@
+//! The mirror of the server's records. Only ever moves forward: a record is
+//! replaced only by a newer revision, so a late page or a replayed outcome
+//! cannot roll it back.
+
+use gophkeeper_proto::v1;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use uuid::Uuid;
+
+use super::{Cache, CacheError, from_sql, to_sql, uuid_column};
+
+/// One record as the server holds it: ciphertext, never plaintext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub id: Uuid,
+    /// Raw wire kind: a kind from a newer client is kept, not dropped.
+    pub kind: i32,
+    /// Empty for a tombstone.
+    pub ciphertext: Vec<u8>,
+    pub revision: u64,
+    pub deleted: bool,
+    pub updated_at_ms: i64,
+}
+
+impl std::fmt::Debug for StoredRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .field("revision", &self.revision)
+            .field("deleted", &self.deleted)
+            .finish()
+    }
+}
+
+impl StoredRecord {
+    /// Reads a record from the server, refusing one without a usable id.
+    pub fn from_proto(record: v1::Record) -> Result<Self, CacheError> {
+        let id = Uuid::try_parse(&record.id)
+            .map_err(|_| CacheError::Corrupt("the server sent a record id that is not a UUID".into()))?;
+        Ok(Self {
+            id,
+            kind: record.kind,
+            ciphertext: record.ciphertext,
+            revision: record.revision,
+            deleted: record.deleted,
+            updated_at_ms: record.updated_at_ms,
+        })
+    }
+}
+
+pub(super) fn record_from_row(row: &SqliteRow) -> Result<StoredRecord, CacheError> {
+    Ok(StoredRecord {
+        id: uuid_column(row, "record_id")?,
+        kind: row.try_get("kind")?,
+        ciphertext: row.try_get("ciphertext")?,
+        revision: from_sql(row.try_get("revision")?)?,
+        deleted: row.try_get("deleted")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}
+
+/// Inserts or moves a record forward (never back).
+pub(super) async fn upsert(
+    conn: &mut SqliteConnection,
+    record: &StoredRecord,
+) -> Result<(), CacheError> {
+    sqlx::query(
+        "INSERT INTO records (record_id, kind, ciphertext, revision, deleted, updated_at_ms) \
+         VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (record_id) DO UPDATE SET kind = excluded.kind, \
+         ciphertext = excluded.ciphertext, revision = excluded.revision, \
+         deleted = excluded.deleted, updated_at_ms = excluded.updated_at_ms \
+         WHERE excluded.revision > records.revision",
+    )
+    .bind(record.id.to_string())
+    .bind(record.kind)
+    .bind(&record.ciphertext)
+    .bind(to_sql(record.revision))
+    .bind(record.deleted)
+    .bind(record.updated_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Cache {
+    /// Stores one page of changes and moves the cursor, atomically: a crash
+    /// mid-page re-fetches the page rather than skipping it.
+    pub async fn apply_changes(
+        &self,
+        records: &[StoredRecord],
+        next_cursor: u64,
+    ) -> Result<(), CacheError> {
+        let mut tx = self.pool.begin().await?;
+        for record in records {
+            upsert(&mut tx, record).await?;
+        }
+        sqlx::query("UPDATE profile SET sync_cursor = max(sync_cursor, ?) WHERE id = 1")
+            .bind(to_sql(next_cursor))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn record(&self, id: Uuid) -> Result<Option<StoredRecord>, CacheError> {
+        let row = sqlx::query(
+            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
+             FROM records WHERE record_id = ?",
+        )
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Every live (not deleted) record.
+    pub async fn live_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
+        let rows = sqlx::query(
+            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
+             FROM records WHERE deleted = 0 ORDER BY record_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+}

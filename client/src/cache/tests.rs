@@ -1,0 +1,133 @@
+use std::path::Path;
+
+use uuid::Uuid;
+
+use super::*;
+use crate::crypto::KdfParams;
+
+async fn cache() -> (tempfile::TempDir, Cache) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&dir.path().join("profile")).await.unwrap();
+    cache
+        .save_profile(&Profile {
+            server_url: "https://127.0.0.1:1".into(),
+            username: "alice".into(),
+            user_id: Uuid::new_v4(),
+            device_name: "laptop".into(),
+            kdf: KdfParams::generate_default(),
+            wrapped_vault_key: vec![1; 73],
+            trust: Trust::Pinned(Fingerprint::of_der(b"cert")),
+        })
+        .await
+        .unwrap();
+    (dir, cache)
+}
+
+fn op(record_id: Uuid, op: OpKind, content: &[u8], base: Option<u64>) -> NewOp {
+    NewOp {
+        record_id,
+        kind: 2,
+        op,
+        ciphertext: (op != OpKind::Delete).then(|| content.to_vec()),
+        base_revision: base,
+    }
+}
+
+#[tokio::test]
+async fn profile_round_trips_and_files_are_private() {
+    let (dir, cache) = cache().await;
+    let profile = cache.profile().await.unwrap().unwrap();
+    assert_eq!(profile.username, "alice");
+    assert!(matches!(profile.trust, Trust::Pinned(_)));
+    cache.set_sealed_refresh_token(Some(b"sealed")).await.unwrap();
+    assert_eq!(
+        cache.sealed_refresh_token().await.unwrap().as_deref(),
+        Some(&b"sealed"[..])
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let profile_dir = dir.path().join("profile");
+        assert_eq!(mode(&profile_dir), 0o700);
+        for entry in std::fs::read_dir(&profile_dir).unwrap() {
+            let path = entry.unwrap().path();
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn unsent_changes_coalesce_and_sent_ones_chain() {
+    let (_dir, cache) = cache().await;
+    let a = Uuid::new_v4();
+    // Create then edit while unsent: one create with the new content.
+    assert!(cache.enqueue(&op(a, OpKind::Create, b"v1", None)).await.unwrap());
+    assert!(cache.enqueue(&op(a, OpKind::Update, b"v2", Some(9))).await.unwrap());
+    let queued = cache.pending().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].op, OpKind::Create);
+    assert_eq!(queued[0].ciphertext.as_deref(), Some(&b"v2"[..]));
+    // Delete of an unsent create: nothing left.
+    assert!(!cache.enqueue(&op(a, OpKind::Delete, b"", Some(9))).await.unwrap());
+    assert_eq!(cache.pending_count().await.unwrap(), 0);
+
+    // Once sent, the create is frozen; an edit queues behind it and takes
+    // its base from the create's outcome.
+    let b = Uuid::new_v4();
+    cache.enqueue(&op(b, OpKind::Create, b"v1", None)).await.unwrap();
+    let create = cache.pending().await.unwrap().remove(0);
+    cache.mark_sent(create.seq).await.unwrap();
+    cache.enqueue(&op(b, OpKind::Update, b"v2", Some(1))).await.unwrap();
+    let queued = cache.pending().await.unwrap();
+    assert_eq!(queued.len(), 2);
+    assert_eq!(queued[1].base_revision, None);
+    assert_eq!(queued[0].command_id, create.command_id);
+    cache.finish_applied(&create, 17).await.unwrap();
+    let queued = cache.pending().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].base_revision, Some(17));
+    assert_eq!(cache.record(b).await.unwrap().unwrap().revision, 17);
+    assert_eq!(cache.sync_state().await.unwrap().seen_revision, 17);
+
+    // An unsent update then a delete: a delete on the same base.
+    cache.enqueue(&op(b, OpKind::Delete, b"", Some(17))).await.unwrap();
+    let queued = cache.pending().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].op, OpKind::Delete);
+    assert_eq!(queued[0].base_revision, Some(17));
+    // Nothing may follow a delete.
+    let err = cache.enqueue(&op(b, OpKind::Update, b"v3", Some(17))).await;
+    assert!(matches!(err, Err(CacheError::RecordDeleted(id)) if id == b));
+}
+
+#[tokio::test]
+async fn a_conflict_keeps_the_newest_local_version_and_the_server_one() {
+    let (_dir, cache) = cache().await;
+    let a = Uuid::new_v4();
+    cache.enqueue(&op(a, OpKind::Update, b"mine-1", Some(3))).await.unwrap();
+    let first = cache.pending().await.unwrap().remove(0);
+    cache.mark_sent(first.seq).await.unwrap();
+    cache.enqueue(&op(a, OpKind::Update, b"mine-2", Some(3))).await.unwrap();
+    let theirs = StoredRecord {
+        id: a,
+        kind: 2,
+        ciphertext: b"theirs".to_vec(),
+        revision: 5,
+        deleted: false,
+        updated_at_ms: 0,
+    };
+    cache.finish_conflict(&first, &theirs).await.unwrap();
+    assert_eq!(cache.pending_count().await.unwrap(), 0);
+    let conflict = cache.conflict(a).await.unwrap().unwrap();
+    assert_eq!(conflict.mine_ciphertext.as_deref(), Some(&b"mine-2"[..]));
+    assert_eq!(conflict.theirs, theirs);
+    assert_eq!(cache.record(a).await.unwrap().unwrap().revision, 5);
+    // The mirror never moves back.
+    let old = StoredRecord {
+        revision: 4,
+        ..theirs.clone()
+    };
+    cache.apply_changes(&[old], 4).await.unwrap();
+    assert_eq!(cache.record(a).await.unwrap().unwrap().revision, 5);
+}

@@ -1,0 +1,193 @@
+//! gRPC statuses turned into what a caller can act on: retry later, log in
+//! again, or fix the input. The server names the cause in the `gk-reason`
+//! metadata entry; messages are for people and never parsed.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+
+use crate::crypto::CryptoError;
+use crate::transport::{Transport, TransportError};
+
+/// Metadata keys the server sets on every error (see the server's
+/// `status.rs`).
+const REASON_KEY: &str = "gk-reason";
+const RETRY_AFTER_KEY: &str = "retry-after-ms";
+
+/// Why the server wants the person to log in again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginReason {
+    /// This device has no session (never logged in, or logged out).
+    NotLoggedIn,
+    /// The access token expired and could not be refreshed.
+    TokenExpired,
+    TokenInvalid,
+    /// Revoked from another device, or by a password change.
+    SessionRevoked,
+    /// A refresh token was used twice, so the server ended the session:
+    /// either a stale copy of this profile, or a stolen token.
+    RefreshTokenReused,
+    RefreshTokenExpired,
+    RefreshTokenInvalid,
+}
+
+/// The three things a caller can do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Offline or overloaded: keep the work queued and try again later.
+    Retry,
+    /// The session is over: ask for the master password and log in.
+    LoginAgain,
+    /// The request itself was refused; retrying it will not help.
+    BadInput,
+    /// The server is not who it should be, or misbehaves. Stop.
+    Security,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("server unavailable ({message}); working offline, retry later")]
+    Unavailable { message: String },
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("log in again: {message}")]
+    LoginRequired {
+        reason: LoginReason,
+        message: String,
+    },
+    #[error("wrong user name or master password")]
+    BadCredentials,
+    #[error("too many attempts; {message}")]
+    RateLimited {
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    #[error("that user name is taken")]
+    UsernameTaken,
+    #[error("{message}")]
+    RecordTooLarge { message: String },
+    #[error("the server refused the request: {message}")]
+    InvalidArgument { message: String },
+    #[error("not found: {message}")]
+    NotFound { message: String },
+    #[error("too many live connections for this account; close another device's session")]
+    TooManyStreams,
+    /// A prelogin or login answer asked for KDF parameters this client will
+    /// not use: a downgrade attempt, or a server from the future.
+    #[error("the server's key-derivation parameters are unacceptable: {0}")]
+    Kdf(#[source] CryptoError),
+    #[error("the server's answer is malformed: {0}")]
+    Protocol(String),
+    #[error("unexpected server error ({code:?}): {message}")]
+    Unexpected { code: Code, message: String },
+}
+
+impl ApiError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Unavailable { .. } | Self::RateLimited { .. } | Self::TooManyStreams => {
+                ErrorClass::Retry
+            }
+            Self::Transport(TransportError::Unreachable { .. }) => ErrorClass::Retry,
+            Self::Transport(
+                TransportError::CertificateChanged { .. } | TransportError::Untrusted { .. },
+            )
+            | Self::Kdf(_)
+            | Self::Protocol(_) => ErrorClass::Security,
+            Self::LoginRequired { .. } => ErrorClass::LoginAgain,
+            Self::Transport(_)
+            | Self::BadCredentials
+            | Self::UsernameTaken
+            | Self::RecordTooLarge { .. }
+            | Self::InvalidArgument { .. }
+            | Self::NotFound { .. }
+            | Self::Unexpected { .. } => ErrorClass::BadInput,
+        }
+    }
+
+    /// Offline or busy: the operation may succeed later unchanged.
+    pub fn is_retryable(&self) -> bool {
+        self.class() == ErrorClass::Retry
+    }
+
+    pub fn needs_login(&self) -> bool {
+        self.class() == ErrorClass::LoginAgain
+    }
+
+    pub(crate) fn is_token_expired(&self) -> bool {
+        matches!(
+            self,
+            Self::LoginRequired {
+                reason: LoginReason::TokenExpired,
+                ..
+            }
+        )
+    }
+
+    pub(crate) fn not_logged_in() -> Self {
+        Self::LoginRequired {
+            reason: LoginReason::NotLoggedIn,
+            message: "this device is not logged in".into(),
+        }
+    }
+
+    /// Maps a status, consulting the transport for the one failure that a
+    /// status cannot carry: a refused pinned certificate.
+    pub(crate) fn from_status(status: &Status, transport: &Transport) -> Self {
+        let message = status.message().chars().take(500).collect::<String>();
+        let reason = status
+            .metadata()
+            .get(REASON_KEY)
+            .and_then(|v| v.to_str().ok());
+        let login = |reason| Self::LoginRequired {
+            reason,
+            message: message.clone(),
+        };
+        match reason {
+            Some("TOKEN_EXPIRED") => login(LoginReason::TokenExpired),
+            Some("TOKEN_INVALID" | "TOKEN_MISSING") => login(LoginReason::TokenInvalid),
+            Some("SESSION_REVOKED") => login(LoginReason::SessionRevoked),
+            Some("REFRESH_TOKEN_REUSED") => login(LoginReason::RefreshTokenReused),
+            Some("REFRESH_TOKEN_EXPIRED") => login(LoginReason::RefreshTokenExpired),
+            Some("REFRESH_TOKEN_INVALID") => login(LoginReason::RefreshTokenInvalid),
+            Some("BAD_CREDENTIALS") => Self::BadCredentials,
+            Some("USERNAME_TAKEN") => Self::UsernameTaken,
+            Some("RATE_LIMITED") => Self::RateLimited {
+                retry_after: status
+                    .metadata()
+                    .get(RETRY_AFTER_KEY)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .map(Duration::from_millis),
+                message,
+            },
+            Some("RECORD_TOO_LARGE") => Self::RecordTooLarge { message },
+            Some("INVALID_ARGUMENT") => Self::InvalidArgument { message },
+            Some("SESSION_NOT_FOUND") => Self::NotFound { message },
+            Some("TOO_MANY_STREAMS") => Self::TooManyStreams,
+            Some("UNAVAILABLE" | "REPLICA_BEHIND") => Self::Unavailable { message },
+            _ => Self::from_code(status.code(), message, transport),
+        }
+    }
+
+    fn from_code(code: Code, message: String, transport: &Transport) -> Self {
+        match code {
+            Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::Cancelled => {
+                if let Some(changed) = transport.certificate_changed() {
+                    return Self::Transport(changed);
+                }
+                if code == Code::Unknown {
+                    return Self::Unexpected { code, message };
+                }
+                Self::Unavailable { message }
+            }
+            Code::Unauthenticated => Self::LoginRequired {
+                reason: LoginReason::TokenInvalid,
+                message,
+            },
+            Code::InvalidArgument => Self::InvalidArgument { message },
+            Code::NotFound => Self::NotFound { message },
+            code => Self::Unexpected { code, message },
+        }
+    }
+}

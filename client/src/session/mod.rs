@@ -1,0 +1,539 @@
+//! An API session with the gateway: account calls (register, prelogin,
+//! login, sessions, password change, logout) and the vault calls the sync
+//! engine makes, with the access token attached and refreshed by itself.
+//!
+//! Tokens: the short-lived access token lives only in memory; the refresh
+//! token rotates on every use, so the session reports each new one to a
+//! [`TokenListener`] (the vault seals it into the profile) before using it.
+//! Refreshes are single-flight: two calls that find the token expired at
+//! once must not both present the same refresh token, or the server would
+//! take it for theft and revoke the session.
+
+mod error;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use gophkeeper_proto::v1;
+use gophkeeper_proto::v1::account_client::AccountClient;
+use gophkeeper_proto::v1::vault_client::VaultClient;
+use secrecy::{ExposeSecret, SecretString};
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Request, Status, Streaming};
+use uuid::Uuid;
+
+pub use self::error::{ApiError, ErrorClass, LoginReason};
+use crate::crypto::{AuthKey, KdfParams};
+use crate::transport::{MAX_MESSAGE_BYTES, Transport};
+
+/// Refresh this long before the access token expires, so that a call is
+/// never sent with a token that dies in flight.
+const REFRESH_MARGIN_MS: i64 = 30_000;
+/// Deadline of an ordinary call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A new refresh token, to be stored. `Debug` hides the token.
+pub struct TokenUpdate {
+    pub refresh_token: SecretString,
+    pub refresh_expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for TokenUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenUpdate")
+            .field("refresh_token", &"<redacted>")
+            .field("refresh_expires_at_ms", &self.refresh_expires_at_ms)
+            .finish()
+    }
+}
+
+/// Called with every rotated refresh token, before the session goes on.
+pub type TokenListener =
+    Arc<dyn Fn(TokenUpdate) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// What a successful login hands back.
+pub struct LoginOutcome {
+    pub user_id: Uuid,
+    pub session_id: String,
+    /// The vault key under this user's key-encryption key.
+    pub wrapped_vault_key: Vec<u8>,
+    /// Already validated: a login answer cannot downgrade the KDF either.
+    pub kdf: KdfParams,
+}
+
+impl std::fmt::Debug for LoginOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginOutcome")
+            .field("user_id", &self.user_id)
+            .field("session_id", &self.session_id)
+            .field("kdf", &self.kdf)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One signed-in device of the user, as `sessions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSession {
+    pub session_id: String,
+    pub device_name: String,
+    pub created_at_ms: i64,
+    pub last_seen_at_ms: i64,
+    /// The session this device is using.
+    pub current: bool,
+}
+
+#[derive(Default)]
+struct Tokens {
+    access: Option<SecretString>,
+    access_expires_at_ms: i64,
+    refresh: Option<SecretString>,
+    /// Bumped on every change, so a caller that saw an expired token can
+    /// tell whether someone else already refreshed it.
+    generation: u64,
+}
+
+pub struct Session {
+    transport: Transport,
+    account: AccountClient<Channel>,
+    vault: VaultClient<Channel>,
+    tokens: tokio::sync::Mutex<Tokens>,
+    listener: Mutex<Option<TokenListener>>,
+    session_id: Mutex<Option<String>>,
+    online: AtomicBool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("server", &self.transport.server().as_str())
+            .field("online", &self.online.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn request<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.set_timeout(CALL_TIMEOUT);
+    request
+}
+
+impl Session {
+    /// A session with no tokens yet: only the account calls that need none
+    /// work until [`Session::login`] or [`Session::resume`].
+    pub fn new(transport: Transport) -> Self {
+        let channel = transport.channel();
+        Self {
+            account: AccountClient::new(channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            vault: VaultClient::new(channel)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            transport,
+            tokens: tokio::sync::Mutex::new(Tokens::default()),
+            listener: Mutex::new(None),
+            session_id: Mutex::new(None),
+            online: AtomicBool::new(false),
+        }
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Whether the last call reached the server.
+    pub fn is_online(&self) -> bool {
+        self.online.load(Ordering::Relaxed)
+    }
+
+    /// This device's session id, once known (after login).
+    pub fn session_id(&self) -> Option<String> {
+        self.session_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_token_listener(&self, listener: Option<TokenListener>) {
+        *self.listener.lock().unwrap_or_else(PoisonError::into_inner) = listener;
+    }
+
+    /// Continues a stored session from its refresh token; the first call
+    /// trades it for an access token.
+    pub async fn resume(&self, refresh_token: SecretString) {
+        let mut tokens = self.tokens.lock().await;
+        *tokens = Tokens {
+            refresh: Some(refresh_token),
+            generation: tokens.generation + 1,
+            ..Tokens::default()
+        };
+    }
+
+    /// The current refresh token, for the caller to store.
+    pub async fn refresh_token(&self) -> Option<SecretString> {
+        self.tokens.lock().await.refresh.clone()
+    }
+
+    pub async fn has_tokens(&self) -> bool {
+        self.tokens.lock().await.refresh.is_some()
+    }
+
+    /// Forgets the tokens without telling the server.
+    pub async fn forget_tokens(&self) {
+        let mut tokens = self.tokens.lock().await;
+        *tokens = Tokens {
+            generation: tokens.generation + 1,
+            ..Tokens::default()
+        };
+    }
+
+    fn error(&self, status: &Status) -> ApiError {
+        let err = ApiError::from_status(status, &self.transport);
+        self.online
+            .store(!matches!(err, ApiError::Unavailable { .. } | ApiError::Transport(_)), Ordering::Relaxed);
+        err
+    }
+
+    fn ok(&self) {
+        self.online.store(true, Ordering::Relaxed);
+    }
+
+    /// The user's KDF parameters, refused if they are weaker than this
+    /// client's floor (a malicious server must not make the password cheap).
+    pub async fn prelogin(&self, username: &str) -> Result<KdfParams, ApiError> {
+        let answer = self
+            .account
+            .clone()
+            .prelogin(request(v1::PreloginRequest {
+                username: username.to_owned(),
+            }))
+            .await
+            .map_err(|s| self.error(&s))?
+            .into_inner();
+        self.ok();
+        let kdf = answer
+            .kdf
+            .ok_or_else(|| ApiError::Protocol("prelogin answer has no KDF parameters".into()))?;
+        KdfParams::try_from(&kdf).map_err(ApiError::Kdf)
+    }
+
+    pub async fn register(
+        &self,
+        username: &str,
+        kdf: &KdfParams,
+        auth_key: &AuthKey,
+        wrapped_vault_key: Vec<u8>,
+    ) -> Result<Uuid, ApiError> {
+        let answer = self
+            .account
+            .clone()
+            .register(request(v1::RegisterRequest {
+                username: username.to_owned(),
+                kdf: Some(kdf.into()),
+                auth_key: auth_key.as_bytes().to_vec(),
+                wrapped_vault_key,
+            }))
+            .await
+            .map_err(|s| self.error(&s))?
+            .into_inner();
+        self.ok();
+        parse_uuid("user_id", &answer.user_id)
+    }
+
+    /// Signs in; the session keeps the tokens (read the refresh token with
+    /// [`Session::refresh_token`] to store it).
+    pub async fn login(
+        &self,
+        username: &str,
+        auth_key: &AuthKey,
+        device_name: &str,
+    ) -> Result<LoginOutcome, ApiError> {
+        let answer = self
+            .account
+            .clone()
+            .login(request(v1::LoginRequest {
+                username: username.to_owned(),
+                auth_key: auth_key.as_bytes().to_vec(),
+                device_name: device_name.to_owned(),
+            }))
+            .await
+            .map_err(|s| self.error(&s))?
+            .into_inner();
+        self.ok();
+        let kdf = answer
+            .kdf
+            .as_ref()
+            .ok_or_else(|| ApiError::Protocol("login answer has no KDF parameters".into()))?;
+        let kdf = KdfParams::try_from(kdf).map_err(ApiError::Kdf)?;
+        let pair = answer
+            .tokens
+            .ok_or_else(|| ApiError::Protocol("login answer has no tokens".into()))?;
+        let outcome = LoginOutcome {
+            user_id: parse_uuid("user_id", &answer.user_id)?,
+            session_id: answer.session_id,
+            wrapped_vault_key: answer.wrapped_vault_key,
+            kdf,
+        };
+        *self
+            .session_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(outcome.session_id.clone());
+        let mut tokens = self.tokens.lock().await;
+        store_pair(&mut tokens, pair);
+        Ok(outcome)
+    }
+
+    /// A valid access token, refreshing first if it is missing or about to
+    /// expire. Returns the token generation it belongs to.
+    async fn bearer(&self) -> Result<(MetadataValue<tonic::metadata::Ascii>, u64), ApiError> {
+        let mut tokens = self.tokens.lock().await;
+        let fresh = tokens.access.is_some()
+            && tokens.access_expires_at_ms - REFRESH_MARGIN_MS > now_ms();
+        if !fresh {
+            self.refresh_locked(&mut tokens).await?;
+        }
+        let access = tokens.access.as_ref().ok_or_else(ApiError::not_logged_in)?;
+        let mut value = MetadataValue::try_from(format!("Bearer {}", access.expose_secret()))
+            .map_err(|_| ApiError::Protocol("the access token is not printable ASCII".into()))?;
+        value.set_sensitive(true);
+        Ok((value, tokens.generation))
+    }
+
+    /// Trades the refresh token for a new pair. The caller holds the lock,
+    /// which makes refreshing single-flight.
+    async fn refresh_locked(&self, tokens: &mut Tokens) -> Result<(), ApiError> {
+        let refresh = tokens.refresh.clone().ok_or_else(ApiError::not_logged_in)?;
+        let result = self
+            .account
+            .clone()
+            .refresh(request(v1::RefreshRequest {
+                refresh_token: refresh.expose_secret().to_owned(),
+            }))
+            .await;
+        let pair = match result {
+            Ok(pair) => pair.into_inner(),
+            Err(status) => {
+                let err = self.error(&status);
+                if err.needs_login() {
+                    // A dead refresh token must not be presented again.
+                    *tokens = Tokens {
+                        generation: tokens.generation + 1,
+                        ..Tokens::default()
+                    };
+                }
+                return Err(err);
+            }
+        };
+        self.ok();
+        let update = TokenUpdate {
+            refresh_token: SecretString::from(pair.refresh_token.clone()),
+            refresh_expires_at_ms: pair.refresh_expires_at_ms,
+        };
+        store_pair(tokens, pair);
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(listener) = listener {
+            listener(update).await;
+        }
+        Ok(())
+    }
+
+    /// Refreshes now (unless another call already did since `generation`).
+    async fn refresh_after(&self, generation: u64) -> Result<(), ApiError> {
+        let mut tokens = self.tokens.lock().await;
+        if tokens.generation != generation {
+            return Ok(());
+        }
+        self.refresh_locked(&mut tokens).await
+    }
+
+    /// Forces a refresh, e.g. to check that the session is still alive.
+    pub async fn refresh(&self) -> Result<(), ApiError> {
+        let mut tokens = self.tokens.lock().await;
+        self.refresh_locked(&mut tokens).await
+    }
+
+    /// Runs an authenticated call; on an expired access token refreshes once
+    /// and retries.
+    async fn authed<R, F, Fut>(&self, mut call: F) -> Result<R, ApiError>
+    where
+        F: FnMut(MetadataValue<tonic::metadata::Ascii>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R>, Status>>,
+    {
+        let mut refreshed = false;
+        loop {
+            let (bearer, generation) = self.bearer().await?;
+            match call(bearer).await {
+                Ok(response) => {
+                    self.ok();
+                    return Ok(response.into_inner());
+                }
+                Err(status) => {
+                    let err = self.error(&status);
+                    if err.is_token_expired() && !refreshed {
+                        refreshed = true;
+                        self.refresh_after(generation).await?;
+                        continue;
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    pub async fn list_sessions(&self) -> Result<Vec<DeviceSession>, ApiError> {
+        let answer = self
+            .authed(|bearer| {
+                let mut client = self.account.clone();
+                async move { client.list_sessions(with_bearer(v1::ListSessionsRequest {}, bearer)).await }
+            })
+            .await?;
+        Ok(answer
+            .sessions
+            .into_iter()
+            .map(|s| DeviceSession {
+                session_id: s.session_id,
+                device_name: s.device_name,
+                created_at_ms: s.created_at_ms,
+                last_seen_at_ms: s.last_seen_at_ms,
+                current: s.current,
+            })
+            .collect())
+    }
+
+    pub async fn revoke_session(&self, session_id: &str) -> Result<(), ApiError> {
+        self.authed(|bearer| {
+            let mut client = self.account.clone();
+            let message = v1::RevokeSessionRequest {
+                session_id: session_id.to_owned(),
+            };
+            async move { client.revoke_session(with_bearer(message, bearer)).await }
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces the credentials on the server. The server revokes every
+    /// other session of the user; this one continues.
+    pub async fn change_password(
+        &self,
+        current: &AuthKey,
+        new: &AuthKey,
+        new_kdf: &KdfParams,
+        new_wrapped_vault_key: &[u8],
+    ) -> Result<(), ApiError> {
+        self.authed(|bearer| {
+            let mut client = self.account.clone();
+            let message = v1::ChangePasswordRequest {
+                current_auth_key: current.as_bytes().to_vec(),
+                new_auth_key: new.as_bytes().to_vec(),
+                new_kdf: Some(new_kdf.into()),
+                new_wrapped_vault_key: new_wrapped_vault_key.to_vec(),
+            };
+            async move { client.change_password(with_bearer(message, bearer)).await }
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Ends this session on the server and forgets the tokens, even if the
+    /// server could not be told (the tokens are useless to us either way).
+    pub async fn logout(&self) -> Result<(), ApiError> {
+        let result = self
+            .authed(|bearer| {
+                let mut client = self.account.clone();
+                async move { client.logout(with_bearer(v1::LogoutRequest {}, bearer)).await }
+            })
+            .await;
+        self.forget_tokens().await;
+        result.map(|_| ())
+    }
+
+    /// Submits a command. With `wait`, returns its outcome if the server had
+    /// it in time; `None` means "not known yet", never "failed".
+    pub async fn submit(
+        &self,
+        command: v1::Command,
+        wait: bool,
+    ) -> Result<Option<v1::CommandOutcome>, ApiError> {
+        let answer = self
+            .authed(|bearer| {
+                let mut client = self.vault.clone();
+                let message = v1::SubmitRequest {
+                    command: Some(command.clone()),
+                    wait_for_outcome: wait,
+                };
+                async move { client.submit(with_bearer(message, bearer)).await }
+            })
+            .await?;
+        Ok(answer.outcome)
+    }
+
+    /// One page of changes after `since_revision`, at least as fresh as
+    /// `min_revision`.
+    pub async fn changes(
+        &self,
+        since_revision: u64,
+        min_revision: u64,
+    ) -> Result<v1::ChangesResponse, ApiError> {
+        self.authed(|bearer| {
+            let mut client = self.vault.clone();
+            let message = v1::ChangesRequest {
+                since_revision,
+                page_size: 0,
+                min_revision,
+            };
+            async move { client.changes(with_bearer(message, bearer)).await }
+        })
+        .await
+    }
+
+    /// Opens the live stream of the user's vault changes.
+    pub async fn watch(&self) -> Result<Streaming<v1::WatchEvent>, ApiError> {
+        self.authed(|bearer| {
+            let mut client = self.vault.clone();
+            let mut message = Request::new(v1::WatchRequest {});
+            message.metadata_mut().insert("authorization", bearer);
+            async move { client.watch(message).await }
+        })
+        .await
+    }
+
+    /// Maps an error that arrived on an open stream.
+    pub fn stream_error(&self, status: &Status) -> ApiError {
+        self.error(status)
+    }
+}
+
+fn with_bearer<T>(message: T, bearer: MetadataValue<tonic::metadata::Ascii>) -> Request<T> {
+    let mut request = request(message);
+    request.metadata_mut().insert("authorization", bearer);
+    request
+}
+
+fn store_pair(tokens: &mut Tokens, pair: v1::TokenPair) {
+    *tokens = Tokens {
+        access: Some(SecretString::from(pair.access_token)),
+        access_expires_at_ms: pair.access_expires_at_ms,
+        refresh: Some(SecretString::from(pair.refresh_token)),
+        generation: tokens.generation + 1,
+    };
+}
+
+fn parse_uuid(field: &str, text: &str) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(text).map_err(|_| ApiError::Protocol(format!("{field} is not a UUID")))
+}

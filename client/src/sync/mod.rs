@@ -1,0 +1,268 @@
+//! The sync engine: sends this device's queued commands, fetches everyone
+//! else's changes, and says honestly what happened to each command.
+//!
+//! - **Push** sends queued commands in order with `wait_for_outcome`, each
+//!   under the command id it got when it was queued, so a resend after a
+//!   timeout or a crash is applied at most once (the server answers a
+//!   repeated id with its first outcome). One command per record is in
+//!   flight; a later command of the same record waits for the earlier one's
+//!   outcome and takes its base revision from it. Applied → leaves the
+//!   queue; conflict → both versions go to the conflicts table; rejected →
+//!   dropped and reported; no outcome yet or server unavailable → stays.
+//! - **Pull** fetches `Changes` after the cursor page by page, tombstones
+//!   included, asking for at least the newest revision our own commands
+//!   were applied at (read your writes).
+//! - **Watch** (see `watch.rs`) keeps a live stream open and pulls when told.
+
+mod resolve;
+mod watch;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use gophkeeper_proto::v1;
+use uuid::Uuid;
+
+pub use self::resolve::Resolution;
+pub use self::watch::{SyncEvent, WatchHandle};
+use crate::cache::{Cache, CacheError, OpKind, PendingOp, StoredRecord, now_ms};
+use crate::session::{ApiError, Session};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("cannot resolve: {0}")]
+    Resolve(String),
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+}
+
+/// A command the server refused for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub record_id: Uuid,
+    pub message: String,
+}
+
+/// What one sync (or push, or pull) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Commands applied by the server.
+    pub applied: usize,
+    /// Records that came in with `Changes`.
+    pub pulled: usize,
+    /// Records whose command met a newer version on the server.
+    pub conflicts: Vec<Uuid>,
+    pub rejected: Vec<Rejection>,
+    /// Commands still queued afterwards.
+    pub pending: usize,
+    /// Commands the server accepted but had not applied within its wait;
+    /// they stay queued and are resent (safely) next time.
+    pub unconfirmed: usize,
+    /// Set when the server could not be reached (or gave no outcome in
+    /// time); the queue is kept for next time.
+    pub offline: Option<String>,
+}
+
+impl SyncReport {
+    fn merge(&mut self, other: SyncReport) {
+        self.applied += other.applied;
+        self.pulled += other.pulled;
+        self.conflicts.extend(other.conflicts);
+        self.rejected.extend(other.rejected);
+        self.pending = other.pending;
+        self.unconfirmed += other.unconfirmed;
+        if other.offline.is_some() {
+            self.offline = other.offline;
+        }
+    }
+}
+
+/// Sync for one profile. Push and pull never overlap (one lock), so the
+/// watch task and a foreground `sync` cannot send the same command twice at
+/// once or interleave cursor updates.
+#[derive(Debug)]
+pub struct SyncEngine {
+    cache: Cache,
+    session: Arc<Session>,
+    lock: tokio::sync::Mutex<()>,
+}
+
+fn command(op: &PendingOp) -> Option<v1::Command> {
+    let record_id = op.record_id.to_string();
+    let ciphertext = op.ciphertext.clone().unwrap_or_default();
+    let op_message = match op.op {
+        OpKind::Create => v1::command::Op::Create(v1::CreateRecord {
+            record_id,
+            kind: op.kind,
+            ciphertext,
+        }),
+        OpKind::Update => v1::command::Op::Update(v1::UpdateRecord {
+            record_id,
+            base_revision: op.base_revision?,
+            ciphertext,
+        }),
+        OpKind::Delete => v1::command::Op::Delete(v1::DeleteRecord {
+            record_id,
+            base_revision: op.base_revision?,
+        }),
+    };
+    Some(v1::Command {
+        command_id: op.command_id.to_string(),
+        op: Some(op_message),
+    })
+}
+
+impl PendingOp {
+    /// The wire command, or `None` while its base revision is still unknown
+    /// (the record's earlier command has no outcome yet).
+    pub fn to_command(&self) -> Option<v1::Command> {
+        command(self)
+    }
+}
+
+impl SyncEngine {
+    pub fn new(cache: Cache, session: Arc<Session>) -> Self {
+        Self {
+            cache,
+            session,
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Push, then pull. Offline is reported in the result, not as an error;
+    /// errors are "log in again" and local failures.
+    pub async fn sync(&self) -> Result<SyncReport, SyncError> {
+        let _guard = self.lock.lock().await;
+        let mut report = self.push_locked().await?;
+        if report.offline.is_none() {
+            report.merge(self.pull_locked().await?);
+        }
+        Ok(report)
+    }
+
+    pub async fn push(&self) -> Result<SyncReport, SyncError> {
+        let _guard = self.lock.lock().await;
+        self.push_locked().await
+    }
+
+    pub async fn pull(&self) -> Result<SyncReport, SyncError> {
+        let _guard = self.lock.lock().await;
+        self.pull_locked().await
+    }
+
+    async fn push_locked(&self) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        // Records whose earlier command is still unresolved this round.
+        let mut blocked: HashSet<Uuid> = HashSet::new();
+        for op in self.cache.pending().await? {
+            if blocked.contains(&op.record_id) {
+                continue;
+            }
+            let Some(command) = command(&op) else {
+                blocked.insert(op.record_id);
+                continue;
+            };
+            if !op.sent {
+                self.cache.mark_sent(op.seq).await?;
+            }
+            let outcome = match self.session.submit(command, true).await {
+                Ok(outcome) => outcome,
+                Err(err) if err.is_retryable() => {
+                    report.offline = Some(err.to_string());
+                    break;
+                }
+                Err(err @ (ApiError::RecordTooLarge { .. } | ApiError::InvalidArgument { .. })) => {
+                    // Refused before it reached the vault: it can never apply.
+                    let dropped = self.cache.finish_rejected(&op).await?;
+                    tracing::warn!(record_id = %op.record_id, dropped, %err, "command refused");
+                    report.rejected.push(Rejection {
+                        record_id: op.record_id,
+                        message: err.to_string(),
+                    });
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            };
+            let Some(result) = outcome.and_then(|o| o.result) else {
+                // Accepted but not applied within the server's wait: the
+                // outcome will come; resending the same id is safe.
+                blocked.insert(op.record_id);
+                report.unconfirmed += 1;
+                continue;
+            };
+            match result {
+                v1::command_outcome::Result::Applied(applied) => {
+                    self.cache.finish_applied(&op, applied.revision).await?;
+                    report.applied += 1;
+                }
+                v1::command_outcome::Result::Conflict(conflict) => {
+                    let theirs = conflict.current.ok_or_else(|| {
+                        ApiError::Protocol("a conflict outcome without the current record".into())
+                    })?;
+                    let theirs = StoredRecord::from_proto(theirs)?;
+                    self.cache.finish_conflict(&op, &theirs).await?;
+                    tracing::info!(record_id = %op.record_id, "conflict");
+                    report.conflicts.push(op.record_id);
+                }
+                v1::command_outcome::Result::Rejected(rejected) => {
+                    self.cache.finish_rejected(&op).await?;
+                    report.rejected.push(Rejection {
+                        record_id: op.record_id,
+                        message: rejected.message,
+                    });
+                }
+            }
+        }
+        report.pending = self.cache.pending_count().await?;
+        Ok(report)
+    }
+
+    async fn pull_locked(&self) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        let state = self.cache.sync_state().await?;
+        let mut since = state.cursor;
+        let mut min_revision = state.seen_revision;
+        loop {
+            let page = match self.session.changes(since, min_revision).await {
+                Ok(page) => page,
+                Err(err) if err.is_retryable() => {
+                    report.offline = Some(err.to_string());
+                    break;
+                }
+                Err(err) => return Err(err.into()),
+            };
+            let records = page
+                .records
+                .into_iter()
+                .map(StoredRecord::from_proto)
+                .collect::<Result<Vec<_>, _>>()?;
+            report.pulled += records.len();
+            self.cache
+                .apply_changes(&records, page.next_since_revision)
+                .await?;
+            // A server must move the cursor forward while it has more.
+            if !page.has_more || page.next_since_revision <= since {
+                break;
+            }
+            since = page.next_since_revision;
+            min_revision = 0;
+        }
+        if report.offline.is_none() {
+            self.cache.set_last_sync(now_ms()).await?;
+        }
+        report.pending = self.cache.pending_count().await?;
+        Ok(report)
+    }
+}

@@ -1,0 +1,109 @@
+//! Account-level actions of an unlocked vault: sessions, password change,
+//! logout, live updates and status.
+
+use secrecy::SecretString;
+use tokio::sync::mpsc;
+
+use super::{Vault, VaultError, derive};
+use crate::crypto::KdfParams;
+use crate::session::DeviceSession;
+use crate::sync::SyncEvent;
+
+/// Where a vault stands, for a status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultStatus {
+    pub server: String,
+    pub username: String,
+    pub user_id: uuid::Uuid,
+    /// Whether the last call reached the server.
+    pub online: bool,
+    /// Whether this device holds a session (it may still turn out revoked).
+    pub logged_in: bool,
+    pub pending: usize,
+    pub conflicts: usize,
+    /// Milliseconds since the Unix epoch.
+    pub last_sync_ms: Option<i64>,
+    /// Whether live updates are running.
+    pub watching: bool,
+}
+
+impl Vault {
+    pub async fn sessions(&self) -> Result<Vec<DeviceSession>, VaultError> {
+        Ok(self.session.list_sessions().await?)
+    }
+
+    pub async fn revoke_session(&self, session_id: &str) -> Result<(), VaultError> {
+        Ok(self.session.revoke_session(session_id).await?)
+    }
+
+    /// Re-wraps the same vault key under a key from the new password (and a
+    /// new salt); no record is re-encrypted. The server revokes every other
+    /// session, so other devices must log in again with the new password.
+    pub async fn change_password(
+        &mut self,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> Result<(), VaultError> {
+        let old_master = derive(current, &self.profile.kdf).await?;
+        // Checked here first, so a typo costs no server round trip.
+        old_master
+            .key_encryption_key()
+            .unwrap(&self.profile.wrapped_vault_key)
+            .map_err(|_| VaultError::WrongPassword)?;
+        let new_kdf = KdfParams::generate_default();
+        let new_master = derive(new, &new_kdf).await?;
+        let new_wrapped = new_master.key_encryption_key().wrap(&self.key);
+        self.session
+            .change_password(
+                &old_master.auth_key(),
+                &new_master.auth_key(),
+                &new_kdf,
+                &new_wrapped,
+            )
+            .await?;
+        self.profile.kdf = new_kdf;
+        self.profile.wrapped_vault_key = new_wrapped;
+        self.cache.save_profile(&self.profile).await?;
+        Ok(())
+    }
+
+    /// Ends this device's session and forgets its refresh token. The cache
+    /// stays, so the vault still unlocks offline; syncing needs a login.
+    pub async fn logout(self) -> Result<(), VaultError> {
+        let result = self.session.logout().await;
+        self.cache.set_sealed_refresh_token(None).await?;
+        match result {
+            Ok(()) => Ok(()),
+            // Already over on the server: logged out is what was wanted.
+            Err(err) if err.needs_login() => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Starts live updates (if not running) and returns their events.
+    /// Calling it again replaces the previous receiver.
+    pub fn watch(&mut self) -> mpsc::Receiver<SyncEvent> {
+        let (sender, receiver) = mpsc::channel(64);
+        self.watch = Some(self.engine.watch(sender));
+        receiver
+    }
+
+    pub fn stop_watching(&mut self) {
+        self.watch = None;
+    }
+
+    pub async fn status(&self) -> Result<VaultStatus, VaultError> {
+        let state = self.cache.sync_state().await?;
+        Ok(VaultStatus {
+            server: self.profile.server_url.clone(),
+            username: self.profile.username.clone(),
+            user_id: self.profile.user_id,
+            online: self.session.is_online(),
+            logged_in: self.session.has_tokens().await,
+            pending: self.cache.pending_count().await?,
+            conflicts: self.cache.conflicts().await?.len(),
+            last_sync_ms: state.last_sync_ms,
+            watching: self.watch.as_ref().is_some_and(|w| w.is_running()),
+        })
+    }
+}

@@ -1,0 +1,331 @@
+//! Reading and changing items. The view a person sees is the server's
+//! mirror with this device's queued changes laid over it, each item marked
+//! as synced, pending (queued, not yet applied) or in conflict.
+
+use std::collections::{BTreeMap, HashSet};
+
+use uuid::Uuid;
+
+use super::{Vault, VaultError};
+use crate::cache::{NewOp, OpKind};
+use crate::crypto::RecordAad;
+use crate::item::{Item, ItemKind};
+use crate::sync::{Resolution, SyncError, SyncReport};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryState {
+    Synced,
+    /// Changed on this device; not yet applied by the server.
+    Pending,
+    /// The server has another version; see [`Vault::conflicts`].
+    Conflict,
+}
+
+/// A decrypted item with where it stands. `Debug` hides secrets (see
+/// [`Item`]).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: Uuid,
+    /// The server revision this device last saw; 0 if never applied.
+    pub revision: u64,
+    pub state: EntryState,
+    pub item: Item,
+}
+
+/// The result of a change: it is saved locally in any case.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub record_id: Uuid,
+    /// What the push attempt right after it did (`offline` set when the
+    /// server could not be reached; the change stays queued).
+    pub report: SyncReport,
+    /// Set when the push could not run because the session is over.
+    pub login_required: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The record made from "mine", when the choice made one.
+    pub new_record_id: Option<Uuid>,
+    pub report: SyncReport,
+    pub login_required: Option<String>,
+}
+
+/// Both sides of a conflict, decrypted. `None` means that side deleted it.
+#[derive(Debug, Clone)]
+pub struct ConflictView {
+    pub record_id: Uuid,
+    pub mine: Option<Item>,
+    pub theirs: Option<Item>,
+    pub theirs_revision: u64,
+}
+
+/// The newest local version of one record.
+struct Local {
+    kind: i32,
+    ciphertext: Vec<u8>,
+    revision: u64,
+    state: EntryState,
+}
+
+impl Vault {
+    fn aad(&self, id: Uuid, kind: ItemKind) -> RecordAad {
+        RecordAad::new(self.profile.user_id, id, kind)
+    }
+
+    fn open_item(&self, id: Uuid, kind: i32, sealed: &[u8]) -> Result<Item, VaultError> {
+        let kind = ItemKind::try_from(kind)?;
+        Ok(Item::open(&self.key, &self.aad(id, kind), sealed)?)
+    }
+
+    async fn local_view(&self) -> Result<BTreeMap<Uuid, Local>, VaultError> {
+        let mut view = BTreeMap::new();
+        for record in self.cache.live_records().await? {
+            view.insert(
+                record.id,
+                Local {
+                    kind: record.kind,
+                    ciphertext: record.ciphertext,
+                    revision: record.revision,
+                    state: EntryState::Synced,
+                },
+            );
+        }
+        for op in self.cache.pending().await? {
+            match (op.op, op.ciphertext) {
+                (OpKind::Delete, _) => {
+                    view.remove(&op.record_id);
+                }
+                (_, Some(ciphertext)) => {
+                    let revision = view.get(&op.record_id).map_or(0, |l| l.revision);
+                    view.insert(
+                        op.record_id,
+                        Local {
+                            kind: op.kind,
+                            ciphertext,
+                            revision,
+                            state: EntryState::Pending,
+                        },
+                    );
+                }
+                (_, None) => {}
+            }
+        }
+        for conflict in self.cache.conflicts().await? {
+            if let Some(local) = view.get_mut(&conflict.record_id) {
+                local.state = EntryState::Conflict;
+            } else if let Some(ciphertext) = conflict.mine_ciphertext {
+                // Theirs is gone; show mine so that it is not lost from view.
+                view.insert(
+                    conflict.record_id,
+                    Local {
+                        kind: conflict.kind,
+                        ciphertext,
+                        revision: conflict.theirs.revision,
+                        state: EntryState::Conflict,
+                    },
+                );
+            }
+        }
+        Ok(view)
+    }
+
+    /// Every item, sorted by name. Records this client cannot open (a kind
+    /// from a newer client, or a ciphertext that fails authentication) are
+    /// left out and logged; [`Vault::get`] by id reports the error.
+    pub async fn list(&self) -> Result<Vec<Entry>, VaultError> {
+        let mut entries = Vec::new();
+        for (id, local) in self.local_view().await? {
+            match self.open_item(id, local.kind, &local.ciphertext) {
+                Ok(item) => entries.push(Entry {
+                    id,
+                    revision: local.revision,
+                    state: local.state,
+                    item,
+                }),
+                Err(err) => tracing::warn!(record_id = %id, %err, "skipping a record"),
+            }
+        }
+        entries.sort_by(|a, b| a.item.name.cmp(&b.item.name).then(a.id.cmp(&b.id)));
+        Ok(entries)
+    }
+
+    /// One item by id, or by name (exact, else ignoring case).
+    pub async fn get(&self, id_or_name: &str) -> Result<Entry, VaultError> {
+        if let Ok(id) = Uuid::try_parse(id_or_name.trim()) {
+            let view = self.local_view().await?;
+            let local = view
+                .get(&id)
+                .ok_or_else(|| VaultError::NotFound(id_or_name.to_owned()))?;
+            return Ok(Entry {
+                id,
+                revision: local.revision,
+                state: local.state,
+                item: self.open_item(id, local.kind, &local.ciphertext)?,
+            });
+        }
+        let entries = self.list().await?;
+        let exact: Vec<&Entry> = entries.iter().filter(|e| e.item.name == id_or_name).collect();
+        let matches = if exact.is_empty() {
+            entries
+                .iter()
+                .filter(|e| e.item.name.to_lowercase() == id_or_name.to_lowercase())
+                .collect()
+        } else {
+            exact
+        };
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(VaultError::NotFound(id_or_name.to_owned())),
+            many => Err(VaultError::Ambiguous {
+                name: id_or_name.to_owned(),
+                count: many.len(),
+            }),
+        }
+    }
+
+    /// Pushes the queue; "offline" and "log in again" are reported, since
+    /// the change is safe in the queue either way.
+    async fn push_after_change(&self) -> Result<(SyncReport, Option<String>), VaultError> {
+        match self.engine.push().await {
+            Ok(report) => Ok((report, None)),
+            Err(SyncError::Api(err)) if err.needs_login() => {
+                let report = SyncReport {
+                    pending: self.cache.pending_count().await?,
+                    ..SyncReport::default()
+                };
+                Ok((report, Some(err.to_string())))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn add(&self, item: &Item) -> Result<Saved, VaultError> {
+        let id = Uuid::new_v4();
+        let kind = item.kind();
+        let ciphertext = item.seal(&self.key, &self.aad(id, kind))?;
+        self.cache
+            .enqueue(&NewOp {
+                record_id: id,
+                kind: i32::from(kind.as_u8()),
+                op: OpKind::Create,
+                ciphertext: Some(ciphertext),
+                base_revision: None,
+            })
+            .await?;
+        let (report, login_required) = self.push_after_change().await?;
+        Ok(Saved {
+            record_id: id,
+            report,
+            login_required,
+        })
+    }
+
+    /// The record's current kind and revision, refusing one in conflict.
+    async fn current(&self, id: Uuid) -> Result<(i32, u64), VaultError> {
+        if self.cache.conflict(id).await?.is_some() {
+            return Err(VaultError::InConflict(id));
+        }
+        let view = self.local_view().await?;
+        let local = view
+            .get(&id)
+            .ok_or_else(|| VaultError::NotFound(id.to_string()))?;
+        Ok((local.kind, local.revision))
+    }
+
+    /// Replaces an item's content. Its kind cannot change.
+    pub async fn edit(&self, id: Uuid, item: &Item) -> Result<Saved, VaultError> {
+        let (kind, revision) = self.current(id).await?;
+        let record_kind = ItemKind::try_from(kind)?;
+        let ciphertext = item.seal(&self.key, &self.aad(id, record_kind))?;
+        self.cache
+            .enqueue(&NewOp {
+                record_id: id,
+                kind,
+                op: OpKind::Update,
+                ciphertext: Some(ciphertext),
+                base_revision: Some(revision),
+            })
+            .await?;
+        let (report, login_required) = self.push_after_change().await?;
+        Ok(Saved {
+            record_id: id,
+            report,
+            login_required,
+        })
+    }
+
+    pub async fn delete(&self, id: Uuid) -> Result<Saved, VaultError> {
+        let (kind, revision) = self.current(id).await?;
+        self.cache
+            .enqueue(&NewOp {
+                record_id: id,
+                kind,
+                op: OpKind::Delete,
+                ciphertext: None,
+                base_revision: Some(revision),
+            })
+            .await?;
+        let (report, login_required) = self.push_after_change().await?;
+        Ok(Saved {
+            record_id: id,
+            report,
+            login_required,
+        })
+    }
+
+    /// Push the queue, then pull everyone's changes.
+    pub async fn sync(&self) -> Result<SyncReport, VaultError> {
+        Ok(self.engine.sync().await?)
+    }
+
+    pub async fn conflicts(&self) -> Result<Vec<ConflictView>, VaultError> {
+        let mut views = Vec::new();
+        for conflict in self.cache.conflicts().await? {
+            let mine = match &conflict.mine_ciphertext {
+                Some(sealed) => Some(self.open_item(conflict.record_id, conflict.kind, sealed)?),
+                None => None,
+            };
+            let theirs = if conflict.theirs.deleted {
+                None
+            } else {
+                Some(self.open_item(
+                    conflict.record_id,
+                    conflict.theirs.kind,
+                    &conflict.theirs.ciphertext,
+                )?)
+            };
+            views.push(ConflictView {
+                record_id: conflict.record_id,
+                mine,
+                theirs,
+                theirs_revision: conflict.theirs.revision,
+            });
+        }
+        Ok(views)
+    }
+
+    pub async fn resolve(&self, id: Uuid, choice: Resolution) -> Result<Resolved, VaultError> {
+        let new_record_id = self
+            .engine
+            .resolve(&self.key, self.profile.user_id, id, choice)
+            .await?;
+        let (report, login_required) = self.push_after_change().await?;
+        Ok(Resolved {
+            new_record_id,
+            report,
+            login_required,
+        })
+    }
+
+    /// Ids of records with queued changes.
+    pub async fn pending_ids(&self) -> Result<HashSet<Uuid>, VaultError> {
+        Ok(self
+            .cache
+            .pending()
+            .await?
+            .into_iter()
+            .map(|op| op.record_id)
+            .collect())
+    }
+}

@@ -1,0 +1,336 @@
+//! The one type a user interface needs: a [`Vault`] is an unlocked profile.
+//! It reads from the local cache (so it works offline), writes through the
+//! local queue and then tries to push (offline is not an error: the change
+//! stays queued), and keeps the vault key only while it is alive: dropping
+//! it or calling [`Vault::lock`] wipes the keys. Decrypted items are handed
+//! out, never kept; they wipe themselves when dropped.
+
+mod account;
+mod items;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+pub use self::account::VaultStatus;
+pub use self::items::{ConflictView, Entry, EntryState, Resolved, Saved};
+use crate::cache::{Cache, CacheError, Profile};
+use crate::crypto::{CryptoError, KdfParams, LocalKey, MasterKey, VaultKey};
+use crate::item::ItemError;
+use crate::session::{ApiError, Session, TokenListener, TokenUpdate};
+use crate::sync::{SyncEngine, SyncError, WatchHandle};
+use crate::transport::{ServerUrl, Transport, TransportError, TrustRequest, establish_trust};
+
+/// The purpose label the refresh token is sealed under in the cache.
+const REFRESH_TOKEN_PURPOSE: &str = "refresh-token";
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("wrong master password")]
+    WrongPassword,
+    #[error("no profile in {path}; log in or register first")]
+    NoProfile { path: String },
+    #[error("the profile in {path} belongs to {username}; use another profile directory")]
+    ProfileInUse { path: String, username: String },
+    #[error("no item {0:?}")]
+    NotFound(String),
+    #[error("{count} items are named {name:?}; use the id instead")]
+    Ambiguous { name: String, count: usize },
+    #[error("item {0} has an unresolved conflict; resolve it first")]
+    InConflict(Uuid),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Item(#[from] ItemError),
+    #[error("{0}; this client may need an update")]
+    UnknownKind(#[from] crate::item::UnknownKind),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("{0}")]
+    Sync(String),
+    #[error("internal error: {0}")]
+    Unexpected(String),
+}
+
+impl From<SyncError> for VaultError {
+    fn from(err: SyncError) -> Self {
+        match err {
+            SyncError::Api(api) => Self::Api(api),
+            SyncError::Cache(cache) => Self::Cache(cache),
+            SyncError::Crypto(crypto) => Self::Crypto(crypto),
+            SyncError::Resolve(message) => Self::Sync(message),
+        }
+    }
+}
+
+/// Where and how to reach the server when logging in or registering.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub server: ServerUrl,
+    /// `Auto` reuses the profile's stored trust for the same server, else
+    /// tries the system roots and then asks.
+    pub trust: TrustRequest,
+    /// Shown in the sessions list.
+    pub device_name: String,
+}
+
+impl ConnectOptions {
+    pub fn new(server: ServerUrl) -> Self {
+        Self {
+            server,
+            trust: TrustRequest::Auto,
+            device_name: "gophkeeper client".into(),
+        }
+    }
+}
+
+/// An unlocked profile.
+pub struct Vault {
+    cache: Cache,
+    session: Arc<Session>,
+    engine: Arc<SyncEngine>,
+    key: VaultKey,
+    profile: Profile,
+    watch: Option<WatchHandle>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        // The listener holds a copy of the token-sealing key; let it go now
+        // rather than when the last background task notices.
+        self.session.set_token_listener(None);
+    }
+}
+
+/// Argon2id takes a fraction of a second of CPU and 64 MiB: off the async
+/// workers.
+async fn derive(password: &SecretString, kdf: &KdfParams) -> Result<MasterKey, VaultError> {
+    let password = password.clone();
+    let kdf = kdf.clone();
+    tokio::task::spawn_blocking(move || MasterKey::derive(&password, &kdf))
+        .await
+        .map_err(|e| VaultError::Unexpected(format!("key derivation task failed: {e}")))?
+        .map_err(VaultError::Crypto)
+}
+
+fn path_text(dir: &Path) -> String {
+    dir.display().to_string()
+}
+
+fn token_listener(cache: Cache, local_key: Arc<LocalKey>) -> TokenListener {
+    Arc::new(move |update: TokenUpdate| {
+        let cache = cache.clone();
+        let local_key = local_key.clone();
+        Box::pin(async move {
+            let sealed = local_key.seal(
+                REFRESH_TOKEN_PURPOSE,
+                update.refresh_token.expose_secret().as_bytes(),
+            );
+            if let Err(err) = cache.set_sealed_refresh_token(Some(&sealed)).await {
+                tracing::warn!(%err, "could not store the rotated refresh token");
+            }
+        })
+    })
+}
+
+impl Vault {
+    /// Makes a new account and logs this device in. The profile directory
+    /// must not hold another account.
+    pub async fn register(
+        options: &ConnectOptions,
+        profile_dir: &Path,
+        username: &str,
+        password: &SecretString,
+        ask: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Self, VaultError> {
+        let cache = Cache::open(profile_dir).await?;
+        if let Some(existing) = cache.profile().await? {
+            return Err(VaultError::ProfileInUse {
+                path: path_text(profile_dir),
+                username: existing.username,
+            });
+        }
+        let trust = establish_trust(&options.server, &options.trust, ask).await?;
+        let transport = Transport::open(options.server.clone(), trust).await?;
+        let session = Arc::new(Session::new(transport));
+        let kdf = KdfParams::generate_default();
+        let master = derive(password, &kdf).await?;
+        let auth_key = master.auth_key();
+        let vault_key = VaultKey::generate();
+        let wrapped = master.key_encryption_key().wrap(&vault_key);
+        session
+            .register(username, &kdf, &auth_key, wrapped)
+            .await?;
+        let mut login = session
+            .login(username, &auth_key, &options.device_name)
+            .await?;
+        // The parameters that made the key that unwraps; offline unlock
+        // must use the same.
+        login.kdf = kdf;
+        let vault_key = master
+            .key_encryption_key()
+            .unwrap(&login.wrapped_vault_key)?;
+        Self::finish_login(cache, session, options, username, login, vault_key).await
+    }
+
+    /// Logs this device in. An existing profile of the same account keeps
+    /// its cache and queue (e.g. after a password change elsewhere).
+    pub async fn login(
+        options: &ConnectOptions,
+        profile_dir: &Path,
+        username: &str,
+        password: &SecretString,
+        ask: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Self, VaultError> {
+        let cache = Cache::open(profile_dir).await?;
+        let existing = cache.profile().await?;
+        let request = match (&existing, &options.trust) {
+            (Some(profile), TrustRequest::Auto)
+                if profile.server_url == options.server.as_str() =>
+            {
+                TrustRequest::Configured(profile.trust.clone())
+            }
+            _ => options.trust.clone(),
+        };
+        let trust = establish_trust(&options.server, &request, ask).await?;
+        let transport = Transport::open(options.server.clone(), trust).await?;
+        let session = Arc::new(Session::new(transport));
+        let kdf = session.prelogin(username).await?;
+        let master = derive(password, &kdf).await?;
+        let mut login = session
+            .login(username, &master.auth_key(), &options.device_name)
+            .await?;
+        login.kdf = kdf;
+        if let Some(profile) = &existing
+            && profile.user_id != login.user_id
+        {
+            let _ = session.logout().await;
+            return Err(VaultError::ProfileInUse {
+                path: path_text(profile_dir),
+                username: profile.username.clone(),
+            });
+        }
+        let vault_key = master
+            .key_encryption_key()
+            .unwrap(&login.wrapped_vault_key)?;
+        Self::finish_login(cache, session, options, username, login, vault_key).await
+    }
+
+    async fn finish_login(
+        cache: Cache,
+        session: Arc<Session>,
+        options: &ConnectOptions,
+        username: &str,
+        login: crate::session::LoginOutcome,
+        key: VaultKey,
+    ) -> Result<Self, VaultError> {
+        let profile = Profile {
+            server_url: options.server.as_str().to_owned(),
+            username: username.to_owned(),
+            user_id: login.user_id,
+            device_name: options.device_name.clone(),
+            kdf: login.kdf,
+            wrapped_vault_key: login.wrapped_vault_key,
+            trust: session.transport().trust().clone(),
+        };
+        cache.save_profile(&profile).await?;
+        let local_key = Arc::new(LocalKey::derive(&key));
+        if let Some(refresh) = session.refresh_token().await {
+            let sealed = local_key.seal(REFRESH_TOKEN_PURPOSE, refresh.expose_secret().as_bytes());
+            cache.set_sealed_refresh_token(Some(&sealed)).await?;
+        }
+        let vault = Self::assemble(cache, session, key, local_key, profile);
+        // A first sync is a courtesy: offline right after login is possible.
+        if let Err(err) = vault.engine.sync().await {
+            tracing::warn!(%err, "first sync after login failed");
+        }
+        Ok(vault)
+    }
+
+    fn assemble(
+        cache: Cache,
+        session: Arc<Session>,
+        key: VaultKey,
+        local_key: Arc<LocalKey>,
+        profile: Profile,
+    ) -> Self {
+        session.set_token_listener(Some(token_listener(cache.clone(), local_key)));
+        let engine = Arc::new(SyncEngine::new(cache.clone(), session.clone()));
+        Self {
+            cache,
+            session,
+            engine,
+            key,
+            profile,
+            watch: None,
+        }
+    }
+
+    /// Opens a profile with the master password alone, without the network:
+    /// the KDF parameters and the wrapped vault key come from the cache.
+    pub async fn unlock(profile_dir: &Path, password: &SecretString) -> Result<Self, VaultError> {
+        if !profile_dir.join(crate::cache::CACHE_FILE).exists() {
+            return Err(VaultError::NoProfile {
+                path: path_text(profile_dir),
+            });
+        }
+        let cache = Cache::open(profile_dir).await?;
+        let profile = cache.profile().await?.ok_or_else(|| VaultError::NoProfile {
+            path: path_text(profile_dir),
+        })?;
+        let master = derive(password, &profile.kdf).await?;
+        let key = master
+            .key_encryption_key()
+            .unwrap(&profile.wrapped_vault_key)
+            .map_err(|_| VaultError::WrongPassword)?;
+        let server = ServerUrl::parse(&profile.server_url)?;
+        let transport = Transport::open(server, profile.trust.clone()).await?;
+        let session = Arc::new(Session::new(transport));
+        let local_key = Arc::new(LocalKey::derive(&key));
+        if let Some(sealed) = cache.sealed_refresh_token().await? {
+            match local_key.open(REFRESH_TOKEN_PURPOSE, &sealed) {
+                Ok(token) => {
+                    let token = String::from_utf8(token.to_vec())
+                        .map_err(|_| CacheError::Corrupt("the refresh token is not text".into()))?;
+                    session.resume(SecretString::from(token)).await;
+                }
+                Err(_) => tracing::warn!("the stored refresh token does not open; log in again"),
+            }
+        }
+        Ok(Self::assemble(cache, session, key, local_key, profile))
+    }
+
+    /// Wipes the keys and stops live updates. Same as dropping the vault.
+    pub fn lock(self) {}
+
+    pub fn user_id(&self) -> Uuid {
+        self.profile.user_id
+    }
+
+    pub fn username(&self) -> &str {
+        &self.profile.username
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The sync engine, for callers that drive sync themselves.
+    pub fn engine(&self) -> &Arc<SyncEngine> {
+        &self.engine
+    }
+}

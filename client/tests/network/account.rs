@@ -1,0 +1,166 @@
+//! Registration, login, offline unlock, sessions, token refresh, password
+//! change.
+
+use std::time::Duration;
+
+use gophkeeper_client::session::{ApiError, LoginReason};
+use gophkeeper_client::vault::{EntryState, Vault, VaultError};
+use secrecy::SecretString;
+
+use crate::helpers::{Device, TestServer, note, password, text_of};
+
+#[tokio::test]
+async fn register_login_and_unlock_offline_with_the_right_password_only() {
+    let mut server = TestServer::start().await;
+    let laptop = Device::new();
+    let vault = laptop.register(&server, "alice").await;
+    let saved = vault.add(&note("diary", "dear diary")).await.unwrap();
+    assert_eq!(saved.report.applied, 1);
+    assert!(saved.report.offline.is_none());
+    let status = vault.status().await.unwrap();
+    assert_eq!((status.pending, status.username.as_str()), (0, "alice"));
+    assert!(status.online && status.logged_in && status.last_sync_ms.is_some());
+    vault.lock();
+
+    // Registering the same name again is refused, in a clear way.
+    let err = Vault::register(
+        &server.options(),
+        Device::new().profile(),
+        "alice",
+        &password(),
+        &mut |_| true,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, VaultError::Api(ApiError::UsernameTaken)), "{err}");
+
+    server.stop().await;
+    let vault = laptop.unlock().await;
+    let entry = vault.get("diary").await.unwrap();
+    assert_eq!(text_of(&entry.item), "dear diary");
+    assert_eq!(entry.state, EntryState::Synced);
+    assert!(entry.revision > 0);
+    assert_eq!(vault.get(&entry.id.to_string()).await.unwrap().id, entry.id);
+    assert!(matches!(vault.get("nope").await, Err(VaultError::NotFound(_))));
+    drop(vault);
+
+    let err = Vault::unlock(laptop.profile(), &SecretString::from("wrong"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::WrongPassword));
+    assert_eq!(err.to_string(), "wrong master password");
+    let err = Vault::unlock(Device::new().profile(), &password())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::NoProfile { .. }), "{err}");
+
+    // A second device logs in with the password and gets the same vault.
+    server.restart().await;
+    let phone = Device::new();
+    let err = Vault::login(
+        &server.options(),
+        phone.profile(),
+        "alice",
+        &SecretString::from("wrong"),
+        &mut |_| true,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, VaultError::Api(ApiError::BadCredentials)), "{err}");
+    let vault = phone.login(&server, "alice").await;
+    assert_eq!(text_of(&vault.get("diary").await.unwrap().item), "dear diary");
+    let sessions = vault.sessions().await.unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.iter().filter(|s| s.current).count(), 1);
+}
+
+#[tokio::test]
+async fn tokens_refresh_by_themselves_and_the_rotated_one_is_kept() {
+    // Access tokens that live one second: every call needs a refresh.
+    let server = TestServer::start_with(|s| s.auth.access_token_ttl_secs = 1).await;
+    let device = Device::new();
+    let vault = device.register(&server, "dave").await;
+    let first = vault.engine().cache().sealed_refresh_token().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    vault.add(&note("a", "1")).await.unwrap();
+    vault.sync().await.unwrap();
+    let rotated = vault.engine().cache().sealed_refresh_token().await.unwrap();
+    assert_ne!(first, rotated, "the rotated refresh token must be stored");
+    drop(vault);
+
+    // A fresh process continues with the stored token: had an old one been
+    // kept, the server would see a reuse and revoke the session.
+    let vault = device.unlock().await;
+    let report = vault.sync().await.unwrap();
+    assert!(report.offline.is_none());
+    assert_eq!(vault.list().await.unwrap().len(), 1);
+    vault.logout().await.unwrap();
+    let vault = device.unlock().await;
+    let err = vault.sync().await.unwrap_err();
+    assert!(
+        matches!(err, VaultError::Api(ApiError::LoginRequired { reason: LoginReason::NotLoggedIn, .. })),
+        "{err}"
+    );
+    // Reading still works after logout.
+    assert_eq!(vault.list().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_password_change_sends_other_devices_to_log_in_again() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let mut vault_a = a.register(&server, "erin").await;
+    vault_a.add(&note("one", "first")).await.unwrap();
+    let vault_b = b.login(&server, "erin").await;
+    vault_b.add(&note("two", "second")).await.unwrap();
+
+    let new_password = SecretString::from("a much better passphrase");
+    let err = vault_a
+        .change_password(&SecretString::from("not it"), &new_password)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::WrongPassword));
+    vault_a
+        .change_password(&password(), &new_password)
+        .await
+        .unwrap();
+    // Device A goes on; its cache now unlocks with the new password only.
+    vault_a.sync().await.unwrap();
+    drop(vault_a);
+    assert!(matches!(
+        Vault::unlock(a.profile(), &password()).await,
+        Err(VaultError::WrongPassword)
+    ));
+    let vault_a = Vault::unlock(a.profile(), &new_password).await.unwrap();
+    assert_eq!(vault_a.list().await.unwrap().len(), 2);
+
+    // Device B is told to log in again, clearly.
+    let err = vault_b.sync().await.unwrap_err();
+    match &err {
+        VaultError::Api(api) => assert!(api.needs_login(), "{err}"),
+        other => panic!("expected log in again, got {other}"),
+    }
+    drop(vault_b);
+    let old = Vault::login(&server.options(), b.profile(), "erin", &password(), &mut |_| true)
+        .await
+        .unwrap_err();
+    assert!(matches!(old, VaultError::Api(ApiError::BadCredentials)), "{old}");
+    let vault_b = Vault::login(&server.options(), b.profile(), "erin", &new_password, &mut |_| true)
+        .await
+        .unwrap();
+    let names: Vec<String> = vault_b
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.item.name.clone())
+        .collect();
+    assert_eq!(names, ["one", "two"]);
+    // Sessions: A and B's new one are live; revoking B ends it.
+    let sessions = vault_a.sessions().await.unwrap();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let other = sessions.iter().find(|s| !s.current).unwrap();
+    vault_a.revoke_session(&other.session_id).await.unwrap();
+    let err = vault_b.sync().await.unwrap_err();
+    assert!(err.to_string().contains("log in again"), "{err}");
+}

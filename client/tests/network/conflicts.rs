@@ -1,0 +1,105 @@
+//! Concurrent edits of one record on two devices: the conflict is reported,
+//! no version is lost, and each way of resolving it works.
+
+use gophkeeper_client::sync::Resolution;
+use gophkeeper_client::vault::{EntryState, Vault, VaultError};
+use uuid::Uuid;
+
+use crate::helpers::{Device, TestServer, note, text_of};
+
+/// Both devices edit `id` from the same base; B's edit conflicts.
+async fn clash(a: &Vault, b: &Vault, id: Uuid, name: &str, round: u32) {
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    let mine = format!("B's version {round}");
+    let theirs = format!("A's version {round}");
+    let saved = a.edit(id, &note(name, &theirs)).await.unwrap();
+    assert_eq!(saved.report.applied, 1);
+    let saved = b.edit(id, &note(name, &mine)).await.unwrap();
+    assert_eq!(saved.report.conflicts, vec![id], "{:?}", saved.report);
+    // Both versions are there to see.
+    let conflicts = b.conflicts().await.unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(text_of(conflicts[0].mine.as_ref().unwrap()), mine);
+    assert_eq!(text_of(conflicts[0].theirs.as_ref().unwrap()), theirs);
+    assert_eq!(b.get(&id.to_string()).await.unwrap().state, EntryState::Conflict);
+    // A record in conflict cannot be edited until resolved.
+    assert!(matches!(
+        b.edit(id, &note(name, "third")).await,
+        Err(VaultError::InConflict(_))
+    ));
+}
+
+fn texts(list: &[gophkeeper_client::vault::Entry]) -> Vec<String> {
+    let mut texts: Vec<String> = list.iter().map(|e| text_of(&e.item)).collect();
+    texts.sort();
+    texts
+}
+
+#[tokio::test]
+async fn each_resolution_keeps_what_was_chosen_and_loses_nothing_else() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "alice").await;
+    let vault_b = b.login(&server, "alice").await;
+    let id = vault_a.add(&note("doc", "base")).await.unwrap().record_id;
+
+    // Keep theirs: B ends up with A's version.
+    clash(&vault_a, &vault_b, id, "doc", 1).await;
+    let resolved = vault_b.resolve(id, Resolution::KeepTheirs).await.unwrap();
+    assert_eq!(resolved.new_record_id, None);
+    assert_eq!(texts(&vault_b.list().await.unwrap()), ["A's version 1"]);
+    assert_eq!(vault_b.get("doc").await.unwrap().state, EntryState::Synced);
+
+    // Keep mine: B's version replaces A's everywhere.
+    clash(&vault_a, &vault_b, id, "doc", 2).await;
+    let resolved = vault_b.resolve(id, Resolution::KeepMine).await.unwrap();
+    assert_eq!(resolved.report.applied, 1, "{:?}", resolved.report);
+    vault_a.sync().await.unwrap();
+    assert_eq!(texts(&vault_a.list().await.unwrap()), ["B's version 2"]);
+
+    // Keep both: B's version becomes a second record.
+    clash(&vault_a, &vault_b, id, "doc", 3).await;
+    let resolved = vault_b.resolve(id, Resolution::KeepBoth).await.unwrap();
+    let copy = resolved.new_record_id.unwrap();
+    assert_ne!(copy, id);
+    vault_a.sync().await.unwrap();
+    let both = ["A's version 3", "B's version 3"];
+    assert_eq!(texts(&vault_a.list().await.unwrap()), both);
+    assert_eq!(texts(&vault_b.list().await.unwrap()), both);
+    assert!(vault_b.conflicts().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_edit_of_a_record_deleted_elsewhere_can_come_back_under_a_new_id() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "bob").await;
+    let vault_b = b.login(&server, "bob").await;
+    let id = vault_a.add(&note("gone", "v1")).await.unwrap().record_id;
+    vault_b.sync().await.unwrap();
+
+    vault_a.delete(id).await.unwrap();
+    let saved = vault_b.edit(id, &note("gone", "still mine")).await.unwrap();
+    assert_eq!(saved.report.conflicts, vec![id]);
+    let conflict = vault_b.conflicts().await.unwrap().remove(0);
+    assert!(conflict.theirs.is_none(), "theirs is a deletion");
+    // Mine stays visible while the conflict is open.
+    assert_eq!(text_of(&vault_b.get("gone").await.unwrap().item), "still mine");
+
+    let resolved = vault_b.resolve(id, Resolution::KeepMine).await.unwrap();
+    let new_id = resolved.new_record_id.unwrap();
+    assert_ne!(new_id, id, "a deleted id cannot live again");
+    vault_a.sync().await.unwrap();
+    let entry = vault_a.get("gone").await.unwrap();
+    assert_eq!((entry.id, text_of(&entry.item)), (new_id, "still mine".into()));
+
+    // A delete that meets an edit: keep theirs brings the edit back.
+    vault_b.sync().await.unwrap();
+    vault_a.edit(new_id, &note("gone", "edited by A")).await.unwrap();
+    let saved = vault_b.delete(new_id).await.unwrap();
+    assert_eq!(saved.report.conflicts, vec![new_id]);
+    assert!(vault_b.conflicts().await.unwrap()[0].mine.is_none());
+    vault_b.resolve(new_id, Resolution::KeepTheirs).await.unwrap();
+    assert_eq!(text_of(&vault_b.get("gone").await.unwrap().item), "edited by A");
+}

@@ -1,0 +1,175 @@
+//! A real server per test, and devices (profile directories) that talk to it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gophkeeper_client::item::{CustomField, Item, Payload};
+use gophkeeper_client::sync::SyncEvent;
+use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
+use gophkeeper_client::vault::{ConnectOptions, Vault};
+use gophkeeper_server::settings::Settings;
+use gophkeeper_server::single_node::{self, ServerHandle};
+use secrecy::SecretString;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestServer {
+    pub data: TempDir,
+    pub addr: SocketAddr,
+    handle: Option<ServerHandle>,
+    tweak: fn(&mut Settings),
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: fn(&mut Settings)) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = Self::launch(data.path(), listener, tweak).await;
+        Self {
+            data,
+            addr,
+            handle: Some(handle),
+            tweak,
+        }
+    }
+
+    async fn launch(dir: &Path, listener: TcpListener, tweak: fn(&mut Settings)) -> ServerHandle {
+        let mut settings = Settings::load_without_env(None).unwrap();
+        settings.set_data_dir(dir.to_owned());
+        tweak(&mut settings);
+        single_node::start(settings, listener).await.unwrap()
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown().await.unwrap();
+        }
+    }
+
+    /// Starts again on the same data directory and address.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.handle = Some(Self::launch(self.data.path(), listener, self.tweak).await);
+    }
+
+    /// Starts a server with a new data directory (so a new certificate) on
+    /// this server's address: what an interception looks like to a client.
+    pub async fn replace_with_impostor(&mut self) -> TempDir {
+        self.stop().await;
+        let other = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.handle = Some(Self::launch(other.path(), listener, self.tweak).await);
+        other
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.handle.as_ref().unwrap().fingerprint.clone()
+    }
+
+    pub fn url(&self) -> ServerUrl {
+        ServerUrl::parse(&format!("https://{}", self.addr)).unwrap()
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.data.path().join("tls/ca.pem")
+    }
+
+    /// Trusting the server's CA file: what most tests use.
+    pub fn options(&self) -> ConnectOptions {
+        let mut options = ConnectOptions::new(self.url());
+        options.trust = TrustRequest::Configured(Trust::CaFile(self.ca()));
+        options
+    }
+}
+
+pub fn password() -> SecretString {
+    SecretString::from(PASSWORD)
+}
+
+fn never(_: &str) -> bool {
+    panic!("no question expected")
+}
+
+/// A device: its own profile directory.
+pub struct Device {
+    pub dir: TempDir,
+}
+
+impl Device {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn profile(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub async fn register(&self, server: &TestServer, user: &str) -> Vault {
+        Vault::register(&server.options(), self.profile(), user, &password(), &mut never)
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, server: &TestServer, user: &str) -> Vault {
+        Vault::login(&server.options(), self.profile(), user, &password(), &mut never)
+            .await
+            .unwrap()
+    }
+
+    pub async fn unlock(&self) -> Vault {
+        Vault::unlock(self.profile(), &password()).await.unwrap()
+    }
+}
+
+pub fn note(name: &str, text: &str) -> Item {
+    let mut item = Item::new(name, Payload::Text { text: text.into() });
+    item.fields.push(CustomField::new("kind", "note"));
+    item
+}
+
+pub fn text_of(item: &Item) -> String {
+    match &item.payload {
+        Payload::Text { text } => text.clone(),
+        Payload::Login { password, .. } => password.clone(),
+        other => panic!("unexpected payload {other:?}"),
+    }
+}
+
+/// Waits for a watch event that satisfies `want`, failing after 20 s.
+pub async fn wait_for(events: &mut mpsc::Receiver<SyncEvent>, want: impl Fn(&SyncEvent) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("timed out waiting for a watch event")
+            .expect("watch task ended");
+        if want(&event) {
+            return;
+        }
+    }
+}
+
+/// Polls `check` until it holds, failing after 20 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
