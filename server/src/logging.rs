@@ -16,9 +16,12 @@ pub fn init(settings: &LogSettings) {
                 settings.filter
             ))
         });
+    // Logs go to stderr so that stdout stays free for anything a wrapper
+    // script wants to parse.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     let _ = match settings.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

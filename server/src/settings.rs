@@ -188,6 +188,24 @@ mod tests {
     }
 
     #[test]
+    fn environment_overrides_defaults_with_double_underscore_nesting() {
+        let env = Environment::with_prefix("GOPHKEEPER").source(Some(
+            [
+                ("GOPHKEEPER__GATEWAY__LISTEN", "0.0.0.0:7000"),
+                ("GOPHKEEPER__DATA_DIR", "/srv/gk"),
+                ("GOPHKEEPER__AUTH__ACCESS_TOKEN_TTL_SECS", "60"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        ));
+        let settings = Settings::load_with_env(None, env).unwrap();
+        assert_eq!(settings.gateway.listen.to_string(), "0.0.0.0:7000");
+        assert_eq!(settings.data_dir().unwrap(), PathBuf::from("/srv/gk"));
+        assert_eq!(settings.auth.access_token_ttl_secs, 60);
+    }
+
+    #[test]
     fn secret_is_not_in_debug_output() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.toml");

@@ -184,7 +184,7 @@ impl Auth {
         check_auth_key("auth_key", &request.auth_key)?;
         check_wrapped_key("wrapped_vault_key", &request.wrapped_vault_key)?;
         self.limiter
-            .check(&key, peer)
+            .check_peer(peer)
             .map_err(AuthError::RateLimited)?;
         let user = NewUser {
             user_id: UserId::new_random(),

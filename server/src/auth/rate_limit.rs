@@ -29,15 +29,22 @@ impl LoginLimiter {
         }
     }
 
+    /// Counts one attempt from the address (registrations: a new name has
+    /// no attempts to protect).
+    pub fn check_peer(&self, peer: &str) -> Result<(), Limited> {
+        let now = DefaultClock::default().now();
+        self.per_peer
+            .check_key(&peer.to_owned())
+            .map_err(|not_until| Limited {
+                scope: "address",
+                retry_after: not_until.wait_time_from(now),
+            })
+    }
+
     /// Counts one attempt for the user name and for the address.
     pub fn check(&self, username_key: &str, peer: &str) -> Result<(), Limited> {
         let now = DefaultClock::default().now();
-        if let Err(not_until) = self.per_peer.check_key(&peer.to_owned()) {
-            return Err(Limited {
-                scope: "address",
-                retry_after: not_until.wait_time_from(now),
-            });
-        }
+        self.check_peer(peer)?;
         if let Err(not_until) = self.per_user.check_key(&username_key.to_owned()) {
             return Err(Limited {
                 scope: "user name",

@@ -1,0 +1,300 @@
+//! `spawn_app()` and typed helpers shared by every test module.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gophkeeper_proto::v1;
+use gophkeeper_proto::v1::account_client::AccountClient;
+use gophkeeper_proto::v1::vault_client::VaultClient;
+use gophkeeper_server::settings::Settings;
+use gophkeeper_server::single_node::{self, ServerHandle};
+use tempfile::TempDir;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::{Code, Request, Status};
+use uuid::Uuid;
+
+/// A known server secret, so tests can mint tokens the way the server does.
+pub const TEST_SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+pub struct TestApp {
+    pub server: Option<ServerHandle>,
+    pub data_dir: TempDir,
+    pub settings: Settings,
+    pub account: AccountClient<Channel>,
+    pub vault: VaultClient<Channel>,
+    pub channel: Channel,
+}
+
+pub fn test_settings(dir: PathBuf) -> Settings {
+    let mut settings = Settings::load_without_env(None).unwrap();
+    settings.set_data_dir(dir);
+    settings.auth.secret = TEST_SECRET.to_owned().into();
+    // Cheap server-side hashing keeps the tests fast; the cost is a setting.
+    settings.auth.hash_memory_kib = 1024;
+    settings.auth.hash_iterations = 1;
+    settings.auth.login_attempts_per_minute_per_peer = 10_000;
+    settings.auth.login_attempts_per_minute_per_user = 1_000;
+    settings.query.min_revision_wait_ms = 200;
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(data_dir.path().to_owned());
+    adjust(&mut settings);
+    let (server, channel) = start(&settings).await;
+    TestApp {
+        server: Some(server),
+        data_dir,
+        settings,
+        account: AccountClient::new(channel.clone()),
+        vault: VaultClient::new(channel.clone()).max_decoding_message_size(16 << 20),
+        channel,
+    }
+}
+
+async fn start(settings: &Settings) -> (ServerHandle, Channel) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = single_node::start(settings.clone(), listener)
+        .await
+        .unwrap();
+    let channel = connect(&server).await;
+    (server, channel)
+}
+
+/// A TLS channel that trusts only the CA the server generated.
+pub async fn connect(server: &ServerHandle) -> Channel {
+    let ca = std::fs::read(server.ca_path.as_ref().unwrap()).unwrap();
+    Endpoint::from_shared(format!("https://localhost:{}", server.local_addr.port()))
+        .unwrap()
+        .tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca))
+                .domain_name("localhost"),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+impl TestApp {
+    /// Stops the server gracefully and starts it again on the same data
+    /// directory (and a new port).
+    pub async fn restart(&mut self) {
+        self.server.take().unwrap().shutdown().await.unwrap();
+        let (server, channel) = start(&self.settings).await;
+        self.server = Some(server);
+        self.account = AccountClient::new(channel.clone());
+        self.vault = VaultClient::new(channel.clone()).max_decoding_message_size(16 << 20);
+        self.channel = channel;
+    }
+
+    pub async fn register(&self, username: &str, auth_key: &[u8]) -> Result<String, Status> {
+        let response = self
+            .account
+            .clone()
+            .register(v1::RegisterRequest {
+                username: username.into(),
+                kdf: Some(kdf(username)),
+                auth_key: auth_key.to_vec(),
+                wrapped_vault_key: wrapped_key(username),
+            })
+            .await?;
+        Ok(response.into_inner().user_id)
+    }
+
+    pub async fn login(
+        &self,
+        username: &str,
+        auth_key: &[u8],
+    ) -> Result<v1::LoginResponse, Status> {
+        self.account
+            .clone()
+            .login(v1::LoginRequest {
+                username: username.into(),
+                auth_key: auth_key.to_vec(),
+                device_name: "test device".into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Registers a fresh user and logs one device in.
+    pub async fn new_user(&self) -> Device {
+        let username = format!("user-{}", Uuid::new_v4());
+        let key = auth_key(&username);
+        self.register(&username, &key).await.unwrap();
+        self.device(&username).await
+    }
+
+    /// Another signed-in device of an existing user.
+    pub async fn device(&self, username: &str) -> Device {
+        let login = self.login(username, &auth_key(username)).await.unwrap();
+        Device {
+            username: username.to_owned(),
+            user_id: login.user_id,
+            session_id: login.session_id,
+            tokens: login.tokens.unwrap(),
+            vault: self.vault.clone(),
+            account: self.account.clone(),
+        }
+    }
+}
+
+/// The deterministic stand-in for a client's HKDF-derived auth key.
+pub fn auth_key(username: &str) -> Vec<u8> {
+    let mut key = [0u8; 32];
+    for (i, b) in username.bytes().enumerate() {
+        key[i % 32] ^= b;
+    }
+    key[31] ^= 0x5A;
+    key.to_vec()
+}
+
+pub fn wrapped_key(username: &str) -> Vec<u8> {
+    let mut wrapped = b"wrapped-vault-key:".to_vec();
+    wrapped.extend_from_slice(username.as_bytes());
+    wrapped.resize(73, 0);
+    wrapped
+}
+
+pub fn kdf(username: &str) -> v1::KdfParams {
+    let mut salt = [7u8; 16];
+    salt[0] = username.len() as u8;
+    v1::KdfParams {
+        algorithm: "argon2id".into(),
+        memory_kib: 65536,
+        iterations: 3,
+        parallelism: 4,
+        salt: salt.to_vec(),
+    }
+}
+
+/// One signed-in device with clients that carry its access token.
+#[derive(Clone)]
+pub struct Device {
+    pub username: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub tokens: v1::TokenPair,
+    pub vault: VaultClient<Channel>,
+    pub account: AccountClient<Channel>,
+}
+
+pub fn bearer<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+impl Device {
+    pub fn req<T>(&self, message: T) -> Request<T> {
+        bearer(message, &self.tokens.access_token)
+    }
+
+    pub async fn submit(&self, command: v1::Command) -> Result<v1::CommandOutcome, Status> {
+        let response = self
+            .vault
+            .clone()
+            .submit(self.req(v1::SubmitRequest {
+                command: Some(command),
+                wait_for_outcome: true,
+            }))
+            .await?
+            .into_inner();
+        Ok(response.outcome.expect("outcome within the wait limit"))
+    }
+
+    /// Creates a record and returns (record id, revision).
+    pub async fn create(&self, kind: v1::RecordKind, ciphertext: &[u8]) -> (String, u64) {
+        let record_id = Uuid::new_v4().to_string();
+        let outcome = self
+            .submit(create_cmd(&record_id, kind, ciphertext))
+            .await
+            .unwrap();
+        (record_id, applied(&outcome))
+    }
+
+    pub async fn changes(&self, since: u64) -> Result<v1::ChangesResponse, Status> {
+        self.vault
+            .clone()
+            .changes(self.req(v1::ChangesRequest {
+                since_revision: since,
+                page_size: 0,
+                min_revision: 0,
+            }))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn get(&self, ids: &[&str]) -> Result<Vec<v1::Record>, Status> {
+        self.vault
+            .clone()
+            .get_records(self.req(v1::GetRecordsRequest {
+                record_ids: ids.iter().map(|s| s.to_string()).collect(),
+                min_revision: 0,
+            }))
+            .await
+            .map(|r| r.into_inner().records)
+    }
+}
+
+pub fn create_cmd(record_id: &str, kind: v1::RecordKind, ciphertext: &[u8]) -> v1::Command {
+    v1::Command {
+        command_id: Uuid::new_v4().to_string(),
+        op: Some(v1::command::Op::Create(v1::CreateRecord {
+            record_id: record_id.into(),
+            kind: kind as i32,
+            ciphertext: ciphertext.to_vec(),
+        })),
+    }
+}
+
+pub fn update_cmd(record_id: &str, base_revision: u64, ciphertext: &[u8]) -> v1::Command {
+    v1::Command {
+        command_id: Uuid::new_v4().to_string(),
+        op: Some(v1::command::Op::Update(v1::UpdateRecord {
+            record_id: record_id.into(),
+            base_revision,
+            ciphertext: ciphertext.to_vec(),
+        })),
+    }
+}
+
+pub fn delete_cmd(record_id: &str, base_revision: u64) -> v1::Command {
+    v1::Command {
+        command_id: Uuid::new_v4().to_string(),
+        op: Some(v1::command::Op::Delete(v1::DeleteRecord {
+            record_id: record_id.into(),
+            base_revision,
+        })),
+    }
+}
+
+/// The revision an outcome says the command was applied at; panics otherwise.
+pub fn applied(outcome: &v1::CommandOutcome) -> u64 {
+    match &outcome.result {
+        Some(v1::command_outcome::Result::Applied(applied)) => applied.revision,
+        other => panic!("expected applied, got {other:?}"),
+    }
+}
+
+/// Asserts the status code and `gk-reason`, returns the message.
+pub fn assert_status(status: &Status, code: Code, reason: &str) -> String {
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(
+        gophkeeper_server::status::reason(status),
+        Some(reason),
+        "{status:?}"
+    );
+    status.message().to_owned()
+}
+
+pub const WAIT: Duration = Duration::from_secs(5);

@@ -1,0 +1,12 @@
+//! Integration tests of the single-node server: the real server in process
+//! on port 0 with a temporary data directory, real TLS, generated tonic
+//! clients. Opaque byte strings stand in for ciphertext; the server must
+//! not care what they hold.
+
+mod accounts;
+mod binary;
+mod helpers;
+mod lifecycle;
+mod records;
+mod sync;
+mod tokens;
