@@ -18,7 +18,8 @@ pub const TEST_SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778
 
 pub struct TestApp {
     pub server: Option<ServerHandle>,
-    pub data_dir: TempDir,
+    /// Kept so the directory lives as long as the app.
+    pub _data_dir: TempDir,
     pub settings: Settings,
     pub account: AccountClient<Channel>,
     pub vault: VaultClient<Channel>,
@@ -49,7 +50,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (server, channel) = start(&settings).await;
     TestApp {
         server: Some(server),
-        data_dir,
+        _data_dir: data_dir,
         settings,
         account: AccountClient::new(channel.clone()),
         vault: VaultClient::new(channel.clone()).max_decoding_message_size(16 << 20),

@@ -149,7 +149,7 @@ async fn plaintext_connections_are_refused() {
         .await;
     // Either the connection fails outright or the first call does.
     if let Ok(channel) = channel {
-        let result = gophkeeper_proto::v1::account_client::AccountClient::new(channel)
+        let result = v1::account_client::AccountClient::new(channel)
             .prelogin(v1::PreloginRequest {
                 username: "x".into(),
             })

@@ -3,6 +3,9 @@
 //! clients. Opaque byte strings stand in for ciphertext; the server must
 //! not care what they hold.
 
+// Test code: a failed set-up step should fail the test on the spot.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod accounts;
 mod binary;
 mod helpers;
