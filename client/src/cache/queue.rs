@@ -150,7 +150,10 @@ fn conflict_from_row(row: &SqliteRow) -> Result<Conflict, CacheError> {
     })
 }
 
-async fn ops_of(conn: &mut SqliteConnection, record_id: Uuid) -> Result<Vec<PendingOp>, CacheError> {
+async fn ops_of(
+    conn: &mut SqliteConnection,
+    record_id: Uuid,
+) -> Result<Vec<PendingOp>, CacheError> {
     let rows = sqlx::query(
         "SELECT seq, command_id, record_id, op, kind, ciphertext, base_revision, sent \
          FROM pending WHERE record_id = ? ORDER BY seq",
@@ -161,7 +164,11 @@ async fn ops_of(conn: &mut SqliteConnection, record_id: Uuid) -> Result<Vec<Pend
     rows.iter().map(pending_from_row).collect()
 }
 
-async fn insert(conn: &mut SqliteConnection, op: &NewOp, base: Option<u64>) -> Result<(), CacheError> {
+async fn insert(
+    conn: &mut SqliteConnection,
+    op: &NewOp,
+    base: Option<u64>,
+) -> Result<(), CacheError> {
     sqlx::query(
         "INSERT INTO pending (command_id, record_id, op, kind, ciphertext, base_revision, sent, \
          created_at_ms) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",

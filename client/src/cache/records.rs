@@ -37,8 +37,9 @@ impl std::fmt::Debug for StoredRecord {
 impl StoredRecord {
     /// Reads a record from the server, refusing one without a usable id.
     pub fn from_proto(record: v1::Record) -> Result<Self, CacheError> {
-        let id = Uuid::try_parse(&record.id)
-            .map_err(|_| CacheError::Corrupt("the server sent a record id that is not a UUID".into()))?;
+        let id = Uuid::try_parse(&record.id).map_err(|_| {
+            CacheError::Corrupt("the server sent a record id that is not a UUID".into())
+        })?;
         Ok(Self {
             id,
             kind: record.kind,
@@ -110,9 +111,9 @@ impl Cache {
             "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
              FROM records WHERE record_id = ?",
         )
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record_from_row).transpose()
     }
 

@@ -39,7 +39,10 @@ async fn profile_round_trips_and_files_are_private() {
     let profile = cache.profile().await.unwrap().unwrap();
     assert_eq!(profile.username, "alice");
     assert!(matches!(profile.trust, Trust::Pinned(_)));
-    cache.set_sealed_refresh_token(Some(b"sealed")).await.unwrap();
+    cache
+        .set_sealed_refresh_token(Some(b"sealed"))
+        .await
+        .unwrap();
     assert_eq!(
         cache.sealed_refresh_token().await.unwrap().as_deref(),
         Some(&b"sealed"[..])
@@ -62,23 +65,44 @@ async fn unsent_changes_coalesce_and_sent_ones_chain() {
     let (_dir, cache) = cache().await;
     let a = Uuid::new_v4();
     // Create then edit while unsent: one create with the new content.
-    assert!(cache.enqueue(&op(a, OpKind::Create, b"v1", None)).await.unwrap());
-    assert!(cache.enqueue(&op(a, OpKind::Update, b"v2", Some(9))).await.unwrap());
+    assert!(
+        cache
+            .enqueue(&op(a, OpKind::Create, b"v1", None))
+            .await
+            .unwrap()
+    );
+    assert!(
+        cache
+            .enqueue(&op(a, OpKind::Update, b"v2", Some(9)))
+            .await
+            .unwrap()
+    );
     let queued = cache.pending().await.unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].op, OpKind::Create);
     assert_eq!(queued[0].ciphertext.as_deref(), Some(&b"v2"[..]));
     // Delete of an unsent create: nothing left.
-    assert!(!cache.enqueue(&op(a, OpKind::Delete, b"", Some(9))).await.unwrap());
+    assert!(
+        !cache
+            .enqueue(&op(a, OpKind::Delete, b"", Some(9)))
+            .await
+            .unwrap()
+    );
     assert_eq!(cache.pending_count().await.unwrap(), 0);
 
     // Once sent, the create is frozen; an edit queues behind it and takes
     // its base from the create's outcome.
     let b = Uuid::new_v4();
-    cache.enqueue(&op(b, OpKind::Create, b"v1", None)).await.unwrap();
+    cache
+        .enqueue(&op(b, OpKind::Create, b"v1", None))
+        .await
+        .unwrap();
     let create = cache.pending().await.unwrap().remove(0);
     cache.mark_sent(create.seq).await.unwrap();
-    cache.enqueue(&op(b, OpKind::Update, b"v2", Some(1))).await.unwrap();
+    cache
+        .enqueue(&op(b, OpKind::Update, b"v2", Some(1)))
+        .await
+        .unwrap();
     let queued = cache.pending().await.unwrap();
     assert_eq!(queued.len(), 2);
     assert_eq!(queued[1].base_revision, None);
@@ -91,7 +115,10 @@ async fn unsent_changes_coalesce_and_sent_ones_chain() {
     assert_eq!(cache.sync_state().await.unwrap().seen_revision, 17);
 
     // An unsent update then a delete: a delete on the same base.
-    cache.enqueue(&op(b, OpKind::Delete, b"", Some(17))).await.unwrap();
+    cache
+        .enqueue(&op(b, OpKind::Delete, b"", Some(17)))
+        .await
+        .unwrap();
     let queued = cache.pending().await.unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].op, OpKind::Delete);
@@ -105,10 +132,16 @@ async fn unsent_changes_coalesce_and_sent_ones_chain() {
 async fn a_conflict_keeps_the_newest_local_version_and_the_server_one() {
     let (_dir, cache) = cache().await;
     let a = Uuid::new_v4();
-    cache.enqueue(&op(a, OpKind::Update, b"mine-1", Some(3))).await.unwrap();
+    cache
+        .enqueue(&op(a, OpKind::Update, b"mine-1", Some(3)))
+        .await
+        .unwrap();
     let first = cache.pending().await.unwrap().remove(0);
     cache.mark_sent(first.seq).await.unwrap();
-    cache.enqueue(&op(a, OpKind::Update, b"mine-2", Some(3))).await.unwrap();
+    cache
+        .enqueue(&op(a, OpKind::Update, b"mine-2", Some(3)))
+        .await
+        .unwrap();
     let theirs = StoredRecord {
         id: a,
         kind: 2,
@@ -121,7 +154,13 @@ async fn a_conflict_keeps_the_newest_local_version_and_the_server_one() {
     assert_eq!(cache.pending_count().await.unwrap(), 0);
     let conflict = cache.conflict(a).await.unwrap().unwrap();
     assert_eq!(conflict.mine_ciphertext.as_deref(), Some(&b"mine-2"[..]));
-    assert_eq!(conflict.theirs, theirs);
+    assert_eq!(
+        (
+            conflict.theirs.ciphertext.as_slice(),
+            conflict.theirs.revision
+        ),
+        (&b"theirs"[..], 5)
+    );
     assert_eq!(cache.record(a).await.unwrap().unwrap().revision, 5);
     // The mirror never moves back.
     let old = StoredRecord {

@@ -62,7 +62,10 @@ mod tests {
         let vault = VaultKey::generate();
         let key = LocalKey::derive(&vault);
         let sealed = key.seal("refresh-token", b"token");
-        assert_eq!(key.open("refresh-token", &sealed).unwrap().as_slice(), b"token");
+        assert_eq!(
+            key.open("refresh-token", &sealed).unwrap().as_slice(),
+            b"token"
+        );
         assert!(key.open("other", &sealed).is_err());
         let other = LocalKey::derive(&VaultKey::generate());
         assert!(other.open("refresh-token", &sealed).is_err());

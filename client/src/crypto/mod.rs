@@ -28,8 +28,8 @@ mod secret;
 mod vectors;
 
 pub use kdf::{KDF_ALGORITHM, KdfParams, SALT_LEN};
-pub use local::LocalKey;
 pub use keys::{AuthKey, KeyEncryptionKey, MasterKey, VaultKey, WRAPPED_VAULT_KEY_LEN};
+pub use local::LocalKey;
 pub use record::{RECORD_FORMAT_V1, RecordAad, SEAL_OVERHEAD, sealed_len};
 pub use secret::KEY_LEN;
 

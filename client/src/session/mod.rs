@@ -24,7 +24,11 @@ use secrecy::{ExposeSecret, SecretString};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Request, Status, Streaming};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 use uuid::Uuid;
+use zeroize::Zeroizing;
 
 pub use self::error::{ApiError, ErrorClass, LoginReason};
 use crate::crypto::{AuthKey, KdfParams};
@@ -200,9 +204,17 @@ impl Session {
 
     fn error(&self, status: &Status) -> ApiError {
         let err = ApiError::from_status(status, &self.transport);
-        self.online
-            .store(!matches!(err, ApiError::Unavailable { .. } | ApiError::Transport(_)), Ordering::Relaxed);
+        self.online.store(
+            !matches!(err, ApiError::Unavailable { .. } | ApiError::Transport(_)),
+            Ordering::Relaxed,
+        );
         err
+    }
+
+    /// Makes the next send of a fresh command check reachability first
+    /// (e.g. after a stream broke without a status).
+    pub(crate) fn mark_offline(&self) {
+        self.online.store(false, Ordering::Relaxed);
     }
 
     fn ok(&self) {
@@ -298,13 +310,14 @@ impl Session {
     /// expire. Returns the token generation it belongs to.
     async fn bearer(&self) -> Result<(MetadataValue<tonic::metadata::Ascii>, u64), ApiError> {
         let mut tokens = self.tokens.lock().await;
-        let fresh = tokens.access.is_some()
-            && tokens.access_expires_at_ms - REFRESH_MARGIN_MS > now_ms();
+        let fresh =
+            tokens.access.is_some() && tokens.access_expires_at_ms - REFRESH_MARGIN_MS > now_ms();
         if !fresh {
             self.refresh_locked(&mut tokens).await?;
         }
         let access = tokens.access.as_ref().ok_or_else(ApiError::not_logged_in)?;
-        let mut value = MetadataValue::try_from(format!("Bearer {}", access.expose_secret()))
+        let header = Zeroizing::new(format!("Bearer {}", access.expose_secret()));
+        let mut value = MetadataValue::try_from(header.as_str())
             .map_err(|_| ApiError::Protocol("the access token is not printable ASCII".into()))?;
         value.set_sensitive(true);
         Ok((value, tokens.generation))
@@ -399,7 +412,11 @@ impl Session {
         let answer = self
             .authed(|bearer| {
                 let mut client = self.account.clone();
-                async move { client.list_sessions(with_bearer(v1::ListSessionsRequest {}, bearer)).await }
+                async move {
+                    client
+                        .list_sessions(with_bearer(v1::ListSessionsRequest {}, bearer))
+                        .await
+                }
             })
             .await?;
         Ok(answer
@@ -456,7 +473,11 @@ impl Session {
         let result = self
             .authed(|bearer| {
                 let mut client = self.account.clone();
-                async move { client.logout(with_bearer(v1::LogoutRequest {}, bearer)).await }
+                async move {
+                    client
+                        .logout(with_bearer(v1::LogoutRequest {}, bearer))
+                        .await
+                }
             })
             .await;
         self.forget_tokens().await;
@@ -481,6 +502,28 @@ impl Session {
             })
             .await?;
         Ok(answer.outcome)
+    }
+
+    /// Asks the gateway's standard health service whether the vault API is
+    /// serving. No token, no database: the cheapest proof that a request
+    /// can reach the server now.
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        let mut client = HealthClient::new(self.transport.channel());
+        let answer = client
+            .check(request(HealthCheckRequest {
+                service: "gophkeeper.v1.Vault".into(),
+            }))
+            .await
+            .map_err(|s| self.error(&s))?
+            .into_inner();
+        if answer.status == ServingStatus::Serving as i32 {
+            self.ok();
+            Ok(())
+        } else {
+            Err(ApiError::Unavailable {
+                message: "the server is not serving the vault API".into(),
+            })
+        }
     }
 
     /// One page of changes after `since_revision`, at least as fresh as

@@ -166,6 +166,7 @@ impl SyncEngine {
         let mut report = SyncReport::default();
         // Records whose earlier command is still unresolved this round.
         let mut blocked: HashSet<Uuid> = HashSet::new();
+        let mut reachable = self.session.is_online();
         for op in self.cache.pending().await? {
             if blocked.contains(&op.record_id) {
                 continue;
@@ -175,6 +176,20 @@ impl SyncEngine {
                 continue;
             };
             if !op.sent {
+                // Once a send is attempted the command is frozen (the server
+                // may apply it even if the answer is lost), so make sure the
+                // server is there first: a change made offline then stays
+                // open to coalescing until it can really go out.
+                if !reachable {
+                    if let Err(err) = self.session.ping().await {
+                        if err.is_retryable() {
+                            report.offline = Some(err.to_string());
+                            break;
+                        }
+                        return Err(err.into());
+                    }
+                    reachable = true;
+                }
                 self.cache.mark_sent(op.seq).await?;
             }
             let outcome = match self.session.submit(command, true).await {

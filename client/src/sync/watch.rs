@@ -113,7 +113,10 @@ impl SyncEngine {
         loop {
             let message = match stream.message().await {
                 Ok(Some(message)) => message,
-                Ok(None) => return Err(Ended::Broken("the server ended the stream".into())),
+                Ok(None) => {
+                    self.session.mark_offline();
+                    return Err(Ended::Broken("the server ended the stream".into()));
+                }
                 Err(status) => {
                     let err = self.session.stream_error(&status);
                     if err.is_token_expired() {
@@ -125,8 +128,9 @@ impl SyncEngine {
                         *backoff = FIRST_BACKOFF;
                         return Err(Ended::Broken("access token renewed".into()));
                     }
-                    return Err(stop_event(&SyncError::Api(err))
-                        .map_or_else(Ended::Stop, Ended::Broken));
+                    return Err(
+                        stop_event(&SyncError::Api(err)).map_or_else(Ended::Stop, Ended::Broken)
+                    );
                 }
             };
             let event = match message.event {
@@ -146,15 +150,15 @@ impl SyncEngine {
     }
 
     async fn run_sync(&self) -> Result<SyncReport, Ended> {
-        self.sync().await.map_err(|e| {
-            stop_event(&e).map_or_else(Ended::Stop, Ended::Broken)
-        })
+        self.sync()
+            .await
+            .map_err(|e| stop_event(&e).map_or_else(Ended::Stop, Ended::Broken))
     }
 
     async fn run_pull(&self) -> Result<SyncReport, Ended> {
-        self.pull().await.map_err(|e| {
-            stop_event(&e).map_or_else(Ended::Stop, Ended::Broken)
-        })
+        self.pull()
+            .await
+            .map_err(|e| stop_event(&e).map_or_else(Ended::Stop, Ended::Broken))
     }
 }
 

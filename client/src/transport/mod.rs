@@ -101,7 +101,9 @@ impl ServerUrl {
         };
         let parsed = url::Url::parse(text.trim()).map_err(|e| invalid(&e.to_string()))?;
         if parsed.scheme() != "https" {
-            return Err(invalid("the scheme must be https (the client only speaks TLS)"));
+            return Err(invalid(
+                "the scheme must be https (the client only speaks TLS)",
+            ));
         }
         if parsed.path() != "/" && !parsed.path().is_empty() {
             return Err(invalid("a server URL has no path"));
@@ -186,17 +188,18 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn client_config(
-    trust: &Trust,
-    mismatch: &MismatchSlot,
-) -> Result<ClientConfig, TransportError> {
+fn client_config(trust: &Trust, mismatch: &MismatchSlot) -> Result<ClientConfig, TransportError> {
     let provider = provider();
-    let builder =
-        ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
     let verifier = match trust {
         Trust::SystemRoots => verify::roots_verifier(verify::system_roots(), provider.clone())?,
         Trust::CaFile(path) => verify::roots_verifier(verify::file_roots(path)?, provider.clone())?,
-        Trust::Pinned(pin) => Arc::new(PinnedVerifier::new(pin.clone(), &provider, mismatch.clone())),
+        Trust::Pinned(pin) => Arc::new(PinnedVerifier::new(
+            pin.clone(),
+            &provider,
+            mismatch.clone(),
+        )),
     };
     Ok(builder
         .dangerous()
@@ -395,7 +398,12 @@ mod tests {
         assert_eq!(v6.host, "::1");
         let named = ServerUrl::parse("https://vault.example").unwrap();
         assert_eq!(named.as_str(), "https://vault.example:443");
-        for bad in ["http://127.0.0.1:1", "127.0.0.1:50051", "https://h/x", "https://"] {
+        for bad in [
+            "http://127.0.0.1:1",
+            "127.0.0.1:50051",
+            "https://h/x",
+            "https://",
+        ] {
             assert!(ServerUrl::parse(bad).is_err(), "{bad}");
         }
     }

@@ -81,7 +81,10 @@ impl MismatchSlot {
 
     /// `(expected, found)` of the latest handshake, if it was refused.
     pub(crate) fn get(&self) -> Option<(Fingerprint, Fingerprint)> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -260,12 +263,10 @@ pub(crate) fn file_roots(path: &std::path::Path) -> Result<RootCertStore, Transp
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
-        roots
-            .add(cert)
-            .map_err(|e| TransportError::BadCaFile {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
+        roots.add(cert).map_err(|e| TransportError::BadCaFile {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
     }
     if roots.is_empty() {
         return Err(TransportError::BadCaFile {

@@ -2,7 +2,7 @@
 //! mirror with this device's queued changes laid over it, each item marked
 //! as synced, pending (queued, not yet applied) or in conflict.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
@@ -165,7 +165,10 @@ impl Vault {
             });
         }
         let entries = self.list().await?;
-        let exact: Vec<&Entry> = entries.iter().filter(|e| e.item.name == id_or_name).collect();
+        let exact: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.item.name == id_or_name)
+            .collect();
         let matches = if exact.is_empty() {
             entries
                 .iter()
@@ -316,16 +319,5 @@ impl Vault {
             report,
             login_required,
         })
-    }
-
-    /// Ids of records with queued changes.
-    pub async fn pending_ids(&self) -> Result<HashSet<Uuid>, VaultError> {
-        Ok(self
-            .cache
-            .pending()
-            .await?
-            .into_iter()
-            .map(|op| op.record_id)
-            .collect())
     }
 }

@@ -172,9 +172,7 @@ impl Vault {
         let auth_key = master.auth_key();
         let vault_key = VaultKey::generate();
         let wrapped = master.key_encryption_key().wrap(&vault_key);
-        session
-            .register(username, &kdf, &auth_key, wrapped)
-            .await?;
+        session.register(username, &kdf, &auth_key, wrapped).await?;
         let mut login = session
             .login(username, &auth_key, &options.device_name)
             .await?;
@@ -289,9 +287,12 @@ impl Vault {
             });
         }
         let cache = Cache::open(profile_dir).await?;
-        let profile = cache.profile().await?.ok_or_else(|| VaultError::NoProfile {
-            path: path_text(profile_dir),
-        })?;
+        let profile = cache
+            .profile()
+            .await?
+            .ok_or_else(|| VaultError::NoProfile {
+                path: path_text(profile_dir),
+            })?;
         let master = derive(password, &profile.kdf).await?;
         let key = master
             .key_encryption_key()

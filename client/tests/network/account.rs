@@ -32,7 +32,10 @@ async fn register_login_and_unlock_offline_with_the_right_password_only() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, VaultError::Api(ApiError::UsernameTaken)), "{err}");
+    assert!(
+        matches!(err, VaultError::Api(ApiError::UsernameTaken)),
+        "{err}"
+    );
 
     server.stop().await;
     let vault = laptop.unlock().await;
@@ -41,7 +44,10 @@ async fn register_login_and_unlock_offline_with_the_right_password_only() {
     assert_eq!(entry.state, EntryState::Synced);
     assert!(entry.revision > 0);
     assert_eq!(vault.get(&entry.id.to_string()).await.unwrap().id, entry.id);
-    assert!(matches!(vault.get("nope").await, Err(VaultError::NotFound(_))));
+    assert!(matches!(
+        vault.get("nope").await,
+        Err(VaultError::NotFound(_))
+    ));
     drop(vault);
 
     let err = Vault::unlock(laptop.profile(), &SecretString::from("wrong"))
@@ -66,9 +72,15 @@ async fn register_login_and_unlock_offline_with_the_right_password_only() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, VaultError::Api(ApiError::BadCredentials)), "{err}");
+    assert!(
+        matches!(err, VaultError::Api(ApiError::BadCredentials)),
+        "{err}"
+    );
     let vault = phone.login(&server, "alice").await;
-    assert_eq!(text_of(&vault.get("diary").await.unwrap().item), "dear diary");
+    assert_eq!(
+        text_of(&vault.get("diary").await.unwrap().item),
+        "dear diary"
+    );
     let sessions = vault.sessions().await.unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions.iter().filter(|s| s.current).count(), 1);
@@ -98,7 +110,13 @@ async fn tokens_refresh_by_themselves_and_the_rotated_one_is_kept() {
     let vault = device.unlock().await;
     let err = vault.sync().await.unwrap_err();
     assert!(
-        matches!(err, VaultError::Api(ApiError::LoginRequired { reason: LoginReason::NotLoggedIn, .. })),
+        matches!(
+            err,
+            VaultError::Api(ApiError::LoginRequired {
+                reason: LoginReason::NotLoggedIn,
+                ..
+            })
+        ),
         "{err}"
     );
     // Reading still works after logout.
@@ -141,13 +159,28 @@ async fn a_password_change_sends_other_devices_to_log_in_again() {
         other => panic!("expected log in again, got {other}"),
     }
     drop(vault_b);
-    let old = Vault::login(&server.options(), b.profile(), "erin", &password(), &mut |_| true)
-        .await
-        .unwrap_err();
-    assert!(matches!(old, VaultError::Api(ApiError::BadCredentials)), "{old}");
-    let vault_b = Vault::login(&server.options(), b.profile(), "erin", &new_password, &mut |_| true)
-        .await
-        .unwrap();
+    let old = Vault::login(
+        &server.options(),
+        b.profile(),
+        "erin",
+        &password(),
+        &mut |_| true,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(old, VaultError::Api(ApiError::BadCredentials)),
+        "{old}"
+    );
+    let vault_b = Vault::login(
+        &server.options(),
+        b.profile(),
+        "erin",
+        &new_password,
+        &mut |_| true,
+    )
+    .await
+    .unwrap();
     let names: Vec<String> = vault_b
         .list()
         .await

@@ -22,7 +22,10 @@ async fn clash(a: &Vault, b: &Vault, id: Uuid, name: &str, round: u32) {
     assert_eq!(conflicts.len(), 1);
     assert_eq!(text_of(conflicts[0].mine.as_ref().unwrap()), mine);
     assert_eq!(text_of(conflicts[0].theirs.as_ref().unwrap()), theirs);
-    assert_eq!(b.get(&id.to_string()).await.unwrap().state, EntryState::Conflict);
+    assert_eq!(
+        b.get(&id.to_string()).await.unwrap().state,
+        EntryState::Conflict
+    );
     // A record in conflict cannot be edited until resolved.
     assert!(matches!(
         b.edit(id, &note(name, "third")).await,
@@ -85,21 +88,36 @@ async fn an_edit_of_a_record_deleted_elsewhere_can_come_back_under_a_new_id() {
     let conflict = vault_b.conflicts().await.unwrap().remove(0);
     assert!(conflict.theirs.is_none(), "theirs is a deletion");
     // Mine stays visible while the conflict is open.
-    assert_eq!(text_of(&vault_b.get("gone").await.unwrap().item), "still mine");
+    assert_eq!(
+        text_of(&vault_b.get("gone").await.unwrap().item),
+        "still mine"
+    );
 
     let resolved = vault_b.resolve(id, Resolution::KeepMine).await.unwrap();
     let new_id = resolved.new_record_id.unwrap();
     assert_ne!(new_id, id, "a deleted id cannot live again");
     vault_a.sync().await.unwrap();
     let entry = vault_a.get("gone").await.unwrap();
-    assert_eq!((entry.id, text_of(&entry.item)), (new_id, "still mine".into()));
+    assert_eq!(
+        (entry.id, text_of(&entry.item)),
+        (new_id, "still mine".into())
+    );
 
     // A delete that meets an edit: keep theirs brings the edit back.
     vault_b.sync().await.unwrap();
-    vault_a.edit(new_id, &note("gone", "edited by A")).await.unwrap();
+    vault_a
+        .edit(new_id, &note("gone", "edited by A"))
+        .await
+        .unwrap();
     let saved = vault_b.delete(new_id).await.unwrap();
     assert_eq!(saved.report.conflicts, vec![new_id]);
     assert!(vault_b.conflicts().await.unwrap()[0].mine.is_none());
-    vault_b.resolve(new_id, Resolution::KeepTheirs).await.unwrap();
-    assert_eq!(text_of(&vault_b.get("gone").await.unwrap().item), "edited by A");
+    vault_b
+        .resolve(new_id, Resolution::KeepTheirs)
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&vault_b.get("gone").await.unwrap().item),
+        "edited by A"
+    );
 }

@@ -117,15 +117,27 @@ impl Device {
     }
 
     pub async fn register(&self, server: &TestServer, user: &str) -> Vault {
-        Vault::register(&server.options(), self.profile(), user, &password(), &mut never)
-            .await
-            .unwrap()
+        Vault::register(
+            &server.options(),
+            self.profile(),
+            user,
+            &password(),
+            &mut never,
+        )
+        .await
+        .unwrap()
     }
 
     pub async fn login(&self, server: &TestServer, user: &str) -> Vault {
-        Vault::login(&server.options(), self.profile(), user, &password(), &mut never)
-            .await
-            .unwrap()
+        Vault::login(
+            &server.options(),
+            self.profile(),
+            user,
+            &password(),
+            &mut never,
+        )
+        .await
+        .unwrap()
     }
 
     pub async fn unlock(&self) -> Vault {

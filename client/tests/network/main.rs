@@ -2,6 +2,12 @@
 //! started in process on a loopback port, over real TLS. One test binary;
 //! each module is one story.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly; clippy.toml allows this only inside #[test] fns"
+)]
+
 mod helpers;
 
 mod account;

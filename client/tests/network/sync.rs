@@ -55,7 +55,11 @@ async fn offline_reads_work_writes_queue_and_reach_the_other_device_after_restar
     let (a, b) = (Device::new(), Device::new());
     let mut vault_a = a.register(&server, "bob").await;
     let vault_b = b.login(&server, "bob").await;
-    let kept = vault_a.add(&note("kept", "before")).await.unwrap().record_id;
+    let kept = vault_a
+        .add(&note("kept", "before"))
+        .await
+        .unwrap()
+        .record_id;
     let mut events = vault_a.watch();
     wait_for(&mut events, |e| matches!(e, SyncEvent::Connected(_))).await;
 
@@ -88,7 +92,10 @@ async fn offline_reads_work_writes_queue_and_reach_the_other_device_after_restar
         vault_a.status().await.unwrap().pending == 0
     })
     .await;
-    assert_eq!(vault_a.get("offline").await.unwrap().state, EntryState::Synced);
+    assert_eq!(
+        vault_a.get("offline").await.unwrap().state,
+        EntryState::Synced
+    );
 
     vault_b.sync().await.unwrap();
     let entry = vault_b.get("offline").await.unwrap();
@@ -135,6 +142,16 @@ async fn a_command_resent_after_its_outcome_was_lost_applies_once() {
     assert_eq!((report.applied, report.pending), (1, 0));
     let changes = session.changes(0, 0).await.unwrap();
     assert_eq!(changes.current_revision, first_revision, "applied twice");
-    assert_eq!(changes.records.iter().filter(|r| r.id == id.to_string()).count(), 1);
-    assert_eq!(engine.cache().record(id).await.unwrap().unwrap().revision, first_revision);
+    assert_eq!(
+        changes
+            .records
+            .iter()
+            .filter(|r| r.id == id.to_string())
+            .count(),
+        1
+    );
+    assert_eq!(
+        engine.cache().record(id).await.unwrap().unwrap().revision,
+        first_revision
+    );
 }

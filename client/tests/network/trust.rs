@@ -2,7 +2,7 @@
 //! certificate.
 
 use gophkeeper_client::session::ApiError;
-use gophkeeper_client::transport::{Fingerprint, Trust, TrustRequest, TransportError};
+use gophkeeper_client::transport::{Fingerprint, TransportError, Trust, TrustRequest};
 use gophkeeper_client::vault::{ConnectOptions, Vault, VaultError};
 
 use crate::helpers::{Device, TestServer, note, password};
@@ -16,22 +16,37 @@ async fn first_contact_pins_the_fingerprint_and_a_changed_certificate_is_refused
     let mut options = ConnectOptions::new(server.url());
     options.trust = TrustRequest::Auto;
     let mut declined = None;
-    let err = Vault::register(&options, device.profile(), "alice", &password(), &mut |fp| {
-        declined = Some(fp.to_owned());
-        false
-    })
+    let err = Vault::register(
+        &options,
+        device.profile(),
+        "alice",
+        &password(),
+        &mut |fp| {
+            declined = Some(fp.to_owned());
+            false
+        },
+    )
     .await
     .unwrap_err();
-    assert!(matches!(err, VaultError::Transport(TransportError::Untrusted { .. })), "{err}");
+    assert!(
+        matches!(err, VaultError::Transport(TransportError::Untrusted { .. })),
+        "{err}"
+    );
     // The system roots do not know the server's private CA, so the person
     // was asked, and shown the server's real fingerprint.
     assert_eq!(declined.as_deref(), Some(server.fingerprint().as_str()));
 
     let mut shown = None;
-    let vault = Vault::register(&options, device.profile(), "alice", &password(), &mut |fp| {
-        shown = Some(fp.to_owned());
-        true
-    })
+    let vault = Vault::register(
+        &options,
+        device.profile(),
+        "alice",
+        &password(),
+        &mut |fp| {
+            shown = Some(fp.to_owned());
+            true
+        },
+    )
     .await
     .unwrap();
     let pinned = Fingerprint::parse(&server.fingerprint()).unwrap();
@@ -40,9 +55,13 @@ async fn first_contact_pins_the_fingerprint_and_a_changed_certificate_is_refused
     drop(vault);
 
     // A later login uses the stored pin without asking.
-    let vault = Vault::login(&options, device.profile(), "alice", &password(), &mut |_| {
-        panic!("must not ask again")
-    })
+    let vault = Vault::login(
+        &options,
+        device.profile(),
+        "alice",
+        &password(),
+        &mut |_| panic!("must not ask again"),
+    )
     .await
     .unwrap();
     drop(vault);
@@ -57,7 +76,9 @@ async fn first_contact_pins_the_fingerprint_and_a_changed_certificate_is_refused
     assert!(
         matches!(
             err,
-            VaultError::Api(ApiError::Transport(TransportError::CertificateChanged { .. }))
+            VaultError::Api(ApiError::Transport(
+                TransportError::CertificateChanged { .. }
+            ))
         ),
         "{err:?}"
     );
@@ -70,9 +91,13 @@ async fn first_contact_pins_the_fingerprint_and_a_changed_certificate_is_refused
     drop(vault);
 
     // Logging in again does not offer to trust the impostor either.
-    let err = Vault::login(&options, device.profile(), "alice", &password(), &mut |_| {
-        panic!("a changed certificate must never be offered for trust")
-    })
+    let err = Vault::login(
+        &options,
+        device.profile(),
+        "alice",
+        &password(),
+        &mut |_| panic!("a changed certificate must never be offered for trust"),
+    )
     .await
     .unwrap_err();
     assert!(err.to_string().contains("possible interception"), "{err}");
@@ -87,19 +112,26 @@ async fn a_configured_pin_or_ca_file_must_match() {
     let wrong_pin = Fingerprint::parse(&other.fingerprint()).unwrap();
     let mut options = ConnectOptions::new(server.url());
     options.trust = TrustRequest::Configured(Trust::Pinned(wrong_pin));
-    let err = Vault::register(&options, device.profile(), "bob", &password(), &mut |_| true)
-        .await
-        .unwrap_err();
+    let err = Vault::register(&options, device.profile(), "bob", &password(), &mut |_| {
+        true
+    })
+    .await
+    .unwrap_err();
     let message = err.to_string();
     assert!(message.contains(&other.fingerprint()), "{message}");
     assert!(message.contains(&server.fingerprint()), "{message}");
 
     // Another server's CA does not vouch for this one.
     options.trust = TrustRequest::Configured(Trust::CaFile(other.ca()));
-    let err = Vault::register(&options, device.profile(), "bob", &password(), &mut |_| true)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, VaultError::Transport(TransportError::Untrusted { .. })), "{err}");
+    let err = Vault::register(&options, device.profile(), "bob", &password(), &mut |_| {
+        true
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, VaultError::Transport(TransportError::Untrusted { .. })),
+        "{err}"
+    );
 
     // The right CA file works, and is what the profile remembers.
     options.trust = TrustRequest::Configured(Trust::CaFile(server.ca()));
@@ -116,9 +148,11 @@ async fn a_configured_pin_or_ca_file_must_match() {
     let pin = Fingerprint::parse(&server.fingerprint()).unwrap();
     options.trust = TrustRequest::Configured(Trust::Pinned(pin));
     let second = Device::new();
-    let vault = Vault::login(&options, second.profile(), "bob", &password(), &mut |_| false)
-        .await
-        .unwrap();
+    let vault = Vault::login(&options, second.profile(), "bob", &password(), &mut |_| {
+        false
+    })
+    .await
+    .unwrap();
     assert_eq!(vault.list().await.unwrap().len(), 1);
 }
 
@@ -129,10 +163,20 @@ async fn an_unreachable_server_is_an_offline_error_not_a_trust_question() {
     server.stop().await;
     let device = Device::new();
     let options = ConnectOptions::new(url);
-    let err = Vault::register(&options, device.profile(), "carol", &password(), &mut |_| {
-        panic!("nothing to ask about")
-    })
+    let err = Vault::register(
+        &options,
+        device.profile(),
+        "carol",
+        &password(),
+        &mut |_| panic!("nothing to ask about"),
+    )
     .await
     .unwrap_err();
-    assert!(matches!(err, VaultError::Transport(TransportError::Unreachable { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            VaultError::Transport(TransportError::Unreachable { .. })
+        ),
+        "{err}"
+    );
 }
