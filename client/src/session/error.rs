@@ -191,3 +191,72 @@ impl ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic::metadata::MetadataValue;
+
+    use super::*;
+    use crate::transport::{ServerUrl, Trust};
+
+    fn status(code: Code, reason: Option<&'static str>) -> Status {
+        let mut status = Status::new(code, "from the server");
+        if let Some(reason) = reason {
+            status
+                .metadata_mut()
+                .insert(REASON_KEY, MetadataValue::from_static(reason));
+        }
+        status
+    }
+
+    #[tokio::test]
+    async fn reasons_sort_into_retry_login_again_and_bad_input() {
+        let transport = Transport::open(ServerUrl::default(), Trust::SystemRoots)
+            .await
+            .unwrap();
+        let class = |code, reason| ApiError::from_status(&status(code, reason), &transport).class();
+        use Code::*;
+        for (code, reason) in [
+            (Unavailable, Some("UNAVAILABLE")),
+            (Unavailable, Some("REPLICA_BEHIND")),
+            (ResourceExhausted, Some("RATE_LIMITED")),
+            (Unavailable, None),
+            (DeadlineExceeded, None),
+        ] {
+            assert_eq!(
+                class(code, reason),
+                ErrorClass::Retry,
+                "{code:?} {reason:?}"
+            );
+        }
+        for reason in [
+            "TOKEN_EXPIRED",
+            "TOKEN_INVALID",
+            "SESSION_REVOKED",
+            "REFRESH_TOKEN_REUSED",
+            "REFRESH_TOKEN_EXPIRED",
+        ] {
+            assert_eq!(class(Unauthenticated, Some(reason)), ErrorClass::LoginAgain);
+        }
+        for (code, reason) in [
+            (Unauthenticated, Some("BAD_CREDENTIALS")),
+            (InvalidArgument, Some("RECORD_TOO_LARGE")),
+            (InvalidArgument, Some("INVALID_ARGUMENT")),
+            (AlreadyExists, Some("USERNAME_TAKEN")),
+        ] {
+            assert_eq!(class(code, reason), ErrorClass::BadInput, "{reason:?}");
+        }
+        let mut limited = status(ResourceExhausted, Some("RATE_LIMITED"));
+        limited
+            .metadata_mut()
+            .insert(RETRY_AFTER_KEY, MetadataValue::from_static("1500"));
+        assert!(matches!(
+            ApiError::from_status(&limited, &transport),
+            ApiError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_millis(1500)
+        ));
+        assert!(
+            ApiError::from_status(&status(Unauthenticated, Some("TOKEN_EXPIRED")), &transport)
+                .is_token_expired()
+        );
+    }
+}

@@ -9,7 +9,9 @@
 //! once must not both present the same refresh token, or the server would
 //! take it for theft and revoke the session.
 
+mod account;
 mod error;
+mod vault_calls;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,15 +25,12 @@ use gophkeeper_proto::v1::vault_client::VaultClient;
 use secrecy::{ExposeSecret, SecretString};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Request, Status, Streaming};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
+use tonic::{Request, Status};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 pub use self::error::{ApiError, ErrorClass, LoginReason};
-use crate::crypto::{AuthKey, KdfParams};
+use crate::crypto::KdfParams;
 use crate::transport::{MAX_MESSAGE_BYTES, Transport};
 
 /// Refresh this long before the access token expires, so that a call is
@@ -221,91 +220,6 @@ impl Session {
         self.online.store(true, Ordering::Relaxed);
     }
 
-    /// The user's KDF parameters, refused if they are weaker than this
-    /// client's floor (a malicious server must not make the password cheap).
-    pub async fn prelogin(&self, username: &str) -> Result<KdfParams, ApiError> {
-        let answer = self
-            .account
-            .clone()
-            .prelogin(request(v1::PreloginRequest {
-                username: username.to_owned(),
-            }))
-            .await
-            .map_err(|s| self.error(&s))?
-            .into_inner();
-        self.ok();
-        let kdf = answer
-            .kdf
-            .ok_or_else(|| ApiError::Protocol("prelogin answer has no KDF parameters".into()))?;
-        KdfParams::try_from(&kdf).map_err(ApiError::Kdf)
-    }
-
-    pub async fn register(
-        &self,
-        username: &str,
-        kdf: &KdfParams,
-        auth_key: &AuthKey,
-        wrapped_vault_key: Vec<u8>,
-    ) -> Result<Uuid, ApiError> {
-        let answer = self
-            .account
-            .clone()
-            .register(request(v1::RegisterRequest {
-                username: username.to_owned(),
-                kdf: Some(kdf.into()),
-                auth_key: auth_key.as_bytes().to_vec(),
-                wrapped_vault_key,
-            }))
-            .await
-            .map_err(|s| self.error(&s))?
-            .into_inner();
-        self.ok();
-        parse_uuid("user_id", &answer.user_id)
-    }
-
-    /// Signs in; the session keeps the tokens (read the refresh token with
-    /// [`Session::refresh_token`] to store it).
-    pub async fn login(
-        &self,
-        username: &str,
-        auth_key: &AuthKey,
-        device_name: &str,
-    ) -> Result<LoginOutcome, ApiError> {
-        let answer = self
-            .account
-            .clone()
-            .login(request(v1::LoginRequest {
-                username: username.to_owned(),
-                auth_key: auth_key.as_bytes().to_vec(),
-                device_name: device_name.to_owned(),
-            }))
-            .await
-            .map_err(|s| self.error(&s))?
-            .into_inner();
-        self.ok();
-        let kdf = answer
-            .kdf
-            .as_ref()
-            .ok_or_else(|| ApiError::Protocol("login answer has no KDF parameters".into()))?;
-        let kdf = KdfParams::try_from(kdf).map_err(ApiError::Kdf)?;
-        let pair = answer
-            .tokens
-            .ok_or_else(|| ApiError::Protocol("login answer has no tokens".into()))?;
-        let outcome = LoginOutcome {
-            user_id: parse_uuid("user_id", &answer.user_id)?,
-            session_id: answer.session_id,
-            wrapped_vault_key: answer.wrapped_vault_key,
-            kdf,
-        };
-        *self
-            .session_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(outcome.session_id.clone());
-        let mut tokens = self.tokens.lock().await;
-        store_pair(&mut tokens, pair);
-        Ok(outcome)
-    }
-
     /// A valid access token, refreshing first if it is missing or about to
     /// expire. Returns the token generation it belongs to.
     async fn bearer(&self) -> Result<(MetadataValue<tonic::metadata::Ascii>, u64), ApiError> {
@@ -406,159 +320,6 @@ impl Session {
                 }
             }
         }
-    }
-
-    pub async fn list_sessions(&self) -> Result<Vec<DeviceSession>, ApiError> {
-        let answer = self
-            .authed(|bearer| {
-                let mut client = self.account.clone();
-                async move {
-                    client
-                        .list_sessions(with_bearer(v1::ListSessionsRequest {}, bearer))
-                        .await
-                }
-            })
-            .await?;
-        Ok(answer
-            .sessions
-            .into_iter()
-            .map(|s| DeviceSession {
-                session_id: s.session_id,
-                device_name: s.device_name,
-                created_at_ms: s.created_at_ms,
-                last_seen_at_ms: s.last_seen_at_ms,
-                current: s.current,
-            })
-            .collect())
-    }
-
-    pub async fn revoke_session(&self, session_id: &str) -> Result<(), ApiError> {
-        self.authed(|bearer| {
-            let mut client = self.account.clone();
-            let message = v1::RevokeSessionRequest {
-                session_id: session_id.to_owned(),
-            };
-            async move { client.revoke_session(with_bearer(message, bearer)).await }
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// Replaces the credentials on the server. The server revokes every
-    /// other session of the user; this one continues.
-    pub async fn change_password(
-        &self,
-        current: &AuthKey,
-        new: &AuthKey,
-        new_kdf: &KdfParams,
-        new_wrapped_vault_key: &[u8],
-    ) -> Result<(), ApiError> {
-        self.authed(|bearer| {
-            let mut client = self.account.clone();
-            let message = v1::ChangePasswordRequest {
-                current_auth_key: current.as_bytes().to_vec(),
-                new_auth_key: new.as_bytes().to_vec(),
-                new_kdf: Some(new_kdf.into()),
-                new_wrapped_vault_key: new_wrapped_vault_key.to_vec(),
-            };
-            async move { client.change_password(with_bearer(message, bearer)).await }
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// Ends this session on the server and forgets the tokens, even if the
-    /// server could not be told (the tokens are useless to us either way).
-    pub async fn logout(&self) -> Result<(), ApiError> {
-        let result = self
-            .authed(|bearer| {
-                let mut client = self.account.clone();
-                async move {
-                    client
-                        .logout(with_bearer(v1::LogoutRequest {}, bearer))
-                        .await
-                }
-            })
-            .await;
-        self.forget_tokens().await;
-        result.map(|_| ())
-    }
-
-    /// Submits a command. With `wait`, returns its outcome if the server had
-    /// it in time; `None` means "not known yet", never "failed".
-    pub async fn submit(
-        &self,
-        command: v1::Command,
-        wait: bool,
-    ) -> Result<Option<v1::CommandOutcome>, ApiError> {
-        let answer = self
-            .authed(|bearer| {
-                let mut client = self.vault.clone();
-                let message = v1::SubmitRequest {
-                    command: Some(command.clone()),
-                    wait_for_outcome: wait,
-                };
-                async move { client.submit(with_bearer(message, bearer)).await }
-            })
-            .await?;
-        Ok(answer.outcome)
-    }
-
-    /// Asks the gateway's standard health service whether the vault API is
-    /// serving. No token, no database: the cheapest proof that a request
-    /// can reach the server now.
-    pub async fn ping(&self) -> Result<(), ApiError> {
-        let mut client = HealthClient::new(self.transport.channel());
-        let answer = client
-            .check(request(HealthCheckRequest {
-                service: "gophkeeper.v1.Vault".into(),
-            }))
-            .await
-            .map_err(|s| self.error(&s))?
-            .into_inner();
-        if answer.status == ServingStatus::Serving as i32 {
-            self.ok();
-            Ok(())
-        } else {
-            Err(ApiError::Unavailable {
-                message: "the server is not serving the vault API".into(),
-            })
-        }
-    }
-
-    /// One page of changes after `since_revision`, at least as fresh as
-    /// `min_revision`.
-    pub async fn changes(
-        &self,
-        since_revision: u64,
-        min_revision: u64,
-    ) -> Result<v1::ChangesResponse, ApiError> {
-        self.authed(|bearer| {
-            let mut client = self.vault.clone();
-            let message = v1::ChangesRequest {
-                since_revision,
-                page_size: 0,
-                min_revision,
-            };
-            async move { client.changes(with_bearer(message, bearer)).await }
-        })
-        .await
-    }
-
-    /// Opens the live stream of the user's vault changes.
-    pub async fn watch(&self) -> Result<Streaming<v1::WatchEvent>, ApiError> {
-        self.authed(|bearer| {
-            let mut client = self.vault.clone();
-            let mut message = Request::new(v1::WatchRequest {});
-            message.metadata_mut().insert("authorization", bearer);
-            async move { client.watch(message).await }
-        })
-        .await
-    }
-
-    /// Maps an error that arrived on an open stream.
-    pub fn stream_error(&self, status: &Status) -> ApiError {
-        self.error(status)
     }
 }
 
