@@ -22,6 +22,8 @@ pub struct Settings {
     pub query: QuerySettings,
     pub broker: BrokerSettings,
     pub storage: StorageSettings,
+    /// Cluster mode: where the PostgreSQL databases are.
+    pub postgres: PostgresSettings,
     pub log: LogSettings,
 }
 
@@ -92,6 +94,18 @@ pub struct StorageSettings {
 pub enum StorageEngine {
     Sqlite,
     Postgres,
+}
+
+/// The cluster's databases. The URLs carry passwords, hence `SecretString`:
+/// `Debug` prints them redacted.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PostgresSettings {
+    pub auth_url: SecretString,
+    pub vault_primary_url: SecretString,
+    /// The streaming replica, as the read-only query user.
+    pub vault_replica_url: SecretString,
+    /// Connections in each pool of one process.
+    pub pool_size: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -212,5 +226,29 @@ mod tests {
         std::fs::write(&path, "[auth]\nsecret = \"00112233deadbeef\"\n").unwrap();
         let settings = Settings::load_without_env(Some(&path)).unwrap();
         assert!(!format!("{settings:?}").contains("deadbeef"));
+    }
+
+    #[test]
+    fn postgres_urls_are_not_in_debug_output() {
+        use secrecy::ExposeSecret;
+        let env = Environment::with_prefix("GOPHKEEPER").source(Some(
+            [(
+                "GOPHKEEPER__POSTGRES__VAULT_PRIMARY_URL",
+                "postgres://vault:hunter2@127.0.0.1:5433/gophkeeper_vault",
+            )]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        ));
+        let settings = Settings::load_with_env(None, env).unwrap();
+        assert!(settings.postgres.auth_url.expose_secret().is_empty());
+        assert!(
+            settings
+                .postgres
+                .vault_primary_url
+                .expose_secret()
+                .contains("hunter2")
+        );
+        assert!(!format!("{settings:?}").contains("hunter2"));
     }
 }

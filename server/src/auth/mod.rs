@@ -4,6 +4,7 @@
 
 mod hashing;
 pub mod kdf;
+pub mod postgres;
 mod rate_limit;
 pub mod sqlite;
 pub mod store;

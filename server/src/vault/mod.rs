@@ -4,6 +4,7 @@
 //! command consumer) and [`VaultReader`] on the replica (used only by the
 //! query service). Each engine implements both.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
