@@ -302,10 +302,16 @@ async fn unreachable_server_is_unavailable(_stores: Stores) {
         listener.local_addr().unwrap().port()
     };
     let url = format!("postgres://nobody:secret@127.0.0.1:{port}/nothing");
-    let err = postgres::open_writer(&url, 1).await.unwrap_err();
+    // Each keeps retrying until its acquire timeout; wait for them together.
+    let (writer, reader, auth) = futures::join!(
+        postgres::open_writer(&url, 1),
+        postgres::open_reader(&url, 1),
+        PgAuthStore::open(&url, 1),
+    );
+    let err = writer.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    let err = postgres::open_reader(&url, 1).await.unwrap_err();
+    let err = reader.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    let err = PgAuthStore::open(&url, 1).await.unwrap_err();
+    let err = auth.unwrap_err();
     assert!(matches!(err, AuthStoreError::Unavailable(_)), "{err:?}");
 }
