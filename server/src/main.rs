@@ -1,14 +1,16 @@
 //! `gophkeeper-server [ROLE] [--config FILE] [--data-dir DIR] [--listen ADDR]`
 //!
-//! With no arguments: role `all` (single node) from the defaults in
-//! `config/single-node.toml`, listening on 127.0.0.1:50051.
+//! With no role: `all` (single node) from the defaults in
+//! `config/single-node.toml`, listening on 127.0.0.1:50051. The cluster roles
+//! take their settings from a file under `config/` and the environment.
+//! `gophkeeper-server probe URL` checks a running service's gRPC health.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use gophkeeper_server::settings::{Role, Settings};
 use tokio_util::sync::CancellationToken;
 
@@ -19,23 +21,40 @@ use tokio_util::sync::CancellationToken;
     about = "GophKeeper password manager server"
 )]
 struct Cli {
-    /// Which service(s) this process runs; `all` is the single-node server.
-    #[arg(value_enum)]
-    role: Option<Role>,
+    #[command(subcommand)]
+    command: Option<Subcommands>,
     /// TOML settings file layered over the defaults.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
     /// Where databases, the TLS certificate and generated secrets live.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// Address of the public gateway.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", global = true)]
     listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Subcommands {
+    /// Every service in one process on SQLite and the in-process broker (default).
+    All,
+    /// The public TLS endpoint; calls the internal services over mutual TLS.
+    Gateway,
+    /// Registration, login, tokens and sessions, on the auth PostgreSQL.
+    Auth,
+    /// Reads from the vault replica.
+    Query,
+    /// Validates commands and publishes them to Kafka.
+    CommandProducer,
+    /// Applies commands from Kafka to the vault primary.
+    CommandConsumer,
+    /// Exits 0 if the gRPC service at URL reports SERVING.
+    Probe(gophkeeper_server::probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
     match real_main() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("gophkeeper-server: {err:#}");
             ExitCode::FAILURE
@@ -43,10 +62,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn real_main() -> anyhow::Result<()> {
+fn real_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let role = match cli.command {
+        Some(Subcommands::Probe(args)) => {
+            return runtime.block_on(gophkeeper_server::probe::run(args));
+        }
+        None => None,
+        Some(Subcommands::All) => Some(Role::All),
+        Some(Subcommands::Gateway) => Some(Role::Gateway),
+        Some(Subcommands::Auth) => Some(Role::Auth),
+        Some(Subcommands::Query) => Some(Role::Query),
+        Some(Subcommands::CommandProducer) => Some(Role::CommandProducer),
+        Some(Subcommands::CommandConsumer) => Some(Role::CommandConsumer),
+    };
     let mut settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
-    if let Some(role) = cli.role {
+    if let Some(role) = role {
         settings.role = role;
     }
     if let Some(dir) = cli.data_dir {
@@ -56,24 +88,26 @@ fn real_main() -> anyhow::Result<()> {
         settings.gateway.listen = listen;
     }
     gophkeeper_server::logging::init(&settings.log);
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(settings))
+    runtime.block_on(run(settings))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
-    match settings.role {
-        Role::All => {}
-        other => anyhow::bail!(
-            "role {other:?} needs cluster configuration (PostgreSQL, Kafka), \
-             which this build does not have yet; run role `all`"
-        ),
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tracing::info!(role = ?settings.role, "starting");
+    if settings.role != Role::All {
+        return gophkeeper_server::roles::run(settings, shutdown).await;
     }
     let listener = tokio::net::TcpListener::bind(settings.gateway.listen)
         .await
         .with_context(|| format!("listening on {}", settings.gateway.listen))?;
     let server = gophkeeper_server::single_node::start(settings, listener).await?;
     let token = server.shutdown_token();
-    tokio::spawn(stop_on_signal(token));
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        token.cancel();
+    });
     server.wait().await
 }
 

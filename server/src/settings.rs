@@ -25,6 +25,12 @@ pub struct Settings {
     /// Cluster mode: where the PostgreSQL databases are.
     pub postgres: PostgresSettings,
     pub log: LogSettings,
+    /// Cluster roles: the Kafka broker and topics.
+    pub kafka: crate::broker::kafka::KafkaSettings,
+    /// Cluster roles: this process's internal mutual-TLS listener.
+    pub internal: crate::internal_tls::InternalSettings,
+    /// Cluster gateway: where the internal services are.
+    pub cluster: crate::roles::ClusterSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -144,7 +150,14 @@ impl Settings {
     fn load_with_env(file: Option<&Path>, env: Environment) -> Result<Self, SettingsError> {
         Self::build(
             file,
-            Some(env.prefix_separator("__").separator("__").try_parsing(true)),
+            Some(
+                env.prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    // GOPHKEEPER__GATEWAY__TLS_NAMES=a.example,10.0.0.5
+                    .list_separator(",")
+                    .with_list_parse_key("gateway.tls_names"),
+            ),
         )
     }
 
@@ -208,6 +221,7 @@ mod tests {
                 ("GOPHKEEPER__GATEWAY__LISTEN", "0.0.0.0:7000"),
                 ("GOPHKEEPER__DATA_DIR", "/srv/gk"),
                 ("GOPHKEEPER__AUTH__ACCESS_TOKEN_TTL_SECS", "60"),
+                ("GOPHKEEPER__GATEWAY__TLS_NAMES", "gk.example,10.0.0.5"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -215,6 +229,7 @@ mod tests {
         ));
         let settings = Settings::load_with_env(None, env).unwrap();
         assert_eq!(settings.gateway.listen.to_string(), "0.0.0.0:7000");
+        assert_eq!(settings.gateway.tls_names, ["gk.example", "10.0.0.5"]);
         assert_eq!(settings.data_dir().unwrap(), PathBuf::from("/srv/gk"));
         assert_eq!(settings.auth.access_token_ttl_secs, 60);
     }

@@ -6,6 +6,7 @@
 //! user's commands to one partition, which keeps them in order.
 
 pub mod in_process;
+pub mod kafka;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};

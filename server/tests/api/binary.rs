@@ -15,15 +15,19 @@ use crate::helpers::*;
 const BINARY: &str = env!("CARGO_BIN_EXE_gophkeeper-server");
 
 #[test]
-fn cluster_roles_say_what_they_need() {
+fn cluster_roles_refuse_to_start_without_internal_tls() {
     let output = Command::new(BINARY)
         .args(["gateway", "--data-dir"])
         .arg(tempfile::tempdir().unwrap().path())
+        .env_remove("GOPHKEEPER__INTERNAL__CA")
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("needs cluster configuration"), "{stderr}");
+    assert!(
+        stderr.contains("internal TLS needs [internal] ca, cert and key"),
+        "{stderr}"
+    );
 
     let output = Command::new(BINARY)
         .arg("--config")

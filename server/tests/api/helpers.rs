@@ -1,6 +1,11 @@
 //! `spawn_app()` and typed helpers shared by every test module.
 
+// Shared by several test binaries; each uses only part of it.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use gophkeeper_proto::v1;
@@ -39,11 +44,53 @@ pub fn test_settings(dir: PathBuf) -> Settings {
     settings
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+/// What the tests of a binary run against. The same story runs on a
+/// single node (`tests/api`) and on a cluster of processes (`tests/cluster`).
+#[derive(Clone, Copy)]
+pub enum Target {
+    /// A fresh in-process server per test.
+    SingleNode,
+    /// One cluster for the whole binary: gateway URL and its CA file.
+    Cluster(fn() -> (String, PathBuf)),
 }
 
+pub async fn spawn_app() -> TestApp {
+    match crate::TARGET {
+        Target::SingleNode => spawn_app_with(|_| {}).await,
+        Target::Cluster(gateway) => {
+            let (url, ca) = tokio::task::spawn_blocking(gateway).await.unwrap();
+            let channel = Endpoint::from_shared(url)
+                .unwrap()
+                .tls_config(
+                    ClientTlsConfig::new()
+                        .ca_certificate(Certificate::from_pem(std::fs::read(ca).unwrap()))
+                        .domain_name("localhost"),
+                )
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let data_dir = tempfile::tempdir().unwrap();
+            let settings = test_settings(data_dir.path().to_owned());
+            TestApp {
+                server: None,
+                _data_dir: data_dir,
+                settings,
+                account: AccountClient::new(channel.clone()),
+                vault: VaultClient::new(channel.clone()).max_decoding_message_size(16 << 20),
+                channel,
+            }
+        }
+    }
+}
+
+/// A single node with adjusted settings (a cluster's settings are fixed for
+/// the whole run, so these tests run on a single node only).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    assert!(
+        matches!(crate::TARGET, Target::SingleNode),
+        "this test needs its own server settings; it belongs in a single-node module"
+    );
     let data_dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(data_dir.path().to_owned());
     adjust(&mut settings);
@@ -87,7 +134,11 @@ impl TestApp {
     /// Stops the server gracefully and starts it again on the same data
     /// directory (and a new port).
     pub async fn restart(&mut self) {
-        self.server.take().unwrap().shutdown().await.unwrap();
+        let server = self
+            .server
+            .take()
+            .expect("restart needs a single-node server");
+        server.shutdown().await.unwrap();
         let (server, channel) = start(&self.settings).await;
         self.server = Some(server);
         self.account = AccountClient::new(channel.clone());
@@ -143,6 +194,7 @@ impl TestApp {
             tokens: login.tokens.unwrap(),
             vault: self.vault.clone(),
             account: self.account.clone(),
+            known: Arc::default(),
         }
     }
 }
@@ -185,6 +237,9 @@ pub struct Device {
     pub tokens: v1::TokenPair,
     pub vault: VaultClient<Channel>,
     pub account: AccountClient<Channel>,
+    /// The newest revision this device knows was applied; its queries ask
+    /// for at least that (read your writes, which a replica needs).
+    pub known: Arc<AtomicU64>,
 }
 
 pub fn bearer<T>(message: T, token: &str) -> Request<T> {
@@ -200,17 +255,44 @@ impl Device {
         bearer(message, &self.tokens.access_token)
     }
 
+    /// Records that a revision is known to exist (e.g. from a Watch event).
+    pub fn saw(&self, revision: u64) {
+        self.known.fetch_max(revision, Ordering::Relaxed);
+    }
+
+    pub fn min_revision(&self) -> u64 {
+        self.known.load(Ordering::Relaxed)
+    }
+
+    /// Submits and waits for the outcome. Like a real client, it resends the
+    /// same command id if the server's wait ran out (a loaded machine, a
+    /// consumer rebalance): that is always safe, and still applies it once.
     pub async fn submit(&self, command: v1::Command) -> Result<v1::CommandOutcome, Status> {
-        let response = self
-            .vault
-            .clone()
-            .submit(self.req(v1::SubmitRequest {
-                command: Some(command),
-                wait_for_outcome: true,
-            }))
-            .await?
-            .into_inner();
-        Ok(response.outcome.expect("outcome within the wait limit"))
+        let mut outcome = None;
+        for _ in 0..4 {
+            let response = self
+                .vault
+                .clone()
+                .submit(self.req(v1::SubmitRequest {
+                    command: Some(command.clone()),
+                    wait_for_outcome: true,
+                }))
+                .await?
+                .into_inner();
+            outcome = response.outcome;
+            if outcome.is_some() {
+                break;
+            }
+        }
+        let outcome = outcome.expect("an outcome within four waits");
+        match &outcome.result {
+            Some(v1::command_outcome::Result::Applied(applied)) => self.saw(applied.revision),
+            Some(v1::command_outcome::Result::Conflict(conflict)) => {
+                self.saw(conflict.current.as_ref().map_or(0, |r| r.revision));
+            }
+            _ => {}
+        }
+        Ok(outcome)
     }
 
     /// Creates a record and returns (record id, revision).
@@ -229,7 +311,7 @@ impl Device {
             .changes(self.req(v1::ChangesRequest {
                 since_revision: since,
                 page_size: 0,
-                min_revision: 0,
+                min_revision: self.min_revision(),
             }))
             .await
             .map(tonic::Response::into_inner)
@@ -240,7 +322,7 @@ impl Device {
             .clone()
             .get_records(self.req(v1::GetRecordsRequest {
                 record_ids: ids.iter().map(|s| s.to_string()).collect(),
-                min_revision: 0,
+                min_revision: self.min_revision(),
             }))
             .await
             .map(|r| r.into_inner().records)

@@ -58,6 +58,29 @@ async fn a_restart_on_the_same_data_directory_keeps_everything() {
 }
 
 #[tokio::test]
+async fn fake_prelogin_parameters_survive_a_restart() {
+    let mut app = spawn_app().await;
+    let prelogin = |app: &TestApp| {
+        let mut account = app.account.clone();
+        async move {
+            account
+                .prelogin(v1::PreloginRequest {
+                    username: "mallory".into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .kdf
+                .unwrap()
+        }
+    };
+    let before = prelogin(&app).await;
+    app.restart().await;
+    // The fake salt comes from the server secret, not from memory.
+    assert_eq!(prelogin(&app).await, before);
+}
+
+#[tokio::test]
 async fn graceful_shutdown_applies_every_accepted_command() {
     let mut app = spawn_app().await;
     let device = app.new_user().await;

@@ -13,3 +13,7 @@ mod lifecycle;
 mod records;
 mod sync;
 mod tokens;
+mod tuned;
+
+/// Every test here starts its own single-node server.
+pub(crate) const TARGET: helpers::Target = helpers::Target::SingleNode;

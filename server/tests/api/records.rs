@@ -276,7 +276,7 @@ async fn changes_page_through_every_revision_without_skipping() {
             .changes(device.req(v1::ChangesRequest {
                 since_revision: since,
                 page_size: 10,
-                min_revision: 0,
+                min_revision: device.min_revision(),
             }))
             .await
             .unwrap()
@@ -310,7 +310,7 @@ async fn changes_page_through_every_revision_without_skipping() {
                 kind: v1::RecordKind::Login as i32,
                 page_size: 4,
                 page_token: token,
-                min_revision: 0,
+                min_revision: device.min_revision(),
             }))
             .await
             .unwrap()

@@ -1,0 +1,363 @@
+//! The Kafka broker (rdkafka; any Kafka-API broker: Apache Kafka, Redpanda,
+//! tansu). Commands go to one topic keyed by the hash of the user id, so one
+//! user's commands share a partition and keep their order; the consumers of
+//! that topic form one consumer group. Vault events go to a second topic that
+//! every gateway reads in full.
+//!
+//! Delivery guarantees: the producer is idempotent with `acks=all` and a
+//! command is acknowledged only after the broker confirmed it. A consumer
+//! commits a position only after the vault transaction for that message
+//! committed; a crash in between means redelivery, which the vault's
+//! command-id log turns into a no-op.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gophkeeper_proto::v1;
+use prost::Message as _;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::ClientContext;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use super::{BrokerError, CommandPublisher, CommandSubscriber, Delivery, partition_key};
+use crate::events::{EventError, EventHub, EventSink};
+use crate::ids::UserId;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KafkaSettings {
+    /// Comma-separated `host:port` list.
+    pub brokers: String,
+    pub commands_topic: String,
+    pub events_topic: String,
+    /// Partitions of each topic when this process has to create it.
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// The command consumers' group.
+    pub consumer_group: String,
+    /// How long a produce may take before the client gets UNAVAILABLE.
+    pub produce_timeout_ms: u64,
+}
+
+fn unavailable(err: KafkaError) -> BrokerError {
+    BrokerError::Unavailable(err.to_string())
+}
+
+fn base_config(settings: &KafkaSettings) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.brokers)
+        .set("socket.nagle.disable", "true")
+        // Give up on a broker that is down quickly and say so, instead of
+        // hanging a client for minutes.
+        .set("socket.timeout.ms", "10000")
+        .set("reconnect.backoff.max.ms", "2000");
+    config
+}
+
+/// Creates both topics if they do not exist yet.
+pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), BrokerError> {
+    let admin: AdminClient<DefaultClientContext> =
+        base_config(settings).create().map_err(unavailable)?;
+    let topic = |name| {
+        NewTopic::new(
+            name,
+            settings.partitions,
+            TopicReplication::Fixed(settings.replication_factor),
+        )
+    };
+    let topics = [
+        topic(&settings.commands_topic),
+        topic(&settings.events_topic),
+    ];
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = admin
+        .create_topics(topics.iter(), &options)
+        .await
+        .map_err(unavailable)?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(BrokerError::Unavailable(format!(
+                    "cannot create topic {topic}: {code}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An idempotent `acks=all` producer shared by the command and event paths.
+#[derive(Clone)]
+pub struct KafkaProducer {
+    producer: FutureProducer,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for KafkaProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaProducer").finish_non_exhaustive()
+    }
+}
+
+impl KafkaProducer {
+    pub fn new(settings: &KafkaSettings) -> Result<Self, BrokerError> {
+        let timeout = settings.produce_timeout_ms.to_string();
+        let producer = base_config(settings)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            // Latency over batching: a person is waiting on each command.
+            .set("linger.ms", "1")
+            .set("message.timeout.ms", &timeout)
+            .set("request.timeout.ms", &timeout)
+            .create()
+            .map_err(unavailable)?;
+        Ok(Self {
+            producer,
+            timeout: Duration::from_millis(settings.produce_timeout_ms),
+        })
+    }
+
+    async fn send(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<(), BrokerError> {
+        self.producer
+            .send(
+                FutureRecord::to(topic).key(key).payload(payload),
+                self.timeout,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|(err, _)| unavailable(err))
+    }
+}
+
+/// Publishes commands to the commands topic.
+#[derive(Debug, Clone)]
+pub struct KafkaPublisher {
+    producer: KafkaProducer,
+    topic: String,
+}
+
+impl KafkaPublisher {
+    pub fn new(producer: KafkaProducer, settings: &KafkaSettings) -> Self {
+        Self {
+            producer,
+            topic: settings.commands_topic.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl CommandPublisher for KafkaPublisher {
+    async fn publish(&self, key: [u8; 16], payload: Vec<u8>) -> Result<(), BrokerError> {
+        self.producer.send(&self.topic, &key, &payload).await
+    }
+}
+
+/// Logs every partition assignment and revocation, so that which consumer
+/// holds which users is visible in the logs.
+#[derive(Debug)]
+pub struct RebalanceLog;
+
+impl ClientContext for RebalanceLog {}
+
+impl ConsumerContext for RebalanceLog {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let partitions = |list: &TopicPartitionList| {
+            list.elements()
+                .iter()
+                .map(|e| e.partition())
+                .collect::<Vec<_>>()
+        };
+        match rebalance {
+            Rebalance::Assign(list) => {
+                tracing::info!(partitions = ?partitions(list), "partitions assigned");
+            }
+            Rebalance::Revoke(list) => {
+                tracing::info!(partitions = ?partitions(list), "partitions revoked");
+            }
+            Rebalance::Error(err) => tracing::warn!(error = %err, "rebalance failed"),
+        }
+    }
+}
+
+/// One member of the command consumers' group.
+pub struct KafkaSubscriber {
+    consumer: StreamConsumer<RebalanceLog>,
+    topic: String,
+}
+
+impl std::fmt::Debug for KafkaSubscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSubscriber")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaSubscriber {
+    pub fn new(settings: &KafkaSettings) -> Result<Self, BrokerError> {
+        let consumer: StreamConsumer<RebalanceLog> = base_config(settings)
+            .set("group.id", &settings.consumer_group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", "10")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
+            // Also the rebalance timeout: a member that dies in the middle of
+            // a rebalance holds the group up this long, not Kafka's default
+            // five minutes. A consumer stuck longer on one command (store
+            // down) leaves the group and rejoins when it gets going again.
+            .set("max.poll.interval.ms", "30000")
+            .create_with_context(RebalanceLog)
+            .map_err(unavailable)?;
+        consumer
+            .subscribe(&[&settings.commands_topic])
+            .map_err(unavailable)?;
+        Ok(Self {
+            consumer,
+            topic: settings.commands_topic.clone(),
+        })
+    }
+}
+
+#[async_trait]
+impl CommandSubscriber for KafkaSubscriber {
+    async fn next(&mut self) -> Result<Option<Delivery>, BrokerError> {
+        loop {
+            match self.consumer.recv().await {
+                Ok(message) => {
+                    let mut key = [0u8; 16];
+                    if let Some(k) = message.key().filter(|k| k.len() == 16) {
+                        key.copy_from_slice(k);
+                    }
+                    return Ok(Some(Delivery {
+                        key,
+                        payload: message.payload().unwrap_or_default().to_vec(),
+                        position: (message.partition(), message.offset()),
+                    }));
+                }
+                // Transient: the broker restarts, a rebalance runs. librdkafka
+                // reconnects by itself; say so and keep going.
+                Err(err) => {
+                    tracing::warn!(error = %err, "command topic read failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
+        let (partition, offset) = delivery.position;
+        let mut positions = TopicPartitionList::new();
+        positions
+            .add_partition_offset(&self.topic, partition, Offset::Offset(offset + 1))
+            .map_err(unavailable)?;
+        // Asynchronous: the order "transaction, then commit" is what matters;
+        // a commit lost in a crash only means a redelivery, which is a no-op.
+        match self.consumer.commit(&positions, CommitMode::Async) {
+            Ok(()) => Ok(()),
+            // The partition moved to another consumer in a rebalance; that
+            // consumer will see the message again and find it applied.
+            Err(err) => {
+                tracing::warn!(error = %err, partition, offset, "offset commit failed");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Sends vault events to the events topic (the consumer's [`EventSink`] in
+/// a cluster).
+#[derive(Debug, Clone)]
+pub struct KafkaEventSink {
+    producer: KafkaProducer,
+    topic: String,
+}
+
+impl KafkaEventSink {
+    pub fn new(producer: KafkaProducer, settings: &KafkaSettings) -> Self {
+        Self {
+            producer,
+            topic: settings.events_topic.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl EventSink for KafkaEventSink {
+    async fn publish(&self, event: v1::VaultEvent) -> Result<(), EventError> {
+        let user =
+            UserId::parse("user_id", &event.user_id).map_err(|e| EventError(e.to_string()))?;
+        self.producer
+            .send(&self.topic, &partition_key(user), &event.encode_to_vec())
+            .await
+            .map_err(|e| EventError(e.to_string()))
+    }
+}
+
+/// Feeds a gateway's hub from the events topic until `stop` fires. Every
+/// gateway reads every partition (no shared group), starting at the end:
+/// events are notifications, and a device that missed one catches up with
+/// `Changes`.
+pub async fn feed_hub(
+    settings: KafkaSettings,
+    hub: Arc<EventHub>,
+    stop: CancellationToken,
+) -> Result<(), BrokerError> {
+    let consumer: StreamConsumer = base_config(&settings)
+        .set(
+            "group.id",
+            format!("gophkeeper-gateway-{}", uuid::Uuid::new_v4()),
+        )
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .map_err(unavailable)?;
+    // Assign every partition directly: no group rebalance, so no start-up
+    // window in which events would be missed.
+    let metadata = consumer
+        .fetch_metadata(Some(&settings.events_topic), Duration::from_secs(10))
+        .map_err(unavailable)?;
+    let mut assignment = TopicPartitionList::new();
+    for topic in metadata.topics() {
+        for partition in topic.partitions() {
+            assignment
+                .add_partition_offset(topic.name(), partition.id(), Offset::End)
+                .map_err(unavailable)?;
+        }
+    }
+    if assignment.count() == 0 {
+        return Err(BrokerError::Unavailable(format!(
+            "events topic {} has no partitions",
+            settings.events_topic
+        )));
+    }
+    consumer.assign(&assignment).map_err(unavailable)?;
+    tracing::info!(partitions = assignment.count(), "reading vault events");
+    loop {
+        let received = tokio::select! {
+            received = consumer.recv() => received,
+            () = stop.cancelled() => return Ok(()),
+        };
+        match received {
+            Ok(message) => match v1::VaultEvent::decode(message.payload().unwrap_or_default()) {
+                Ok(event) => hub.deliver(event),
+                Err(err) => tracing::warn!(%err, "skipping an undecodable vault event"),
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "events topic read failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Cases that need their own server settings (short token lifetimes, tight
+//! limits), so they run on a single node started for each test.
+
+use gophkeeper_proto::v1;
+use tonic::Code;
+
+use crate::helpers::*;
+use crate::sync::watch;
+
+#[tokio::test]
+async fn login_attempts_are_limited_per_name_and_others_still_get_in() {
+    let app = spawn_app_with(|s| s.auth.login_attempts_per_minute_per_user = 3).await;
+    app.register("frank", &auth_key("frank")).await.unwrap();
+    app.register("grace", &auth_key("grace")).await.unwrap();
+    for _ in 0..3 {
+        let status = app.login("frank", &[1; 32]).await.unwrap_err();
+        assert_status(&status, Code::Unauthenticated, "BAD_CREDENTIALS");
+    }
+    // Even the right key is refused now: the limit counts attempts.
+    let status = app.login("frank", &auth_key("frank")).await.unwrap_err();
+    let message = assert_status(&status, Code::ResourceExhausted, "RATE_LIMITED");
+    assert!(message.contains("retry in"), "{message}");
+    let retry: u64 = status
+        .metadata()
+        .get("retry-after-ms")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 60_000, "{retry}");
+    app.login("grace", &auth_key("grace")).await.unwrap();
+}
+
+#[tokio::test]
+async fn login_flood_from_one_address_is_limited() {
+    let app = spawn_app_with(|s| s.auth.login_attempts_per_minute_per_peer = 5).await;
+    for i in 0..5 {
+        let status = app.login(&format!("ghost{i}"), &[1; 32]).await.unwrap_err();
+        assert_status(&status, Code::Unauthenticated, "BAD_CREDENTIALS");
+    }
+    let status = app.login("ghost-next", &[1; 32]).await.unwrap_err();
+    let message = assert_status(&status, Code::ResourceExhausted, "RATE_LIMITED");
+    assert!(message.contains("address"), "{message}");
+}
+
+#[tokio::test]
+async fn unknown_and_expired_refresh_tokens_are_refused() {
+    let app = spawn_app_with(|s| s.auth.refresh_token_ttl_secs = 1).await;
+    let device = app.new_user().await;
+    let mut account = app.account.clone();
+    for token in ["", "made-up", &"x".repeat(10_000)] {
+        let status = account
+            .refresh(v1::RefreshRequest {
+                refresh_token: token.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_status(&status, Code::Unauthenticated, "REFRESH_TOKEN_INVALID");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let status = account
+        .refresh(v1::RefreshRequest {
+            refresh_token: device.tokens.refresh_token.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&status, Code::Unauthenticated, "REFRESH_TOKEN_EXPIRED");
+}
+
+#[tokio::test]
+async fn watch_streams_per_user_are_limited() {
+    let app = spawn_app_with(|s| s.gateway.max_watch_streams_per_user = 2).await;
+    let device = app.new_user().await;
+    let _a = watch(&device).await;
+    let b = watch(&device).await;
+    let status = device
+        .vault
+        .clone()
+        .watch(device.req(v1::WatchRequest {}))
+        .await
+        .unwrap_err();
+    assert_status(&status, Code::ResourceExhausted, "TOO_MANY_STREAMS");
+    // Closing one frees a slot.
+    drop(b);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let _c = watch(&device).await;
+}
+
+#[tokio::test]
+async fn a_watch_stream_ends_when_its_session_is_revoked() {
+    let app = spawn_app_with(|s| s.gateway.watch_revalidate_secs = 1).await;
+    let laptop = app.new_user().await;
+    let phone = app.device(&laptop.username).await;
+    let mut events = watch(&phone).await;
+    laptop
+        .account
+        .clone()
+        .revoke_session(laptop.req(v1::RevokeSessionRequest {
+            session_id: phone.session_id.clone(),
+        }))
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(WAIT, events.message())
+        .await
+        .expect("the stream ends within the revalidation period");
+    let status = ended.unwrap_err();
+    assert_status(&status, Code::Unauthenticated, "SESSION_REVOKED");
+}

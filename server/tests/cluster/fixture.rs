@@ -1,0 +1,142 @@
+//! The cluster this test binary runs against: started on first use by
+//! `scripts/cluster up` with the test build of the server, stopped by the
+//! script's watcher when this process exits.
+
+// Shared by several test binaries; each uses only part of it.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::helpers::TEST_SECRET;
+
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub base_port: u16,
+    pub url: String,
+    pub ca: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+pub fn get() -> &'static Cluster {
+    CLUSTER.get_or_init(start)
+}
+
+/// For `helpers::Target::Cluster`.
+pub fn gateway() -> (String, PathBuf) {
+    let cluster = get();
+    (cluster.url.clone(), cluster.ca.clone())
+}
+
+pub fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// A base port whose block of 40 is free right now.
+fn free_base_port() -> u16 {
+    let pid = std::process::id() as u16;
+    for attempt in 0..50u16 {
+        let base = 20_000 + ((pid.wrapping_add(attempt * 977)) % 400) * 100;
+        if (0..40).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free block of 40 loopback ports");
+}
+
+fn start() -> Cluster {
+    let dir = std::env::temp_dir().join(format!("gophkeeper-cluster-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("run")).unwrap();
+    // The tests mint tokens with the known test secret.
+    std::fs::write(dir.join("run/auth.secret"), TEST_SECRET).unwrap();
+    let base_port = free_base_port();
+    let status = Command::new(root().join("scripts/cluster"))
+        .arg("up")
+        .arg(&dir)
+        .env(
+            "GOPHKEEPER_SERVER_BIN",
+            env!("CARGO_BIN_EXE_gophkeeper-server"),
+        )
+        .env("GOPHKEEPER_CLUSTER_BASE_PORT", base_port.to_string())
+        .env("GOPHKEEPER_CONSUMERS", "2")
+        .env(
+            "GOPHKEEPER_CLUSTER_OWNER_PID",
+            std::process::id().to_string(),
+        )
+        // The same tuning the single-node tests use.
+        .env("GOPHKEEPER__AUTH__HASH_MEMORY_KIB", "1024")
+        .env("GOPHKEEPER__AUTH__HASH_ITERATIONS", "1")
+        .env(
+            "GOPHKEEPER__AUTH__LOGIN_ATTEMPTS_PER_MINUTE_PER_PEER",
+            "10000",
+        )
+        .env(
+            "GOPHKEEPER__AUTH__LOGIN_ATTEMPTS_PER_MINUTE_PER_USER",
+            "1000",
+        )
+        .env_remove("GOPHKEEPER__KAFKA__BROKERS")
+        .status()
+        .expect("run scripts/cluster");
+    assert!(
+        status.success(),
+        "scripts/cluster up failed; logs in {}",
+        dir.display()
+    );
+    let env: Vec<(String, String)> = std::fs::read_to_string(dir.join("cluster.env"))
+        .unwrap()
+        .lines()
+        .chain(
+            std::fs::read_to_string(dir.join("run/pg.env"))
+                .unwrap()
+                .lines(),
+        )
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let value = |key: &str| env.iter().find(|(k, _)| k == key).unwrap().1.clone();
+    Cluster {
+        url: value("GOPHKEEPER_SERVER"),
+        ca: PathBuf::from(value("GOPHKEEPER_CA_CERT")),
+        dir,
+        base_port,
+        env,
+    }
+}
+
+impl Cluster {
+    pub fn value(&self, key: &str) -> &str {
+        &self.env.iter().find(|(k, _)| k == key).unwrap().1
+    }
+
+    /// Runs `scripts/cluster` with this cluster's settings.
+    pub fn script(&self, args: &[&str]) -> std::process::Output {
+        Command::new(root().join("scripts/cluster"))
+            .args(args)
+            .arg(&self.dir)
+            .env(
+                "GOPHKEEPER_SERVER_BIN",
+                env!("CARGO_BIN_EXE_gophkeeper-server"),
+            )
+            .env("GOPHKEEPER_CLUSTER_BASE_PORT", self.base_port.to_string())
+            .output()
+            .unwrap()
+    }
+
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join("logs").join(format!("{name}.log")))
+            .unwrap_or_default()
+    }
+
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("run").join(format!("{name}.pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
