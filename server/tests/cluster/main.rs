@@ -13,6 +13,7 @@ mod fixture;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod internal;
+mod late_dependencies;
 #[path = "../api/records.rs"]
 mod records;
 #[path = "../api/sync.rs"]
