@@ -1,1 +1,55 @@
-fn main() {}
+//! `gophkeeper`: parses the command line, runs the command, and turns the
+//! outcome into an exit code. Errors are printed with their whole chain of
+//! causes, so a script's log says why, not just that it failed.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use gophkeeper_tui::cli::{Cli, Done, exit};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        // No arguments will open the full-screen vault (issue 4).
+        eprintln!(
+            "The full-screen vault is not built yet. Run `gophkeeper --help` for the \
+             commands that are."
+        );
+        return ExitCode::from(exit::USAGE);
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&anyhow::Error::new(err).context("cannot start the runtime")),
+    };
+    match runtime.block_on(command.run(&cli.globals)) {
+        Ok(Done::Success) => ExitCode::SUCCESS,
+        Ok(Done::Conflict) => ExitCode::from(exit::CONFLICT),
+        Err(err) => fail(&err),
+    }
+}
+
+fn fail(err: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(exit::ERROR)
+}
+
+/// Library warnings (a record that does not open, a failed first sync) go
+/// to standard error; `GOPHKEEPER_LOG` takes a tracing filter for more.
+fn init_logging() {
+    let filter = std::env::var("GOPHKEEPER_LOG")
+        .ok()
+        .and_then(|value| tracing_subscriber::EnvFilter::try_new(value).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

@@ -26,7 +26,7 @@ pub use self::records::StoredRecord;
 use crate::crypto::{KdfParams, SALT_LEN};
 use crate::transport::{Fingerprint, Trust};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/cache");
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/client-cache/sqlite");
 
 /// The cache file inside a profile directory.
 pub const CACHE_FILE: &str = "cache.db";

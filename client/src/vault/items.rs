@@ -236,10 +236,48 @@ impl Vault {
         Ok((local.kind, local.revision))
     }
 
-    /// Replaces an item's content. Its kind cannot change.
+    /// Replaces an item's content, based on whatever this device holds now.
+    /// Its kind cannot change. A user interface that showed the item first
+    /// should use [`Vault::edit_from`] with the revision it showed.
     pub async fn edit(&self, id: Uuid, item: &Item) -> Result<Saved, VaultError> {
-        let (kind, revision) = self.current(id).await?;
+        let (_, revision) = self.current(id).await?;
+        self.edit_from(id, revision, item).await
+    }
+
+    /// Replaces an item's content, based on the revision the person saw
+    /// (`Entry::revision` of what was shown).
+    ///
+    /// If another device changed the record since, and this device has
+    /// already pulled that change, the edit is still queued on the old
+    /// revision: the server then reports a conflict and both versions are
+    /// kept, instead of this edit silently replacing a version the person
+    /// never saw. The same holds for a record deleted elsewhere meanwhile.
+    /// While this device has its own queued changes of the record, those
+    /// carry the base (the person saw them, and they conflict on their own
+    /// if the server moved on).
+    pub async fn edit_from(
+        &self,
+        id: Uuid,
+        base_revision: u64,
+        item: &Item,
+    ) -> Result<Saved, VaultError> {
+        if self.cache.conflict(id).await?.is_some() {
+            return Err(VaultError::InConflict(id));
+        }
+        let kind = match self.local_view().await?.get(&id) {
+            Some(local) => local.kind,
+            // Gone from the view: deleted elsewhere (a pulled tombstone) or
+            // deleted here (enqueue refuses that one).
+            None => {
+                self.cache
+                    .record(id)
+                    .await?
+                    .ok_or_else(|| VaultError::NotFound(id.to_string()))?
+                    .kind
+            }
+        };
         let record_kind = ItemKind::try_from(kind)?;
+        let revision = base_revision;
         let ciphertext = item.seal(&self.key, &self.aad(id, record_kind))?;
         self.cache
             .enqueue(&NewOp {

@@ -121,3 +121,59 @@ async fn an_edit_of_a_record_deleted_elsewhere_can_come_back_under_a_new_id() {
         "edited by A"
     );
 }
+
+#[tokio::test]
+async fn an_edit_based_on_what_the_person_saw_conflicts_with_a_change_pulled_since() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "erin").await;
+    let vault_b = b.login(&server, "erin").await;
+    let id = vault_a.add(&note("plan", "v1")).await.unwrap().record_id;
+    vault_b.sync().await.unwrap();
+    // B shows the item; meanwhile A changes it and B pulls that change.
+    let seen = vault_b.get("plan").await.unwrap();
+    vault_a.edit(id, &note("plan", "A's v2")).await.unwrap();
+    vault_b.sync().await.unwrap();
+    assert_eq!(text_of(&vault_b.get("plan").await.unwrap().item), "A's v2");
+
+    // B's edit of what it showed must not silently replace A's version.
+    let saved = vault_b
+        .edit_from(id, seen.revision, &note("plan", "B's v2"))
+        .await
+        .unwrap();
+    assert_eq!(saved.report.conflicts, vec![id], "{:?}", saved.report);
+    let conflict = vault_b.conflicts().await.unwrap().remove(0);
+    assert_eq!(text_of(conflict.mine.as_ref().unwrap()), "B's v2");
+    assert_eq!(text_of(conflict.theirs.as_ref().unwrap()), "A's v2");
+    vault_b.resolve(id, Resolution::KeepMine).await.unwrap();
+    vault_a.sync().await.unwrap();
+    assert_eq!(text_of(&vault_a.get("plan").await.unwrap().item), "B's v2");
+
+    // Based on the current revision it simply applies.
+    let current = vault_a.get("plan").await.unwrap();
+    let saved = vault_a
+        .edit_from(id, current.revision, &note("plan", "v3"))
+        .await
+        .unwrap();
+    assert_eq!(saved.report.applied, 1, "{:?}", saved.report);
+
+    // Deleted elsewhere after it was shown: a conflict too, mine kept.
+    vault_b.sync().await.unwrap();
+    let seen = vault_b.get("plan").await.unwrap();
+    vault_a.delete(id).await.unwrap();
+    vault_b.sync().await.unwrap();
+    assert!(matches!(
+        vault_b.get("plan").await,
+        Err(VaultError::NotFound(_))
+    ));
+    let saved = vault_b
+        .edit_from(id, seen.revision, &note("plan", "B keeps it"))
+        .await
+        .unwrap();
+    assert_eq!(saved.report.conflicts, vec![id]);
+    assert!(vault_b.conflicts().await.unwrap()[0].theirs.is_none());
+    assert!(matches!(
+        vault_b.edit_from(Uuid::new_v4(), 1, &note("x", "y")).await,
+        Err(VaultError::NotFound(_))
+    ));
+}

@@ -1,0 +1,180 @@
+//! What every command needs: the global flags, the profile directory, the
+//! unlocked vault, and a sync before reading so that a list is current.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use gophkeeper_client::cache::{CACHE_FILE, Cache, Profile, default_profile_dir};
+use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
+use gophkeeper_client::vault::{ConnectOptions, Vault, VaultError};
+use secrecy::SecretString;
+
+use crate::prompt;
+
+/// Flags that apply to every command. `--server` and `--ca-cert` matter
+/// to `register` and `login`; afterwards the profile remembers both.
+#[derive(Debug, Clone, Args)]
+pub struct Globals {
+    /// Server to register or log in with [default: https://127.0.0.1:50051]
+    #[arg(long, global = true, env = "GOPHKEEPER_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// Profile directory: this device's encrypted copy of the vault
+    /// [default: the platform data directory, profiles/default]
+    #[arg(long, global = true, env = "GOPHKEEPER_PROFILE", value_name = "DIR")]
+    pub profile: Option<PathBuf>,
+    /// Trust the server's certificate if this CA (PEM) signed it, e.g. the
+    /// single-node server's <data dir>/tls/ca.pem. Without it: the system's
+    /// roots, else the certificate's fingerprint is shown and you are asked.
+    #[arg(
+        long = "ca-cert",
+        global = true,
+        env = "GOPHKEEPER_CA_CERT",
+        value_name = "FILE"
+    )]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl Globals {
+    pub fn profile_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.profile {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(default_profile_dir("default")?),
+        }
+    }
+
+    fn server_url(&self) -> anyhow::Result<ServerUrl> {
+        match &self.server {
+            Some(url) => Ok(ServerUrl::parse(url)?),
+            None => Ok(ServerUrl::default()),
+        }
+    }
+
+    /// For `register` and `login`.
+    pub fn connect_options(&self) -> anyhow::Result<ConnectOptions> {
+        let mut options = ConnectOptions::new(self.server_url()?);
+        if let Some(ca) = &self.ca_cert {
+            let ca = std::path::absolute(ca)
+                .with_context(|| format!("cannot resolve {}", ca.display()))?;
+            options.trust = TrustRequest::Configured(Trust::CaFile(ca));
+        }
+        options.device_name = device_name();
+        Ok(options)
+    }
+
+    /// The profile as stored, without unlocking it; `None` if there is none.
+    pub async fn stored_profile(&self) -> anyhow::Result<Option<(Cache, Profile)>> {
+        let dir = self.profile_dir()?;
+        if !dir.join(CACHE_FILE).exists() {
+            return Ok(None);
+        }
+        let cache = Cache::open(&dir).await?;
+        Ok(cache.profile().await?.map(|profile| (cache, profile)))
+    }
+
+    /// Opens the profile with the master password; works offline.
+    pub async fn unlock(&self) -> anyhow::Result<Vault> {
+        self.require_profile()?;
+        let password = prompt::password(prompt::PASSWORD_ENV, "Master password: ")?;
+        self.unlock_with(&password).await
+    }
+
+    fn require_profile(&self) -> anyhow::Result<PathBuf> {
+        let dir = self.profile_dir()?;
+        if !dir.join(CACHE_FILE).exists() {
+            bail!(
+                "no profile in {}; run `gophkeeper register <user>` or `gophkeeper login <user>` \
+                 first",
+                dir.display()
+            );
+        }
+        Ok(dir)
+    }
+
+    pub async fn unlock_with(&self, password: &SecretString) -> anyhow::Result<Vault> {
+        let dir = self.require_profile()?;
+        let vault = match Vault::unlock(&dir, password).await {
+            Ok(vault) => vault,
+            Err(VaultError::WrongPassword) => {
+                let user = self
+                    .stored_profile()
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| "<user>".to_owned(), |(_, p)| p.username);
+                bail!(
+                    "wrong master password. If it was changed on another device, log this \
+                     device in with the new one: gophkeeper login {user}"
+                );
+            }
+            Err(err) => return Err(err).context("cannot open the profile"),
+        };
+        if let Some(url) = &self.server {
+            let asked = ServerUrl::parse(url)?;
+            if asked.as_str() != vault.profile().server_url {
+                bail!(
+                    "this profile belongs to {}, not {}; use another --profile for another server",
+                    vault.profile().server_url,
+                    asked
+                );
+            }
+        }
+        Ok(vault)
+    }
+}
+
+/// Shown in `sessions`, so that a person can tell devices apart.
+fn device_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .or_else(|_| std::env::var("COMPUTERNAME"))
+        .ok()
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty());
+    match host {
+        Some(host) => format!("gophkeeper CLI on {host}"),
+        None => "gophkeeper CLI".into(),
+    }
+}
+
+/// Whether an error means this device's session is over.
+pub fn needs_login(err: &VaultError) -> bool {
+    matches!(err, VaultError::Api(api) if api.needs_login())
+}
+
+/// Turns "the session is over" into a message that says what to do.
+pub fn explain(err: VaultError, vault: &Vault) -> anyhow::Error {
+    if needs_login(&err) {
+        anyhow::Error::new(err).context(format!(
+            "this device must log in again: its session ended (logged out, revoked from another \
+             device, or the master password was changed elsewhere). Run: gophkeeper login {}",
+            vault.username()
+        ))
+    } else {
+        err.into()
+    }
+}
+
+/// Before a read: fetch other devices' changes, so the answer is current.
+/// Offline is fine (the local copy is shown, with a note); a session that
+/// is over is an error, since the person has to act on it.
+pub async fn refresh(vault: &Vault) -> anyhow::Result<()> {
+    if !vault.status().await?.logged_in {
+        eprintln!("note: this device is logged out; showing the local copy");
+        return Ok(());
+    }
+    let report = vault.sync().await.map_err(|err| explain(err, vault))?;
+    if let Some(reason) = &report.offline {
+        eprintln!("note: offline ({reason}); showing the local copy");
+    }
+    if !report.conflicts.is_empty() {
+        eprintln!(
+            "note: {} change(s) met another device's change; see `gophkeeper conflicts`",
+            report.conflicts.len()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! `gophkeeper export --out FILE`: every item, sealed under a key derived
+//! from the master password with Argon2id and a fresh salt (see
+//! `backup.rs`), written with owner-only permissions. An existing file is
+//! never overwritten. `import --format gophkeeper FILE` reads it back.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::context::refresh;
+use super::{Done, Globals};
+use crate::backup;
+use crate::output::write_private;
+use crate::prompt;
+
+#[derive(Debug, Args)]
+pub struct Export {
+    /// Where to write the backup (must not exist yet)
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+pub async fn run(globals: &Globals, args: Export) -> anyhow::Result<Done> {
+    if args.out.exists() {
+        anyhow::bail!("{} exists; choose a new file name", args.out.display());
+    }
+    let password = prompt::password(prompt::PASSWORD_ENV, "Master password: ")?;
+    let vault = globals.unlock_with(&password).await?;
+    refresh(&vault).await?;
+    let items: Vec<_> = vault.list().await?.into_iter().map(|e| e.item).collect();
+    let count = items.len();
+    let sealed = tokio::task::spawn_blocking(move || backup::seal(&items, &password))
+        .await
+        .context("the encryption task failed")??;
+    write_private(&args.out, &sealed, false)?;
+    eprintln!(
+        "exported {count} item(s) to {}, encrypted with the master password",
+        args.out.display()
+    );
+    Ok(Done::Success)
+}

@@ -1,0 +1,161 @@
+//! The subcommands, one file each. Each file holds the command's
+//! arguments (clap derive) and a `run` that does it and prints the result.
+//! What they share lives in `context.rs` (finding and unlocking the
+//! profile, syncing before a read), `report.rs` (saying what a change did)
+//! and `item_args.rs` (the flags of `add` and `edit`).
+//!
+//! Exit codes ([`exit`]): 0 done (a change queued while offline counts as
+//! done), 1 error, 2 usage error, 3 a change met another device's change and
+//! both versions are waiting in `gophkeeper conflicts`.
+
+mod add;
+mod conflicts;
+mod context;
+mod edit;
+mod export;
+mod generate;
+mod get;
+mod import;
+mod item_args;
+mod list;
+mod login;
+mod logout;
+mod passwd;
+mod register;
+mod report;
+mod resolve;
+mod rm;
+mod sessions;
+mod status;
+mod sync;
+mod totp;
+
+use clap::{Parser, Subcommand};
+
+pub use self::context::Globals;
+
+/// Process exit codes.
+pub mod exit {
+    pub const ERROR: u8 = 1;
+    /// Bad arguments (clap uses it too), or no command given.
+    pub const USAGE: u8 = 2;
+    pub const CONFLICT: u8 = 3;
+}
+
+/// How a command ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Success,
+    /// Saved, but the server holds another version: the person chooses.
+    Conflict,
+}
+
+/// GophKeeper: a zero-knowledge password manager. Everything is encrypted
+/// on this device before it is sent; the server cannot read your vault.
+///
+/// The master password is asked on the terminal without echo, or taken
+/// from GOPHKEEPER_PASSWORD in scripts (GOPHKEEPER_NEW_PASSWORD for
+/// `passwd`, GOPHKEEPER_EXPORT_PASSWORD for importing an export made with
+/// another password). It is never taken from a flag.
+///
+/// With no command, `gophkeeper` will open the full-screen vault.
+#[derive(Debug, Parser)]
+#[command(name = "gophkeeper", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: Globals,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an account on the server and log this device in.
+    Register(register::Register),
+    /// Log this device in to an existing account (again after a password
+    /// change elsewhere).
+    Login(login::Login),
+    /// End this device's session; the local copy stays readable.
+    Logout,
+    /// Where this profile stands (no master password needed).
+    Status(status::Status),
+    /// Send queued changes and fetch other devices' changes.
+    Sync,
+    /// List items (no secrets).
+    List(list::List),
+    /// Show one item, secrets masked unless asked for.
+    Get(get::Get),
+    /// Add an item.
+    #[command(subcommand)]
+    Add(add::Add),
+    /// Change an item; only the flags given change.
+    Edit(edit::Edit),
+    /// Delete an item.
+    Rm(rm::Rm),
+    /// Print a random password or passphrase (nothing is stored).
+    Generate(generate::Generate),
+    /// Print the current TOTP code of a login.
+    Totp(totp::Totp),
+    /// Change the master password (other devices must log in again).
+    Passwd,
+    /// List this account's signed-in devices, or revoke one.
+    Sessions(sessions::Sessions),
+    /// Show changes that met another device's change, both versions.
+    Conflicts(conflicts::Conflicts),
+    /// Settle a conflict: keep mine, theirs, or both.
+    Resolve(resolve::Resolve),
+    /// Import items from another password manager or a GophKeeper export.
+    Import(import::Import),
+    /// Write an encrypted backup of every item.
+    Export(export::Export),
+}
+
+impl Command {
+    pub async fn run(self, globals: &Globals) -> anyhow::Result<Done> {
+        match self {
+            Self::Register(args) => register::run(globals, args).await,
+            Self::Login(args) => login::run(globals, args).await,
+            Self::Logout => logout::run(globals).await,
+            Self::Status(args) => status::run(globals, args).await,
+            Self::Sync => sync::run(globals).await,
+            Self::List(args) => list::run(globals, args).await,
+            Self::Get(args) => get::run(globals, args).await,
+            Self::Add(args) => add::run(globals, args).await,
+            Self::Edit(args) => edit::run(globals, args).await,
+            Self::Rm(args) => rm::run(globals, args).await,
+            Self::Generate(args) => generate::run(&args),
+            Self::Totp(args) => totp::run(globals, args).await,
+            Self::Passwd => passwd::run(globals).await,
+            Self::Sessions(args) => sessions::run(globals, args).await,
+            Self::Conflicts(args) => conflicts::run(globals, args).await,
+            Self::Resolve(args) => resolve::run(globals, args).await,
+            Self::Import(args) => import::run(globals, args).await,
+            Self::Export(args) => export::run(globals, args).await,
+        }
+    }
+}
+
+/// `Debug` for argument structs that hold item content: names and notes
+/// are as private as passwords, so none of it is shown.
+macro_rules! redacted_debug {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty)).finish_non_exhaustive()
+            }
+        }
+    )+};
+}
+pub(crate) use redacted_debug;
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,63 @@
+//! Saying what a change did. A change is always saved on this device
+//! first; then it was applied by the server, queued (offline), or it met
+//! another device's change (a conflict, exit code 3).
+
+use anyhow::bail;
+use gophkeeper_client::sync::SyncReport;
+use gophkeeper_client::vault::Vault;
+use uuid::Uuid;
+
+use super::Done;
+
+/// Reports the push that followed a change. `what` names the change for
+/// people, e.g. `added login "Mail"`.
+pub fn change(
+    vault: &Vault,
+    what: &str,
+    report: &SyncReport,
+    login_required: Option<&str>,
+) -> anyhow::Result<Done> {
+    if let Some(reason) = login_required {
+        bail!(
+            "{what}: saved on this device and queued, but not sent: this device must log in \
+             again ({reason}). Run: gophkeeper login {}",
+            vault.username()
+        );
+    }
+    if !report.rejected.is_empty() {
+        let reasons: Vec<&str> = report.rejected.iter().map(|r| r.message.as_str()).collect();
+        bail!("{what}: the server refused it: {}", reasons.join("; "));
+    }
+    if !report.conflicts.is_empty() {
+        conflicts_hint(what, &report.conflicts);
+        return Ok(Done::Conflict);
+    }
+    if let Some(reason) = &report.offline {
+        eprintln!(
+            "{what}: queued on this device; the server is unreachable ({reason}). It will be sent \
+             at the next `gophkeeper sync` or command that reaches the server."
+        );
+    } else if report.unconfirmed > 0 {
+        eprintln!(
+            "{what}: sent; the server has not confirmed it yet, the next sync will (resending \
+             it is safe)"
+        );
+    } else {
+        eprintln!("{what}: done");
+    }
+    Ok(Done::Success)
+}
+
+/// Tells the person how to look at and settle conflicts.
+pub fn conflicts_hint(what: &str, ids: &[Uuid]) {
+    eprintln!(
+        "{what}: CONFLICT: another device changed it first. Both versions are kept on this \
+         device."
+    );
+    for id in ids {
+        eprintln!(
+            "  see both: gophkeeper conflicts\n  choose:   gophkeeper resolve {id} --keep \
+             mine|theirs|both"
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! The `gophkeeper` terminal client, as a library with a thin binary
+//! (`main.rs`), so that every part can be tested without a terminal.
+//!
+//! - [`cli`]: the subcommands, one file each, and what they share
+//!   (opening the profile, reporting what a change did).
+//! - [`output`]: text for people (secrets masked) and the documented JSON
+//!   shapes for scripts.
+//! - [`prompt`]: master passwords without echo, the certificate question.
+//! - [`generate`]: passwords and passphrases from the OS CSPRNG.
+//! - [`totp`]: RFC 6238 codes from a login's TOTP secret.
+//! - [`import`]: Bitwarden JSON and KeePassXC CSV exports, turned into items.
+//! - [`backup`]: the encrypted export file that `export` writes and
+//!   `import --format gophkeeper` reads.
+//!
+//! Everything that touches keys, records or the server goes through the
+//! `gophkeeper-client` library; this crate holds no network code and no
+//! cipher of its own. The full-screen vault (`gophkeeper` with no
+//! arguments) will live beside `cli` in this crate.
+
+pub mod backup;
+pub mod cli;
+pub mod generate;
+pub mod import;
+pub mod output;
+pub mod prompt;
+pub mod totp;

@@ -1,0 +1,243 @@
+//! The JSON shapes of `--json` output. Field names and value forms are a
+//! stable interface for scripts; add fields, never rename or remove them.
+//!
+//! - `list --json`: an array of [`Summary`].
+//! - `get --json`: one [`Full`], secrets included (asking for JSON is
+//!   asking for everything).
+//! - `status --json`: one [`Status`].
+//! - `sessions --json`: an array of [`Session`].
+//! - `conflicts --json`: an array of [`Conflict`].
+//! - `totp --json`: one [`TotpCode`].
+//!
+//! Ids are UUID strings, times are milliseconds since the Unix epoch, kinds
+//! are `login`, `text`, `binary` or `card`, and states are `synced`,
+//! `pending` (changed on this device, not yet applied by the server) or
+//! `conflict`.
+
+use base64::Engine as _;
+use gophkeeper_client::item::{Item, Payload};
+use gophkeeper_client::vault::{Entry, EntryState};
+use serde::{Serialize, Serializer};
+use uuid::Uuid;
+
+pub fn state_name(state: EntryState) -> &'static str {
+    match state {
+        EntryState::Synced => "synced",
+        EntryState::Pending => "pending",
+        EntryState::Conflict => "conflict",
+    }
+}
+
+/// One line of `list --json`: no secrets.
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub kind: &'static str,
+    /// The server revision this device last saw; 0 for an item not yet
+    /// applied by the server.
+    pub revision: u64,
+    pub state: &'static str,
+}
+
+impl<'a> Summary<'a> {
+    pub fn of(entry: &'a Entry) -> Self {
+        Self {
+            id: entry.id,
+            name: &entry.item.name,
+            kind: entry.item.kind().name(),
+            revision: entry.revision,
+            state: state_name(entry.state),
+        }
+    }
+}
+
+/// `get --json`: an [`ItemJson`] with where it stands.
+#[derive(Debug, Serialize)]
+pub struct Full<'a> {
+    pub id: Uuid,
+    pub revision: u64,
+    pub state: &'static str,
+    #[serde(flatten)]
+    pub item: ItemJson<'a>,
+}
+
+impl<'a> Full<'a> {
+    pub fn of(entry: &'a Entry) -> Self {
+        Self {
+            id: entry.id,
+            revision: entry.revision,
+            state: state_name(entry.state),
+            item: ItemJson::of(&entry.item),
+        }
+    }
+}
+
+/// An item's whole content: `name`, `kind`, `notes` (the free-text
+/// metadata), `fields` and exactly one of `login`, `text`, `binary` or
+/// `card`, named after the kind.
+#[derive(Debug, Serialize)]
+pub struct ItemJson<'a> {
+    pub name: &'a str,
+    pub kind: &'static str,
+    pub notes: &'a str,
+    pub fields: Vec<Field<'a>>,
+    #[serde(flatten)]
+    pub payload: PayloadJson<'a>,
+}
+
+impl<'a> ItemJson<'a> {
+    pub fn of(item: &'a Item) -> Self {
+        Self {
+            name: &item.name,
+            kind: item.kind().name(),
+            notes: &item.notes,
+            fields: item
+                .fields
+                .iter()
+                .map(|f| Field {
+                    key: &f.key,
+                    value: &f.value,
+                    hidden: f.hidden,
+                })
+                .collect(),
+            payload: PayloadJson::of(&item.payload),
+        }
+    }
+}
+
+/// A custom field; `hidden` ones are masked in text output.
+#[derive(Debug, Serialize)]
+pub struct Field<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+    pub hidden: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadJson<'a> {
+    /// `totp` is the secret as stored (base32 or `otpauth://` URI), or null.
+    Login {
+        username: &'a str,
+        password: &'a str,
+        urls: &'a [String],
+        totp: Option<&'a str>,
+    },
+    Text {
+        text: &'a str,
+    },
+    /// `content_base64`: the file's bytes, standard base64 with padding.
+    Binary {
+        file_name: &'a str,
+        size: usize,
+        #[serde(serialize_with = "base64_bytes")]
+        content_base64: &'a [u8],
+    },
+    /// `expiry` is `MM/YYYY`.
+    Card {
+        holder: &'a str,
+        number: &'a str,
+        expiry: String,
+        cvv: &'a str,
+    },
+}
+
+impl<'a> PayloadJson<'a> {
+    fn of(payload: &'a Payload) -> Self {
+        match payload {
+            Payload::Login {
+                username,
+                password,
+                urls,
+                totp,
+            } => Self::Login {
+                username,
+                password,
+                urls,
+                totp: totp.as_deref(),
+            },
+            Payload::Text { text } => Self::Text { text },
+            Payload::Binary { file_name, bytes } => Self::Binary {
+                file_name,
+                size: bytes.len(),
+                content_base64: bytes,
+            },
+            Payload::Card {
+                holder,
+                number,
+                expiry,
+                cvv,
+            } => Self::Card {
+                holder,
+                number,
+                expiry: expiry.to_string(),
+                cvv,
+            },
+        }
+    }
+}
+
+/// Straight into the output, with no intermediate copy of the content.
+fn base64_bytes<S: Serializer>(bytes: &&[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&base64::display::Base64Display::new(
+        bytes,
+        &base64::engine::general_purpose::STANDARD,
+    ))
+}
+
+/// Decodes what [`PayloadJson::Binary`] wrote (for tests and tools).
+pub fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    base64::engine::general_purpose::STANDARD.decode(text)
+}
+
+/// `status --json`. Works without the master password.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub profile: String,
+    pub server: String,
+    pub username: String,
+    pub user_id: Uuid,
+    /// This device holds a session (it may still turn out to be revoked).
+    pub logged_in: bool,
+    /// The server answered a health check just now.
+    pub online: bool,
+    /// Changes made on this device that the server has not applied yet.
+    pub pending: usize,
+    pub conflicts: usize,
+    pub last_sync_ms: Option<i64>,
+}
+
+/// `sessions --json`: one signed-in device.
+#[derive(Debug, Serialize)]
+pub struct Session<'a> {
+    pub id: &'a str,
+    pub device: &'a str,
+    pub created_at_ms: i64,
+    pub last_seen_at_ms: i64,
+    /// The session of the device that asked.
+    pub current: bool,
+}
+
+/// `conflicts --json`: both sides; `null` means that side deleted it.
+#[derive(Debug, Serialize)]
+pub struct Conflict<'a> {
+    pub id: Uuid,
+    /// The server's revision of "theirs".
+    pub theirs_revision: u64,
+    pub mine: Option<ItemJson<'a>>,
+    pub theirs: Option<ItemJson<'a>>,
+}
+
+/// `totp --json`.
+#[derive(Debug, Serialize)]
+pub struct TotpCode<'a> {
+    pub code: &'a str,
+    pub remaining_seconds: u64,
+    pub period: u64,
+    pub digits: u32,
+    pub algorithm: &'static str,
+}
+
+#[cfg(test)]
+mod tests;

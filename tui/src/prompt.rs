@@ -1,0 +1,124 @@
+//! Questions to the person at the keyboard: master passwords without echo,
+//! and the first-contact certificate question.
+//!
+//! Scripts set `GOPHKEEPER_PASSWORD` instead of typing; a master password
+//! is never taken from a command-line flag, where every user of the machine
+//! could read it in the process list.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+/// The master password of the profile, for unlocking and logging in.
+pub const PASSWORD_ENV: &str = "GOPHKEEPER_PASSWORD";
+/// The new master password for `passwd`.
+pub const NEW_PASSWORD_ENV: &str = "GOPHKEEPER_NEW_PASSWORD";
+/// The password an export file was made with, for `import --format gophkeeper`.
+pub const EXPORT_PASSWORD_ENV: &str = "GOPHKEEPER_EXPORT_PASSWORD";
+
+/// New master passwords shorter than this are refused: the whole vault
+/// rests on it, and Argon2id only slows guessing down.
+pub const MIN_MASTER_PASSWORD_CHARS: usize = 8;
+
+/// From `env` if set, else asked once on the terminal.
+pub fn password(env: &str, question: &str) -> anyhow::Result<SecretString> {
+    if let Some(value) = from_env(env) {
+        return Ok(value);
+    }
+    ask_hidden(question, env)
+}
+
+/// A new password: from `env` if set (once), else asked twice on the
+/// terminal, which must agree.
+pub fn new_password(env: &str, question: &str) -> anyhow::Result<SecretString> {
+    let password = match from_env(env) {
+        Some(value) => value,
+        None => {
+            let first = ask_hidden(question, env)?;
+            let second = ask_hidden("Type it again: ", env)?;
+            if first.expose_secret() != second.expose_secret() {
+                bail!("the two passwords differ; nothing was changed");
+            }
+            first
+        }
+    };
+    check_new_master_password(&password)?;
+    Ok(password)
+}
+
+pub fn check_new_master_password(password: &SecretString) -> anyhow::Result<()> {
+    if password.expose_secret().chars().count() < MIN_MASTER_PASSWORD_CHARS {
+        bail!(
+            "a master password needs at least {MIN_MASTER_PASSWORD_CHARS} characters (a passphrase \
+             from `gophkeeper generate --words 6` is a good one)"
+        );
+    }
+    Ok(())
+}
+
+fn from_env(env: &str) -> Option<SecretString> {
+    std::env::var(env).ok().map(SecretString::from)
+}
+
+/// Reads from the terminal itself (not standard input, which a script may
+/// be piping `yes` into), with echo off. Only when a person is plausibly
+/// there (standard input or standard error is a terminal): a job whose
+/// output is captured fails at once instead of waiting on a terminal it
+/// happened to inherit.
+fn ask_hidden(question: &str, env: &str) -> anyhow::Result<SecretString> {
+    if !(std::io::stdin().is_terminal() || std::io::stderr().is_terminal()) {
+        bail!("no terminal to ask on; set {env} instead");
+    }
+    let answer = Zeroizing::new(
+        rpassword::prompt_password(question)
+            .with_context(|| format!("no terminal to ask on; set {env} instead"))?,
+    );
+    Ok(SecretString::from(answer.as_str()))
+}
+
+/// The first-contact question: shows the certificate's SHA-256 fingerprint
+/// and reads `y`/`n` from standard input, so that `yes | gophkeeper login`
+/// accepts in a script. Anything but yes (including end of input) is no.
+pub fn accept_certificate(fingerprint: &str) -> bool {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "The server's certificate is not signed by an authority this computer trusts.\n\
+         Its SHA-256 fingerprint is\n  {fingerprint}\n\
+         Compare it with the fingerprint the server logs when it starts (or ask whoever runs it).\n\
+         Trust this certificate from now on? [y/N] "
+    );
+    let _ = err.flush();
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    let yes = read.is_ok() && is_yes(&line);
+    let _ = writeln!(err, "{}", if yes { "yes" } else { "no" });
+    yes
+}
+
+fn is_yes(line: &str) -> bool {
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_yes_is_yes() {
+        for yes in ["y\n", "Y", " yes ", "YES\r\n"] {
+            assert!(is_yes(yes), "{yes:?}");
+        }
+        for no in ["", "\n", "n", "no", "yess", "sure"] {
+            assert!(!is_yes(no), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn short_master_passwords_are_refused() {
+        assert!(check_new_master_password(&SecretString::from("1234567")).is_err());
+        assert!(check_new_master_password(&SecretString::from("12345678")).is_ok());
+    }
+}
