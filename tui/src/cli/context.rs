@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use gophkeeper_client::cache::{CACHE_FILE, Cache, Profile, default_profile_dir};
 use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
-use gophkeeper_client::vault::{ConnectOptions, Vault, VaultError};
+use gophkeeper_client::vault::{ConnectOptions, Entry, Vault, VaultError};
 use secrecy::SecretString;
 
 use crate::prompt;
@@ -177,4 +177,21 @@ pub async fn refresh(vault: &Vault) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The item a change (`edit`, `rm`) is about, as this device holds it.
+///
+/// A change is based on what this device last showed, so it does not sync
+/// first (a change made elsewhere since then becomes a conflict rather than
+/// being overwritten unseen). Only a name this device does not know yet is
+/// looked up again after a sync: nobody here can have seen that item, so
+/// its current version is the one to change.
+pub async fn find_for_change(vault: &Vault, target: &str) -> anyhow::Result<Entry> {
+    match vault.get(target).await {
+        Err(VaultError::NotFound(_)) => {
+            refresh(vault).await?;
+            Ok(vault.get(target).await?)
+        }
+        found => Ok(found?),
+    }
 }

@@ -14,7 +14,7 @@ use gophkeeper_client::item::{
 };
 use zeroize::Zeroize;
 
-use super::context::explain;
+use super::context::{explain, find_for_change};
 use super::item_args::{
     CommonArgs, PasswordArgs, check_totp, file_name, parse_expiry, precheck, read_file, read_text,
 };
@@ -182,7 +182,7 @@ pub async fn run(globals: &Globals, mut args: Edit) -> anyhow::Result<Done> {
         bail!("nothing to change: give at least one flag (see `gophkeeper edit --help`)");
     }
     let vault = globals.unlock().await?;
-    let entry = vault.get(&args.target).await?;
+    let entry = find_for_change(&vault, &args.target).await?;
     let mut item = entry.item.clone();
     args.apply(&mut item)?;
     precheck(&item)?;

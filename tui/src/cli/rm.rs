@@ -4,7 +4,7 @@
 
 use clap::Args;
 
-use super::context::explain;
+use super::context::{explain, find_for_change};
 use super::{Done, Globals, report};
 
 #[derive(Debug, Args)]
@@ -15,7 +15,7 @@ pub struct Rm {
 
 pub async fn run(globals: &Globals, args: Rm) -> anyhow::Result<Done> {
     let vault = globals.unlock().await?;
-    let entry = vault.get(&args.target).await?;
+    let entry = find_for_change(&vault, &args.target).await?;
     let saved = vault
         .delete(entry.id)
         .await

@@ -18,7 +18,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Args)]
 pub struct Status {
-    /// Print JSON (see the `status` shape in the README)
+    /// Print JSON (shape in docs/cli.md)
     #[arg(long)]
     json: bool,
 }
