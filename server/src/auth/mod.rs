@@ -398,7 +398,9 @@ fn check_wrapped_key(field: &str, key: &[u8]) -> Result<(), AuthError> {
 
 fn device_name(name: &str) -> Result<String, AuthError> {
     let name = name.trim();
-    if name.chars().count() > MAX_DEVICE_NAME_CHARS || name.chars().any(char::is_control) {
+    if name.chars().take(MAX_DEVICE_NAME_CHARS + 1).count() > MAX_DEVICE_NAME_CHARS
+        || name.chars().any(username::is_invisible)
+    {
         return Err(AuthError::InvalidArgument(format!(
             "device_name must be at most {MAX_DEVICE_NAME_CHARS} printable characters"
         )));

@@ -39,11 +39,22 @@ pub fn key(name: &str) -> Result<String, UsernameError> {
     Ok(key)
 }
 
-/// Control characters, and format characters that render as nothing (zero
-/// width space/joiners, bidi overrides) and would let two names look alike.
-fn is_invisible(c: char) -> bool {
+/// Control characters, and format characters that render as nothing (soft
+/// hyphen, zero width space/joiners, bidi marks, overrides and isolates)
+/// and would let two names look alike or display reordered. Device names
+/// use it too: they are shown in every other device's session list.
+pub fn is_invisible(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+        || matches!(
+            c,
+            '\u{AD}'
+                | '\u{61C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+        )
 }
 
 #[cfg(test)]
@@ -71,5 +82,8 @@ mod tests {
         assert_eq!(key("al\u{0}ice"), Err(UsernameError::Control));
         assert_eq!(key("al\u{200B}ice"), Err(UsernameError::Control));
         assert_eq!(key("\u{202E}ecila"), Err(UsernameError::Control));
+        // Bidi isolates (U+2066..U+2069) reorder text as overrides do.
+        assert_eq!(key("alice\u{2066}x"), Err(UsernameError::Control));
+        assert_eq!(key("ali\u{AD}ce"), Err(UsernameError::Control));
     }
 }
