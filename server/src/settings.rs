@@ -53,6 +53,10 @@ pub struct GatewaySettings {
     pub tls_names: Vec<String>,
     pub command_wait_timeout_ms: u64,
     pub max_watch_streams_per_user: usize,
+    /// HTTP/2 streams one connection may have open at once. tonic's builder
+    /// otherwise passes "no limit" to hyper, so one client could hold any
+    /// number of calls (or `Watch` streams of many accounts) on one socket.
+    pub max_concurrent_streams_per_connection: u32,
     pub watch_revalidate_secs: u64,
     pub max_request_bytes: usize,
 }

@@ -74,6 +74,7 @@ pub async fn serve(
     Server::builder()
         .tls_config(ServerTlsConfig::new().identity(identity))?
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .max_concurrent_streams(Some(settings.max_concurrent_streams_per_connection))
         .add_service(
             AccountServer::new(account).max_decoding_message_size(settings.max_request_bytes),
         )
