@@ -16,16 +16,27 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 #[derive(Debug)]
 pub struct BenchServer {
     pub server: ServerHandle,
+    /// The signed-in client's TLS connection, for other services on the
+    /// same gateway (the gRPC health check).
+    pub channel: Channel,
     pub vault: VaultClient<Channel>,
     access_token: String,
     _data_dir: tempfile::TempDir,
 }
 
 impl BenchServer {
+    /// A server with the default settings.
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server with the default settings changed by `adjust` (a bench
+    /// that logs in once per iteration must lift the login rate limit).
+    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::load_without_env(None).expect("default settings");
         settings.set_data_dir(data_dir.path().to_owned());
+        adjust(&mut settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -72,10 +83,16 @@ impl BenchServer {
             .into_inner();
         Self {
             server,
+            channel: channel.clone(),
             vault: VaultClient::new(channel).max_decoding_message_size(16 << 20),
             access_token: login.tokens.expect("tokens").access_token,
             _data_dir: data_dir,
         }
+    }
+
+    /// The gateway's URL, as a client configures it.
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.server.local_addr.port())
     }
 
     pub fn req<T>(&self, message: T) -> Request<T> {

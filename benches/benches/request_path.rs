@@ -1,5 +1,10 @@
 //! Latency of the whole request path on a single node: a command's round
-//! trip (submit → broker → apply → outcome) and a delta query, over real TLS.
+//! trip (submit → broker → apply → outcome) and a delta query, over real TLS;
+//! and, in the same run so that ratios hold on a noisy machine, two echo
+//! baselines: the gRPC health `Check` on a bare tonic server over plaintext
+//! loopback (tonic + HTTP/2 alone), and the same `Check` through the
+//! gateway's TLS connection (adds TLS and the gateway's layers, but no
+//! token check, storage or broker).
 
 // A bench harness: a failure should stop the run loudly.
 #![allow(clippy::expect_used)]
@@ -7,6 +12,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use gophkeeper_benches::BenchServer;
 use gophkeeper_proto::v1;
+use tonic::transport::{Channel, Endpoint, Server};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 
 fn request_path(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -32,6 +40,45 @@ fn request_path(c: &mut Criterion) {
                 .expect("changes")
         });
     });
+
+    let through_gateway = HealthClient::new(server.channel.clone());
+    c.bench_function("baseline: health Check through the gateway (TLS)", |b| {
+        b.to_async(&runtime).iter(|| check(through_gateway.clone()));
+    });
+
+    let bare = HealthClient::new(runtime.block_on(bare_echo_server()));
+    c.bench_function("baseline: tonic unary echo, plaintext loopback", |b| {
+        b.to_async(&runtime).iter(|| check(bare.clone()));
+    });
+}
+
+async fn check(mut client: HealthClient<Channel>) {
+    client
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health check");
+}
+
+/// A tonic server with nothing but the health service, on port 0.
+async fn bare_echo_server() -> Channel {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    tokio::spawn(
+        Server::builder()
+            .add_service(health)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .expect("connect")
 }
 
 criterion_group!(benches, request_path);

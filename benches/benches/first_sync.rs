@@ -1,0 +1,166 @@
+//! A new device's first sync of a 10,000-item vault, decryption included,
+//! through the client library: the sync engine pulls every page of
+//! `Changes` into a fresh encrypted local cache, then every record is
+//! opened and decoded as an `Item`.
+//!
+//! Timed: `SyncEngine::pull` plus decrypting all records from the cache.
+//! Not timed: opening the empty cache and the login before it, and the
+//! Argon2id derivation a real login also pays (measured on its own in the
+//! `crypto` bench), so the figure is the sync alone.
+
+// A bench harness: a failure should stop the run loudly.
+#![allow(clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gophkeeper_benches::BenchServer;
+use gophkeeper_client::cache::Cache;
+use gophkeeper_client::crypto::{AuthKey, KdfParams, MasterKey, RecordAad, VaultKey};
+use gophkeeper_client::item::{Item, ItemKind, Payload};
+use gophkeeper_client::session::Session;
+use gophkeeper_client::sync::SyncEngine;
+use gophkeeper_client::transport::{ServerUrl, Transport, Trust};
+use gophkeeper_proto::v1;
+use uuid::Uuid;
+
+const ITEMS: usize = 10_000;
+/// Commands in flight while the vault is filled.
+const FILL_CONCURRENCY: usize = 64;
+
+/// One account with a full vault, and what a device needs to read it.
+struct Account {
+    url: ServerUrl,
+    trust: Trust,
+    username: String,
+    auth_key: AuthKey,
+    vault_key: VaultKey,
+    user_id: Uuid,
+}
+
+async fn session(account: &Account) -> Session {
+    let transport = Transport::open(account.url.clone(), account.trust.clone())
+        .await
+        .expect("transport");
+    Session::new(transport)
+}
+
+/// Registers a user the way the client does and fills the vault with
+/// sealed login items through the client session.
+async fn fill(server: &BenchServer) -> Account {
+    let url = ServerUrl::parse(&server.url()).expect("url");
+    let trust = Trust::CaFile(server.server.ca_path.clone().expect("generated CA"));
+    let kdf = KdfParams::generate_default();
+    let master = MasterKey::derive_from_bytes(b"first sync bench", &kdf).expect("derive");
+    let vault_key = VaultKey::generate();
+    let mut account = Account {
+        url,
+        trust,
+        username: format!("sync-{}", Uuid::new_v4()),
+        auth_key: master.auth_key(),
+        vault_key,
+        user_id: Uuid::nil(),
+    };
+    let writer = Arc::new(session(&account).await);
+    let wrapped = master.key_encryption_key().wrap(&account.vault_key);
+    account.user_id = writer
+        .register(&account.username, &kdf, &account.auth_key, wrapped)
+        .await
+        .expect("register");
+    writer
+        .login(&account.username, &account.auth_key, "filler")
+        .await
+        .expect("login");
+    let mut in_flight = tokio::task::JoinSet::new();
+    for i in 0..ITEMS {
+        let record_id = Uuid::new_v4();
+        let item = Item::new(
+            format!("site {i}"),
+            Payload::Login {
+                username: format!("user{i}@example.com"),
+                password: "correct horse battery staple".into(),
+                urls: vec![format!("https://site{i}.example.com/login")],
+                totp: None,
+            },
+        );
+        let aad = RecordAad::new(account.user_id, record_id, ItemKind::Login);
+        let command = v1::Command {
+            command_id: Uuid::new_v4().to_string(),
+            op: Some(v1::command::Op::Create(v1::CreateRecord {
+                record_id: record_id.to_string(),
+                kind: v1::RecordKind::Login as i32,
+                ciphertext: item.seal(&account.vault_key, &aad).expect("seal"),
+            })),
+        };
+        let writer = writer.clone();
+        in_flight.spawn(async move { writer.submit(command, true).await.expect("submit") });
+        if in_flight.len() >= FILL_CONCURRENCY {
+            in_flight.join_next().await.expect("task").expect("join");
+        }
+    }
+    while let Some(done) = in_flight.join_next().await {
+        done.expect("join");
+    }
+    account
+}
+
+/// One new device: log in (untimed), then pull everything and open it.
+async fn first_sync(account: &Account) -> Duration {
+    let dir = tempfile::tempdir().expect("profile dir");
+    let cache = Cache::open(dir.path()).await.expect("cache");
+    let session = session(account).await;
+    session
+        .login(&account.username, &account.auth_key, "bench device")
+        .await
+        .expect("login");
+    let engine = SyncEngine::new(cache.clone(), Arc::new(session));
+
+    let started = Instant::now();
+    let report = engine.pull().await.expect("pull");
+    let records = cache.live_records().await.expect("records");
+    let mut opened = 0;
+    for record in &records {
+        let aad = RecordAad::new(account.user_id, record.id, ItemKind::Login);
+        let item = Item::open(&account.vault_key, &aad, &record.ciphertext).expect("opens");
+        opened += usize::from(!item.name.is_empty());
+    }
+    let elapsed = started.elapsed();
+
+    assert_eq!((report.pulled, opened), (ITEMS, ITEMS));
+    cache.close().await;
+    elapsed
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let server = runtime.block_on(BenchServer::start_with(|settings| {
+        // One login per iteration, all from one user and address.
+        settings.auth.login_attempts_per_minute_per_user = 100_000;
+        settings.auth.login_attempts_per_minute_per_peer = 100_000;
+    }));
+    let account = runtime.block_on(fill(&server));
+
+    let mut group = c.benchmark_group("first sync");
+    // Each iteration is seconds long; the minimum sample count will do.
+    group.sample_size(10);
+    group.bench_function(
+        "10,000 login items: pull into a fresh cache + decrypt all",
+        |b| {
+            b.to_async(&runtime).iter_custom(|iterations| {
+                let account = &account;
+                async move {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iterations {
+                        total += first_sync(account).await;
+                    }
+                    total
+                }
+            });
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
