@@ -290,3 +290,89 @@ async fn a_refresh_token_reused_after_rotation_revokes_the_session_family() {
         .collect();
     assert_eq!(revoked.len(), 1, "{revoked:?}");
 }
+
+/// Every file the server keeps (SQLite databases with their write-ahead
+/// logs, the generated secrets, the TLS material).
+fn server_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(server_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// What a stolen server disk holds is not a credential: no auth key (only
+/// its Argon2id hash), no refresh token (only its SHA-256), no access token.
+/// So a copy of the database cannot be replayed to log in or refresh.
+#[tokio::test]
+async fn the_server_files_hold_no_usable_credential() {
+    let fx = Fixture::new().await;
+    let rotated = fx
+        .app
+        .account
+        .clone()
+        .refresh(v1::RefreshRequest {
+            refresh_token: fx.alice.tokens.refresh_token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    fx.state().await;
+    let alice_key = auth_key(&fx.alice.username);
+    let needles: Vec<(&str, Vec<u8>)> = vec![
+        ("auth key", alice_key.clone()),
+        ("auth key (hex)", hex::encode(&alice_key).into_bytes()),
+        (
+            "used refresh token",
+            fx.alice.tokens.refresh_token.clone().into_bytes(),
+        ),
+        (
+            "live refresh token",
+            rotated.refresh_token.clone().into_bytes(),
+        ),
+        (
+            "access token",
+            fx.alice.tokens.access_token.clone().into_bytes(),
+        ),
+        (
+            "rotated access token",
+            rotated.access_token.clone().into_bytes(),
+        ),
+    ];
+    let files = server_files(fx.app._data_dir.path());
+    let mut scanned = 0;
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        scanned += bytes.len();
+        for (name, needle) in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{name} found in {}",
+                file.display()
+            );
+        }
+    }
+    assert!(scanned > 10_000 && files.len() >= 4, "{files:?}");
+    // The stored refresh-token hash, presented as a token, is refused.
+    let state = fx.state().await;
+    let stored = &state.rows("auth.refresh_tokens")[0];
+    let hash = stored.split('|').next().unwrap();
+    let status = fx
+        .app
+        .account
+        .clone()
+        .refresh(v1::RefreshRequest {
+            refresh_token: hash
+                .trim_start_matches("X'")
+                .trim_end_matches('\'')
+                .to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_status(&status, Code::Unauthenticated, "REFRESH_TOKEN_INVALID");
+}
