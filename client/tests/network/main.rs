@@ -9,9 +9,11 @@
 )]
 
 mod helpers;
+mod proxy;
 
 mod account;
 mod conflicts;
 mod disk;
+mod model;
 mod sync;
 mod trust;
