@@ -135,6 +135,26 @@ async fn sql_in_tokens_and_kdf_fields_is_refused() {
             assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT"),
             "kdf algorithm must be \"argon2id\""
         );
+        let alice = &fx.alice.username;
+        let status = fx
+            .alice
+            .account
+            .clone()
+            .change_password(fx.alice.req(v1::ChangePasswordRequest {
+                current_auth_key: auth_key(alice),
+                new_auth_key: vec![0x11; 32],
+                new_kdf: Some(v1::KdfParams {
+                    algorithm: payload.into(),
+                    ..kdf(alice)
+                }),
+                new_wrapped_vault_key: wrapped_key(alice),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT"),
+            "kdf algorithm must be \"argon2id\""
+        );
     }
     fx.assert_unchanged(&before).await;
 }
