@@ -11,7 +11,7 @@
 //! command-id log turns into a no-op.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use gophkeeper_proto::v1;
@@ -194,7 +194,24 @@ impl ConsumerContext for RebalanceLog {
 pub struct KafkaSubscriber {
     consumer: StreamConsumer<RebalanceLog>,
     topic: String,
+    /// When this member rejoins its group once (see [`SETTLE_REJOIN`]).
+    rejoin_at: Option<Instant>,
 }
+
+/// A consumer rejoins its group once, this long after it started.
+///
+/// A consumer that starts while a dead predecessor (killed, so it never
+/// said goodbye) is still a member gets its share of a rebalance that
+/// includes the dead member. Kafka rebalances again when the dead member's
+/// session times out; tansu 0.6, the broker these machines run, evicts it
+/// without rebalancing, so its partitions stay with nobody (seen in the
+/// fault drills of `server/tests/cluster_chaos`). Rejoining once after the
+/// session timeout (10 s) starts a rebalance among the live members only.
+/// It costs one short rebalance per consumer start; a command in flight is
+/// at worst redelivered, and redelivery is a no-op.
+const SETTLE_REJOIN: Duration = Duration::from_secs(15);
+/// How long `next` waits for a message before it checks the time.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for KafkaSubscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -226,7 +243,23 @@ impl KafkaSubscriber {
         Ok(Self {
             consumer,
             topic: settings.commands_topic.clone(),
+            rejoin_at: Some(Instant::now() + SETTLE_REJOIN),
         })
+    }
+}
+
+impl KafkaSubscriber {
+    /// Rejoins the group once, [`SETTLE_REJOIN`] after the start.
+    fn settle(&mut self) -> Result<(), BrokerError> {
+        if self.rejoin_at.is_some_and(|at| Instant::now() >= at) {
+            self.rejoin_at = None;
+            tracing::info!("rejoining the consumer group once, now that any dead member is gone");
+            self.consumer.unsubscribe();
+            self.consumer
+                .subscribe(&[&self.topic])
+                .map_err(unavailable)?;
+        }
+        Ok(())
     }
 }
 
@@ -234,7 +267,11 @@ impl KafkaSubscriber {
 impl CommandSubscriber for KafkaSubscriber {
     async fn next(&mut self) -> Result<Option<Delivery>, BrokerError> {
         loop {
-            match self.consumer.recv().await {
+            self.settle()?;
+            let Ok(received) = tokio::time::timeout(IDLE_CHECK, self.consumer.recv()).await else {
+                continue;
+            };
+            match received {
                 Ok(message) => {
                     let mut key = [0u8; 16];
                     if let Some(k) = message.key().filter(|k| k.len() == 16) {

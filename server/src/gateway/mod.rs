@@ -88,14 +88,28 @@ pub async fn serve(
 
 /// Passes an internal service's error on to the client: its code, message
 /// and reason, and nothing else from its metadata.
+///
+/// Our services never answer UNKNOWN or CANCELLED themselves: the gRPC
+/// client makes those up when the connection to the service drops in the
+/// middle of a call (the process died). To the client that is "the service
+/// is unavailable, retry", which every call here is safe to do (commands
+/// carry their id), so it is said that way.
 pub(crate) fn forward(status: Status) -> Status {
+    if matches!(status.code(), Code::Unknown | Code::Cancelled) {
+        tracing::warn!(code = ?status.code(), message = status.message(), "internal call cut off");
+        return with_reason(
+            Code::Unavailable,
+            "an internal service went away during the call; retry",
+            "UNAVAILABLE",
+        );
+    }
     let mut forwarded = Status::new(status.code(), status.message());
     for key in [REASON_KEY, RETRY_AFTER_KEY] {
         if let Some(value) = status.metadata().get(key) {
             forwarded.metadata_mut().insert(key, value.clone());
         }
     }
-    if status.code() == Code::Unknown || status.code() == Code::Internal {
+    if status.code() == Code::Internal {
         tracing::error!(code = ?status.code(), message = status.message(), "internal service failed");
     }
     forwarded

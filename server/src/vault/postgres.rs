@@ -29,9 +29,13 @@ use crate::ids::{RecordId, UserId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/vault/postgres");
 
-/// How long a call waits for a pooled connection before it reports the
-/// store unavailable (and the caller retries or answers "unavailable").
+/// How long the consumer waits for a pooled connection to the primary
+/// before it reports the store unavailable and retries the command.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The same for the query service on the replica; shorter, because a
+/// client is waiting: with the replica down it hears UNAVAILABLE within a
+/// second and retries, instead of hanging on a server that is not there.
+const READ_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A read sees one snapshot; READ ONLY also makes PostgreSQL refuse any
 /// write inside it, on top of the role's privileges.
@@ -68,7 +72,7 @@ pub async fn open_reader(url: &str, pool_size: u32) -> Result<PgVaultReader, Sto
         .options([("default_transaction_read_only", "on")]);
     let pool = PgPoolOptions::new()
         .max_connections(pool_size.max(1))
-        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(READ_ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await?;
     Ok(PgVaultReader { pool })
