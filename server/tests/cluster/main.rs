@@ -16,6 +16,7 @@ mod internal;
 mod late_dependencies;
 #[path = "../api/records.rs"]
 mod records;
+mod scan;
 #[path = "../api/sync.rs"]
 mod sync;
 #[path = "../api/tokens.rs"]
