@@ -203,6 +203,7 @@ mod tests {
         assert_eq!(settings.broker.kind, BrokerKind::InProcess);
         assert_eq!(settings.storage.engine, StorageEngine::Sqlite);
         assert_eq!(settings.gateway.listen.to_string(), "127.0.0.1:50051");
+        assert!(settings.kafka.idempotent_producer);
     }
 
     #[test]
@@ -226,6 +227,7 @@ mod tests {
                 ("GOPHKEEPER__DATA_DIR", "/srv/gk"),
                 ("GOPHKEEPER__AUTH__ACCESS_TOKEN_TTL_SECS", "60"),
                 ("GOPHKEEPER__GATEWAY__TLS_NAMES", "gk.example,10.0.0.5"),
+                ("GOPHKEEPER__KAFKA__IDEMPOTENT_PRODUCER", "false"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -236,6 +238,7 @@ mod tests {
         assert_eq!(settings.gateway.tls_names, ["gk.example", "10.0.0.5"]);
         assert_eq!(settings.data_dir().unwrap(), PathBuf::from("/srv/gk"));
         assert_eq!(settings.auth.access_token_ttl_secs, 60);
+        assert!(!settings.kafka.idempotent_producer);
     }
 
     #[test]

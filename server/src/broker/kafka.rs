@@ -4,11 +4,13 @@
 //! that topic form one consumer group. Vault events go to a second topic that
 //! every gateway reads in full.
 //!
-//! Delivery guarantees: the producer is idempotent with `acks=all` and a
-//! command is acknowledged only after the broker confirmed it. A consumer
-//! commits a position only after the vault transaction for that message
-//! committed; a crash in between means redelivery, which the vault's
-//! command-id log turns into a no-op.
+//! Delivery guarantees: the producer uses `acks=all` and a command is
+//! acknowledged only after the broker confirmed it. A consumer commits a
+//! position only after the vault transaction for that message committed; a
+//! crash in between means redelivery, which the vault's command-id log turns
+//! into a no-op. Exactly-once rests on that log, not on the producer: the
+//! producer is idempotent by default, but may be configured not to be (see
+//! [`KafkaSettings::idempotent_producer`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,6 +48,37 @@ pub struct KafkaSettings {
     pub consumer_group: String,
     /// How long a produce may take before the client gets UNAVAILABLE.
     pub produce_timeout_ms: u64,
+    /// Whether the producer is idempotent (`enable.idempotence`). On by
+    /// default; `scripts/cluster` turns it off when it runs tansu.
+    ///
+    /// Why it may be off: tansu 0.6 knows only the producer epochs it handed
+    /// out itself. When a message times out in the producer's queue (the
+    /// broker down or stalled for longer than `produce_timeout_ms`, as in a
+    /// broker restart), librdkafka's idempotent producer bumps its epoch on
+    /// its own (KIP-360); tansu then finds no row for the new epoch and its
+    /// storage panics (`more or less than one row`, tansu-storage 0.6.0
+    /// `src/lite.rs:503`, from `idempotent_message_check`), and every later
+    /// produce from that producer fails. Apache Kafka and Redpanda handle
+    /// the bump.
+    ///
+    /// What still holds without it: exactly-once and per-user order do not
+    /// rest on the producer. Without idempotence librdkafka's own retries
+    /// (a request whose answer was lost) can write a command twice; the
+    /// consumer's vault transaction records each command id and applies a
+    /// repeated one as a no-op with its first outcome, as it does for a
+    /// client's resend. Retries with several requests in flight could also
+    /// reorder messages of one partition, so with idempotence off the
+    /// producer keeps one request in flight per broker connection
+    /// (`max.in.flight.requests.per.connection=1`): messages of one
+    /// partition reach the log in the order they were sent. One user's
+    /// commands share a partition (the key is the hash of the user id), one
+    /// consumer of the group reads a partition in order, and a device sends
+    /// its next command only after the broker acknowledged the one before
+    /// (a command whose send failed is resent under the same id first, so a
+    /// late copy of it is a duplicate). Every command also carries the base
+    /// revision it was made on, so one applied out of turn would be a
+    /// conflict, never a lost update.
+    pub idempotent_producer: bool,
 }
 
 fn unavailable(err: KafkaError) -> BrokerError {
@@ -97,7 +130,28 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), BrokerError> 
     Ok(())
 }
 
-/// An idempotent `acks=all` producer shared by the command and event paths.
+/// The producer's settings: `acks=all`, and idempotent unless turned off
+/// (then one request in flight per connection, so retries keep the order).
+fn producer_config(settings: &KafkaSettings) -> ClientConfig {
+    let timeout = settings.produce_timeout_ms.to_string();
+    let mut config = base_config(settings);
+    config
+        .set("acks", "all")
+        // Latency over batching: a person is waiting on each command.
+        .set("linger.ms", "1")
+        .set("message.timeout.ms", &timeout)
+        .set("request.timeout.ms", &timeout);
+    if settings.idempotent_producer {
+        config.set("enable.idempotence", "true");
+    } else {
+        config
+            .set("enable.idempotence", "false")
+            .set("max.in.flight.requests.per.connection", "1");
+    }
+    config
+}
+
+/// An `acks=all` producer shared by the command and event paths.
 #[derive(Clone)]
 pub struct KafkaProducer {
     producer: FutureProducer,
@@ -112,16 +166,13 @@ impl std::fmt::Debug for KafkaProducer {
 
 impl KafkaProducer {
     pub fn new(settings: &KafkaSettings) -> Result<Self, BrokerError> {
-        let timeout = settings.produce_timeout_ms.to_string();
-        let producer = base_config(settings)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            // Latency over batching: a person is waiting on each command.
-            .set("linger.ms", "1")
-            .set("message.timeout.ms", &timeout)
-            .set("request.timeout.ms", &timeout)
-            .create()
-            .map_err(unavailable)?;
+        if !settings.idempotent_producer {
+            tracing::info!(
+                "Kafka producer not idempotent (kafka.idempotent_producer = false): \
+                 one request in flight per connection; duplicates are removed by command id"
+            );
+        }
+        let producer = producer_config(settings).create().map_err(unavailable)?;
         Ok(Self {
             producer,
             timeout: Duration::from_millis(settings.produce_timeout_ms),
@@ -396,5 +447,43 @@ pub async fn feed_hub(
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(idempotent_producer: bool) -> KafkaSettings {
+        KafkaSettings {
+            brokers: "127.0.0.1:9092".into(),
+            commands_topic: "c".into(),
+            events_topic: "e".into(),
+            partitions: 1,
+            replication_factor: 1,
+            consumer_group: "g".into(),
+            produce_timeout_ms: 5000,
+            idempotent_producer,
+        }
+    }
+
+    #[test]
+    fn producer_is_idempotent_unless_configured_otherwise() {
+        let config = producer_config(&settings(true));
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        assert_eq!(config.get("acks"), Some("all"));
+        // librdkafka's idempotent default (5) keeps the order itself.
+        assert_eq!(config.get("max.in.flight.requests.per.connection"), None);
+    }
+
+    #[test]
+    fn a_producer_without_idempotence_keeps_one_request_in_flight() {
+        let config = producer_config(&settings(false));
+        assert_eq!(config.get("enable.idempotence"), Some("false"));
+        assert_eq!(config.get("acks"), Some("all"));
+        assert_eq!(
+            config.get("max.in.flight.requests.per.connection"),
+            Some("1")
+        );
     }
 }

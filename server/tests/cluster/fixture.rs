@@ -80,6 +80,8 @@ fn start() -> Cluster {
             "1000",
         )
         .env_remove("GOPHKEEPER__KAFKA__BROKERS")
+        // scripts/cluster picks it for the broker it starts (off for tansu).
+        .env_remove("GOPHKEEPER__KAFKA__IDEMPOTENT_PRODUCER")
         .status()
         .expect("run scripts/cluster");
     assert!(
