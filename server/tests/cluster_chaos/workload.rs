@@ -39,6 +39,9 @@ pub struct Stats {
     pub phase: Mutex<(&'static str, Instant)>,
     /// Per phase and error code: how many, and the slowest.
     pub errors: Mutex<HashMap<(&'static str, Code), Tally>>,
+    /// Per phase: the slowest submit that got its outcome (a fault the
+    /// cluster rides through shows here rather than as errors).
+    pub slowest_acknowledged: Mutex<HashMap<&'static str, Duration>>,
 }
 
 impl Stats {
@@ -53,6 +56,7 @@ impl Stats {
             hung: AtomicU64::new(0),
             phase: Mutex::new(("steady", Instant::now())),
             errors: Mutex::default(),
+            slowest_acknowledged: Mutex::default(),
         }
     }
 
@@ -78,6 +82,14 @@ impl Stats {
         entry.1 = entry.1.max(took);
     }
 
+    /// Files an acknowledged submit's time under the current phase.
+    fn acknowledged_after(&self, took: Duration) {
+        let phase = self.phase.lock().unwrap().0;
+        let mut slowest = self.slowest_acknowledged.lock().unwrap();
+        let entry = slowest.entry(phase).or_insert(Duration::ZERO);
+        *entry = (*entry).max(took);
+    }
+
     pub fn summary(&self) -> String {
         let mut errors: Vec<String> = self
             .errors
@@ -89,9 +101,17 @@ impl Stats {
             })
             .collect();
         errors.sort();
+        let mut slowest: Vec<String> = self
+            .slowest_acknowledged
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(phase, took)| format!("{phase}: {took:?}"))
+            .collect();
+        slowest.sort();
         format!(
             "sent {} submits, {} commands acknowledged, {} unconfirmed answers, {} reads, \
-             {} conflicts, {} hung; errors: {}",
+             {} conflicts, {} hung; errors: {}; slowest acknowledged submit: {}",
             self.sent.load(Ordering::Relaxed),
             self.acknowledged.load(Ordering::Relaxed),
             self.unconfirmed.load(Ordering::Relaxed),
@@ -102,7 +122,8 @@ impl Stats {
                 "none".into()
             } else {
                 errors.join(", ")
-            }
+            },
+            slowest.join(", ")
         )
     }
 }
@@ -192,6 +213,7 @@ impl Client {
                 Ok(Err(status)) => self.stats.error(&status, started),
                 Ok(Ok(response)) => match response.into_inner().outcome.and_then(|o| o.result) {
                     Some(v1::command_outcome::Result::Applied(applied)) => {
+                        self.stats.acknowledged_after(started.elapsed());
                         self.stats.acknowledged.fetch_add(1, Ordering::Relaxed);
                         self.stats.by_user[self.user].fetch_add(1, Ordering::Relaxed);
                         return applied.revision;
