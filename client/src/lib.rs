@@ -14,6 +14,7 @@
 //! - [`cache`]: the encrypted local copy of a profile, so the vault opens
 //!   and reads offline, and the queue of changes made offline.
 //! - [`sync`]: push the queue, pull changes, live updates, conflicts.
+//! - [`tokens`]: the refresh token in the OS keyring, or a private file.
 //! - [`vault`]: the facade user interfaces use.
 
 pub mod cache;
@@ -21,5 +22,6 @@ pub mod crypto;
 pub mod item;
 pub mod session;
 pub mod sync;
+pub mod tokens;
 pub mod transport;
 pub mod vault;

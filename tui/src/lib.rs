@@ -1,6 +1,8 @@
 //! The `gophkeeper` terminal client, as a library with a thin binary
 //! (`main.rs`), so that every part can be tested without a terminal.
 //!
+//! - [`app`]: the full-screen vault (ratatui), `gophkeeper` with no
+//!   command.
 //! - [`cli`]: the subcommands, one file each, and what they share
 //!   (opening the profile, reporting what a change did).
 //! - [`output`]: text for people (secrets masked) and the documented JSON
@@ -14,9 +16,9 @@
 //!
 //! Everything that touches keys, records or the server goes through the
 //! `gophkeeper-client` library; this crate holds no network code and no
-//! cipher of its own. The full-screen vault (`gophkeeper` with no
-//! arguments) will live beside `cli` in this crate.
+//! cipher of its own.
 
+pub mod app;
 pub mod backup;
 pub mod cli;
 pub mod generate;

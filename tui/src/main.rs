@@ -2,6 +2,7 @@
 //! outcome into an exit code. Errors are printed with their whole chain of
 //! causes, so a script's log says why, not just that it failed.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,15 +10,6 @@ use gophkeeper_tui::cli::{Cli, Done, exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(command) = cli.command else {
-        // No arguments will open the full-screen vault (issue 4).
-        eprintln!(
-            "The full-screen vault is not built yet. Run `gophkeeper --help` for the \
-             commands that are."
-        );
-        return ExitCode::from(exit::USAGE);
-    };
-    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -25,6 +17,21 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => return fail(&anyhow::Error::new(err).context("cannot start the runtime")),
     };
+    let Some(command) = cli.command else {
+        if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+            eprintln!(
+                "The full-screen vault needs a terminal. In scripts, use the commands: \
+                 `gophkeeper --help`."
+            );
+            return ExitCode::from(exit::USAGE);
+        }
+        // Full screen: no logging to the terminal it draws on.
+        return match runtime.block_on(gophkeeper_tui::app::run(&cli.globals, &cli.vault)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => fail(&err),
+        };
+    };
+    init_logging();
     match runtime.block_on(command.run(&cli.globals)) {
         Ok(Done::Success) => ExitCode::SUCCESS,
         Ok(Done::Conflict) => ExitCode::from(exit::CONFLICT),

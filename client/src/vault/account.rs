@@ -71,6 +71,7 @@ impl Vault {
     /// stays, so the vault still unlocks offline; syncing needs a login.
     pub async fn logout(self) -> Result<(), VaultError> {
         let result = self.session.logout().await;
+        self.tokens.delete().await?;
         self.cache.set_sealed_refresh_token(None).await?;
         match result {
             Ok(()) => Ok(()),

@@ -21,6 +21,7 @@ use crate::crypto::{CryptoError, KdfParams, LocalKey, MasterKey, VaultKey};
 use crate::item::ItemError;
 use crate::session::{ApiError, Session, TokenListener, TokenUpdate};
 use crate::sync::{SyncEngine, SyncError, WatchHandle};
+use crate::tokens::{TokenStore, TokenStoreError};
 use crate::transport::{ServerUrl, Transport, TransportError, TrustRequest, establish_trust};
 
 /// The purpose label the refresh token is sealed under in the cache.
@@ -54,6 +55,8 @@ pub enum VaultError {
     Crypto(#[from] CryptoError),
     #[error("{0}")]
     Sync(String),
+    #[error(transparent)]
+    Tokens(#[from] TokenStoreError),
     #[error("internal error: {0}")]
     Unexpected(String),
 }
@@ -97,6 +100,7 @@ pub struct Vault {
     engine: Arc<SyncEngine>,
     key: VaultKey,
     profile: Profile,
+    tokens: TokenStore,
     watch: Option<WatchHandle>,
 }
 
@@ -131,16 +135,16 @@ fn path_text(dir: &Path) -> String {
     dir.display().to_string()
 }
 
-fn token_listener(cache: Cache, local_key: Arc<LocalKey>) -> TokenListener {
+fn token_listener(tokens: TokenStore, local_key: Arc<LocalKey>) -> TokenListener {
     Arc::new(move |update: TokenUpdate| {
-        let cache = cache.clone();
+        let tokens = tokens.clone();
         let local_key = local_key.clone();
         Box::pin(async move {
             let sealed = local_key.seal(
                 REFRESH_TOKEN_PURPOSE,
                 update.refresh_token.expose_secret().as_bytes(),
             );
-            if let Err(err) = cache.set_sealed_refresh_token(Some(&sealed)).await {
+            if let Err(err) = tokens.save(&sealed).await {
                 tracing::warn!(%err, "could not store the rotated refresh token");
             }
         })
@@ -247,11 +251,14 @@ impl Vault {
         };
         cache.save_profile(&profile).await?;
         let local_key = Arc::new(LocalKey::derive(&key));
+        let tokens = TokenStore::open(cache.dir(), &profile.server_url, username).await;
         if let Some(refresh) = session.refresh_token().await {
             let sealed = local_key.seal(REFRESH_TOKEN_PURPOSE, refresh.expose_secret().as_bytes());
-            cache.set_sealed_refresh_token(Some(&sealed)).await?;
+            tokens.save(&sealed).await?;
+            // Profiles made before the keyring kept it in the cache.
+            cache.set_sealed_refresh_token(None).await?;
         }
-        let vault = Self::assemble(cache, session, key, local_key, profile);
+        let vault = Self::assemble(cache, session, key, local_key, profile, tokens);
         // A first sync is a courtesy: offline right after login is possible.
         if let Err(err) = vault.engine.sync().await {
             tracing::warn!(%err, "first sync after login failed");
@@ -265,8 +272,9 @@ impl Vault {
         key: VaultKey,
         local_key: Arc<LocalKey>,
         profile: Profile,
+        tokens: TokenStore,
     ) -> Self {
-        session.set_token_listener(Some(token_listener(cache.clone(), local_key)));
+        session.set_token_listener(Some(token_listener(tokens.clone(), local_key)));
         let engine = Arc::new(SyncEngine::new(cache.clone(), session.clone()));
         Self {
             cache,
@@ -274,6 +282,7 @@ impl Vault {
             engine,
             key,
             profile,
+            tokens,
             watch: None,
         }
     }
@@ -302,7 +311,20 @@ impl Vault {
         let transport = Transport::open(server, profile.trust.clone()).await?;
         let session = Arc::new(Session::new(transport));
         let local_key = Arc::new(LocalKey::derive(&key));
-        if let Some(sealed) = cache.sealed_refresh_token().await? {
+        let tokens = TokenStore::open(profile_dir, &profile.server_url, &profile.username).await;
+        let sealed = match tokens.load().await? {
+            Some(sealed) => Some(sealed),
+            // A profile from before the keyring: move the token over.
+            None => match cache.sealed_refresh_token().await? {
+                Some(sealed) => {
+                    tokens.save(&sealed).await?;
+                    cache.set_sealed_refresh_token(None).await?;
+                    Some(sealed)
+                }
+                None => None,
+            },
+        };
+        if let Some(sealed) = sealed {
             match local_key.open(REFRESH_TOKEN_PURPOSE, &sealed) {
                 Ok(token) => {
                     let token = String::from_utf8(token.to_vec())
@@ -312,7 +334,9 @@ impl Vault {
                 Err(_) => tracing::warn!("the stored refresh token does not open; log in again"),
             }
         }
-        Ok(Self::assemble(cache, session, key, local_key, profile))
+        Ok(Self::assemble(
+            cache, session, key, local_key, profile, tokens,
+        ))
     }
 
     /// Wipes the keys and stops live updates. Same as dropping the vault.
@@ -328,6 +352,17 @@ impl Vault {
 
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// Where this device's refresh token is kept.
+    pub fn token_store(&self) -> &TokenStore {
+        &self.tokens
+    }
+
+    /// Set once, when the token first went to a file because there is no
+    /// OS keyring: the person should hear of it.
+    pub fn token_notice(&self) -> Option<&str> {
+        self.tokens.notice()
     }
 
     /// The sync engine, for callers that drive sync themselves.

@@ -92,11 +92,11 @@ async fn tokens_refresh_by_themselves_and_the_rotated_one_is_kept() {
     let server = TestServer::start_with(|s| s.auth.access_token_ttl_secs = 1).await;
     let device = Device::new();
     let vault = device.register(&server, "dave").await;
-    let first = vault.engine().cache().sealed_refresh_token().await.unwrap();
+    let first = vault.token_store().load().await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     vault.add(&note("a", "1")).await.unwrap();
     vault.sync().await.unwrap();
-    let rotated = vault.engine().cache().sealed_refresh_token().await.unwrap();
+    let rotated = vault.token_store().load().await.unwrap();
     assert_ne!(first, rotated, "the rotated refresh token must be stored");
     drop(vault);
 

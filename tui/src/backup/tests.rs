@@ -5,10 +5,10 @@ use super::*;
 
 fn items() -> Vec<Item> {
     let mut login = Item::new(
-        "Mail",
+        "Mail account",
         Payload::Login {
             username: "me".into(),
-            password: "pw".into(),
+            password: "pw-q7Zk3v9T".into(),
             urls: vec!["mail.example".into()],
             totp: Some("JBSWY3DPEHPK3PXP".into()),
         },
@@ -20,7 +20,7 @@ fn items() -> Vec<Item> {
         Item::new(
             "Note",
             Payload::Text {
-                text: "text".into(),
+                text: "the note text".into(),
             },
         ),
         Item::new(
@@ -51,13 +51,14 @@ fn round_trip_and_wrong_password() {
     let sealed = seal(&items(), &password).unwrap();
     let text = String::from_utf8(sealed.clone()).unwrap();
     assert!(text.contains("\"format\": \"gophkeeper-export\""));
+    // Long enough that base64 of random bytes cannot hold one by chance.
     for secret in [
-        "Mail",
-        "pw",
+        "Mail account",
+        "pw-q7Zk3v9T",
         "mail.example",
         "JBSWY3DP",
         "4111111111111111",
-        "text",
+        "the note text",
     ] {
         assert!(!text.contains(secret), "{secret} in the clear");
     }

@@ -30,5 +30,8 @@ pub async fn run(globals: &Globals, args: Login) -> anyhow::Result<Done> {
         vault.profile().server_url,
         dir.display()
     );
+    if let Some(note) = vault.token_notice() {
+        eprintln!("note: {note}");
+    }
     Ok(Done::Success)
 }

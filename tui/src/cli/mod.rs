@@ -32,7 +32,7 @@ mod totp;
 
 use clap::{Parser, Subcommand};
 
-pub use self::context::Globals;
+pub use self::context::{Globals, needs_login};
 
 /// Process exit codes.
 pub mod exit {
@@ -58,12 +58,14 @@ pub enum Done {
 /// `passwd`, GOPHKEEPER_EXPORT_PASSWORD for importing an export made with
 /// another password). It is never taken from a flag.
 ///
-/// With no command, `gophkeeper` will open the full-screen vault.
+/// With no command, `gophkeeper` opens the full-screen vault.
 #[derive(Debug, Parser)]
 #[command(name = "gophkeeper", version, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub globals: Globals,
+    #[command(flatten)]
+    pub vault: crate::app::Options,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use gophkeeper_client::cache::Profile;
 use gophkeeper_client::session::Session;
+use gophkeeper_client::tokens::TokenStore;
 use gophkeeper_client::transport::{ServerUrl, Transport};
 
 use super::{Done, Globals};
@@ -51,7 +52,12 @@ pub async fn run(globals: &Globals, args: Status) -> anyhow::Result<Done> {
         server: profile.server_url.clone(),
         username: profile.username.clone(),
         user_id: profile.user_id,
-        logged_in: cache.sealed_refresh_token().await?.is_some(),
+        logged_in: TokenStore::open(&dir, &profile.server_url, &profile.username)
+            .await
+            .load()
+            .await?
+            .is_some()
+            || cache.sealed_refresh_token().await?.is_some(),
         online: reachable(&profile).await,
         pending: cache.pending_count().await?,
         conflicts: cache.conflicts().await?.len(),

@@ -8,7 +8,10 @@ mod passphrase;
 mod password;
 
 pub use passphrase::{DEFAULT_SEPARATOR, WORDS, passphrase, passphrase_bits};
-pub use password::{DEFAULT_LENGTH, MAX_LENGTH, MIN_LENGTH, SYMBOLS, password, password_bits};
+pub use password::{
+    DEFAULT_LENGTH, MAX_LENGTH, MIN_LENGTH, SYMBOLS, password, password_bits,
+    password_without_symbols, password_without_symbols_bits,
+};
 
 /// Requests the generators refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -32,17 +32,27 @@ fn alphabet() -> Vec<u8> {
 /// rule; forcing one character per class at fixed places would not. At 20
 /// characters fewer than 1 in 3 draws is rejected.
 pub fn password(length: usize) -> Result<Zeroizing<String>, GenerateError> {
+    password_of(length, &CLASSES)
+}
+
+/// The same without symbols, for the sites that refuse them (the
+/// generator dialog's character option).
+pub fn password_without_symbols(length: usize) -> Result<Zeroizing<String>, GenerateError> {
+    password_of(length, &CLASSES[..3])
+}
+
+fn password_of(length: usize, classes: &[&[u8]]) -> Result<Zeroizing<String>, GenerateError> {
     if !(MIN_LENGTH..=MAX_LENGTH).contains(&length) {
         return Err(GenerateError::Length(length));
     }
-    let alphabet = alphabet();
+    let alphabet = classes.concat();
     let mut rng = OsRng;
     loop {
         let mut bytes = Zeroizing::new(Vec::with_capacity(length));
         for _ in 0..length {
             bytes.push(alphabet[rng.gen_range(0..alphabet.len())]);
         }
-        if CLASSES
+        if classes
             .iter()
             .all(|class| bytes.iter().any(|b| class.contains(b)))
         {
@@ -56,8 +66,17 @@ pub fn password(length: usize) -> Result<Zeroizing<String>, GenerateError> {
 /// under `length × log2(alphabet)` because of the every-class rule, which
 /// is ignored here: it removes far less than one bit).
 pub fn password_bits(length: usize) -> f64 {
+    bits_over(length, alphabet().len())
+}
+
+/// Bits of strength of a [`password_without_symbols`].
+pub fn password_without_symbols_bits(length: usize) -> f64 {
+    bits_over(length, CLASSES[..3].concat().len())
+}
+
+fn bits_over(length: usize, alphabet: usize) -> f64 {
     #[allow(clippy::cast_precision_loss, reason = "small numbers")]
-    let bits = length as f64 * (alphabet().len() as f64).log2();
+    let bits = length as f64 * (alphabet as f64).log2();
     bits
 }
 
@@ -98,6 +117,23 @@ mod tests {
             seen.extend(password(DEFAULT_LENGTH).unwrap().bytes());
         }
         assert_eq!(seen.len(), alphabet().len());
+    }
+
+    #[test]
+    fn without_symbols_means_letters_and_digits_of_every_class() {
+        for _ in 0..200 {
+            let pw = password_without_symbols(8).unwrap();
+            assert!(
+                pw.bytes().all(|b| b.is_ascii_alphanumeric()),
+                "{}",
+                pw.as_str()
+            );
+            for class in &CLASSES[..3] {
+                assert!(pw.bytes().any(|b| class.contains(&b)));
+            }
+        }
+        assert_eq!(password_without_symbols(3), Err(GenerateError::Length(3)));
+        assert!(password_without_symbols_bits(20) < password_bits(20));
     }
 
     #[test]

@@ -191,6 +191,8 @@ impl Device {
             command.env_remove(var);
         }
         command.env("GOPHKEEPER_PASSWORD", &self.password);
+        // Never a developer's real keyring: the profile's file instead.
+        command.env("GOPHKEEPER_KEYRING", "off");
         command.arg("--profile").arg(self.profile());
         command.arg("--server").arg(&self.server);
         if let Some(ca) = &self.ca {

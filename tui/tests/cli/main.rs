@@ -15,8 +15,12 @@ mod helpers;
 mod conflicts;
 mod devices;
 mod import_export;
+#[cfg(target_os = "linux")] // GNOME Keyring on a private D-Bus session.
+mod keyring;
 mod offline;
 mod password;
 mod rejections;
 mod scan;
 mod trust;
+#[cfg(unix)] // tmux, and `env -u` in the command it runs.
+mod tui;

@@ -19,9 +19,11 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
     device.ok(&["register", "rita"]).await;
     device.ok(&["add", "text", "Note", "--text", "x"]).await;
 
-    // No command: the full-screen vault is not built yet.
+    // No command and no terminal (a script): the full-screen vault
+    // refuses to start and points at the commands.
     let out = device.cmd(&[]).run().await;
     assert_eq!(out.code, 2, "{out:#?}");
+    assert!(out.stderr.contains("needs a terminal"), "{out:#?}");
     assert!(out.stderr.contains("gophkeeper --help"), "{out:#?}");
 
     // Cards: Luhn, expiry, CVV, and none of them echoed.

@@ -1,0 +1,311 @@
+//! Where the refresh token waits between runs: the operating system's
+//! credential store (Secret Service on Linux, Keychain on macOS,
+//! Credential Manager on Windows), one entry per server and user. Where
+//! there is none (a headless Linux box has no Secret Service) it is a file
+//! in the profile, readable by its owner only, and the person is told so
+//! once, when that file is first made.
+//!
+//! The keyring needs the `os-keyring` feature; without it every profile
+//! uses the file.
+//!
+//! Either way what is stored is the token sealed under the profile's local
+//! key (derived from the vault key), so neither a copied keyring entry nor
+//! the file is usable without the master password; the vault key itself
+//! is never stored unwrapped anywhere.
+
+use std::path::{Path, PathBuf};
+
+/// The fallback file in the profile directory.
+pub const TOKEN_FILE: &str = "refresh-token";
+/// Set to `off` to skip the OS keyring (tests, or a keyring that prompts).
+pub const KEYRING_ENV: &str = "GOPHKEEPER_KEYRING";
+#[cfg(feature = "os-keyring")]
+const SERVICE: &str = "gophkeeper";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenStoreError {
+    #[error("the OS keyring failed: {0}")]
+    Keyring(String),
+    #[error("cannot use {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("internal error: {0}")]
+    Unexpected(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Backend {
+    /// `file` is where a token from before the keyring answered may wait.
+    #[cfg(feature = "os-keyring")]
+    Keyring { account: String, file: PathBuf },
+    File(PathBuf),
+}
+
+/// The place this profile's refresh token is kept.
+#[derive(Debug, Clone)]
+pub struct TokenStore {
+    backend: Backend,
+    notice: Option<String>,
+}
+
+/// Keyring calls block (D-Bus, Keychain): off the async workers.
+#[cfg(feature = "os-keyring")]
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, TokenStoreError> + Send + 'static,
+) -> Result<T, TokenStoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| TokenStoreError::Unexpected(format!("token store task failed: {e}")))?
+}
+
+#[cfg(feature = "os-keyring")]
+fn keyring_error(err: &keyring::Error) -> TokenStoreError {
+    TokenStoreError::Keyring(err.to_string())
+}
+
+impl TokenStore {
+    /// The OS keyring if it answers, else the file in `profile_dir`.
+    pub async fn open(profile_dir: &Path, server: &str, username: &str) -> Self {
+        #[cfg(not(feature = "os-keyring"))]
+        let _ = (server, username);
+        #[cfg(feature = "os-keyring")]
+        if let Some(store) = Self::keyring(server, username, profile_dir.join(TOKEN_FILE)).await
+        {
+            return store;
+        }
+        Self::file_only(profile_dir)
+    }
+
+    /// The keyring entry, if the keyring answers and is not turned off.
+    #[cfg(feature = "os-keyring")]
+    async fn keyring(server: &str, username: &str, file: PathBuf) -> Option<Self> {
+        let off = std::env::var(KEYRING_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("off"));
+        let account = format!("{username}@{server}");
+        let probe = account.clone();
+        let available = !off
+            && blocking(move || {
+                let entry = keyring::Entry::new(SERVICE, &probe).map_err(|e| keyring_error(&e))?;
+                match entry.get_secret() {
+                    Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+                    Err(err) => Err(keyring_error(&err)),
+                }
+            })
+            .await
+            .inspect_err(|err| tracing::debug!(%err, "no OS keyring; using the profile file"))
+            .is_ok();
+        available.then_some(Self {
+            backend: Backend::Keyring { account, file },
+            notice: None,
+        })
+    }
+
+    /// The file in `profile_dir`, whatever the platform offers.
+    pub fn file_only(profile_dir: &Path) -> Self {
+        let path = profile_dir.join(TOKEN_FILE);
+        let notice = (!path.exists()).then(|| {
+            format!(
+                "no OS keyring here; this device's login token is kept in {} (owner-only, \
+                 sealed with a key from the master password)",
+                path.display()
+            )
+        });
+        Self {
+            backend: Backend::File(path),
+            notice,
+        }
+    }
+
+    pub fn is_keyring(&self) -> bool {
+        !matches!(self.backend, Backend::File(_))
+    }
+
+    /// The one-time note about the fallback file, while it is new.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    pub async fn load(&self) -> Result<Option<Vec<u8>>, TokenStoreError> {
+        match self.backend.clone() {
+            #[cfg(feature = "os-keyring")]
+            Backend::Keyring { account, file } => {
+                let stored = blocking(move || {
+                    let entry =
+                        keyring::Entry::new(SERVICE, &account).map_err(|e| keyring_error(&e))?;
+                    match entry.get_secret() {
+                        Ok(sealed) => Ok(Some(sealed)),
+                        Err(keyring::Error::NoEntry) => Ok(None),
+                        Err(err) => Err(keyring_error(&err)),
+                    }
+                })
+                .await?;
+                if stored.is_some() {
+                    return Ok(stored);
+                }
+                // Logged in while the keyring did not answer (a session
+                // without D-Bus, say): move the token into the keyring now.
+                let Some(sealed) = read_file(&file)? else {
+                    return Ok(None);
+                };
+                self.save(&sealed).await?;
+                remove_file(&file)?;
+                Ok(Some(sealed))
+            }
+            Backend::File(path) => read_file(&path),
+        }
+    }
+
+    pub async fn save(&self, sealed: &[u8]) -> Result<(), TokenStoreError> {
+        match self.backend.clone() {
+            #[cfg(feature = "os-keyring")]
+            Backend::Keyring { account, .. } => {
+                let sealed = sealed.to_vec();
+                blocking(move || {
+                    keyring::Entry::new(SERVICE, &account)
+                        .and_then(|entry| entry.set_secret(&sealed))
+                        .map_err(|e| keyring_error(&e))
+                })
+                .await
+            }
+            Backend::File(path) => write_private(&path, sealed),
+        }
+    }
+
+    /// Forgets the token; nothing stored is not an error.
+    pub async fn delete(&self) -> Result<(), TokenStoreError> {
+        match self.backend.clone() {
+            #[cfg(feature = "os-keyring")]
+            Backend::Keyring { account, file } => {
+                blocking(move || {
+                    let entry =
+                        keyring::Entry::new(SERVICE, &account).map_err(|e| keyring_error(&e))?;
+                    match entry.delete_credential() {
+                        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                        Err(err) => Err(keyring_error(&err)),
+                    }
+                })
+                .await?;
+                remove_file(&file)
+            }
+            Backend::File(path) => remove_file(&path),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Option<Vec<u8>>, TokenStoreError> {
+    match std::fs::read(path) {
+        Ok(sealed) => Ok(Some(sealed)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(file_error(path, source)),
+    }
+}
+
+/// Removing what is not there is not an error.
+fn remove_file(path: &Path) -> Result<(), TokenStoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(file_error(path, source)),
+    }
+}
+
+fn file_error(path: &Path, source: std::io::Error) -> TokenStoreError {
+    TokenStoreError::File {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Owner-only where the platform has file modes (on Windows the profile
+/// lives under the user's own AppData, which only they can read).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TokenStoreError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        // A file made earlier with a looser mode is tightened first.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| file_error(path, e))?;
+        }
+    }
+    let mut file = options.open(path).map_err(|e| file_error(path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| file_error(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_file_store_keeps_forgets_and_says_so_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::file_only(dir.path());
+        assert!(!store.is_keyring());
+        assert!(store.notice().unwrap().contains("no OS keyring"));
+        assert_eq!(store.load().await.unwrap(), None);
+        store.save(b"sealed-1").await.unwrap();
+        store.save(b"sealed-2").await.unwrap();
+        assert_eq!(
+            store.load().await.unwrap().as_deref(),
+            Some(&b"sealed-2"[..])
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(TOKEN_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Once the file exists, no more notes.
+        assert_eq!(TokenStore::file_only(dir.path()).notice(), None);
+        store.delete().await.unwrap();
+        store.delete().await.unwrap();
+        assert_eq!(store.load().await.unwrap(), None);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_loose_file_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TOKEN_FILE);
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        TokenStore::file_only(dir.path())
+            .save(b"new")
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_file_is_an_error_not_a_missing_token() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: reading it fails.
+        std::fs::create_dir(dir.path().join(TOKEN_FILE)).unwrap();
+        let store = TokenStore::file_only(dir.path());
+        assert!(matches!(
+            store.load().await,
+            Err(TokenStoreError::File { .. })
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn without_a_keyring_the_file_is_used() {
+        // This machine (CI, a container) has no Secret Service; where one
+        // exists the keyring is used and this only checks the flag.
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path(), "https://127.0.0.1:1", "nobody").await;
+        assert_eq!(store.is_keyring(), store.notice().is_none());
+    }
+}

@@ -1,0 +1,117 @@
+//! This account's signed-in devices; `x` signs one out.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use gophkeeper_client::session::DeviceSession;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, List, ListItem, ListState};
+
+use crate::app::event::Effect;
+use crate::app::state::{Confirm, Overlay, Screen, State};
+use crate::app::ui;
+use crate::app::update::vault_keys;
+
+#[derive(Debug, Default)]
+pub struct SessionsView {
+    pub sessions: Vec<DeviceSession>,
+    pub selected: usize,
+}
+
+impl SessionsView {
+    pub fn set(&mut self, sessions: Vec<DeviceSession>) {
+        self.sessions = sessions;
+        self.selected = self.selected.min(self.sessions.len().saturating_sub(1));
+    }
+}
+
+pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Screen::Sessions(view) = &mut state.screen else {
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Esc => state.screen = Screen::List,
+        KeyCode::Up | KeyCode::Char('k') => view.selected = view.selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => {
+            view.selected = (view.selected + 1).min(view.sessions.len().saturating_sub(1));
+        }
+        KeyCode::Char('x') | KeyCode::Delete => match view.sessions.get(view.selected) {
+            Some(session) if session.current => {
+                state.error("that is this device; use L to lock or `gophkeeper logout`");
+            }
+            Some(session) => {
+                state.overlay = Some(Overlay::Confirm(Confirm::Revoke {
+                    id: session.session_id.clone(),
+                    device: session.device_name.clone(),
+                }));
+            }
+            None => {}
+        },
+        KeyCode::Char('r') => {
+            state.busy = Some("loading sessions".into());
+            return vec![Effect::LoadSessions];
+        }
+        _ => return vault_keys(state, key).unwrap_or_default(),
+    }
+    Vec::new()
+}
+
+/// `YYYY-MM-DD HH:MM` UTC from milliseconds since the epoch.
+pub fn utc_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60
+    )
+}
+
+pub fn render(state: &State, frame: &mut Frame, area: Rect) {
+    let Screen::Sessions(view) = &state.screen else {
+        return;
+    };
+    let items: Vec<ListItem> = view
+        .sessions
+        .iter()
+        .map(|s| {
+            let mark = if s.current { "*" } else { " " };
+            let name: String = s.device_name.chars().take(34).collect();
+            ListItem::new(Line::from(format!(
+                "{mark} {name:<34} since {}  seen {}",
+                utc_time(s.created_at_ms),
+                &utc_time(s.last_seen_at_ms)[11..],
+            )))
+        })
+        .collect();
+    let list = List::new(items)
+        .block(
+            Block::bordered().title(" Sessions (* this device) · x revoke · r reload · Esc back "),
+        )
+        .highlight_style(ui::focused());
+    let mut selection = ListState::default().with_selected(Some(view.selected));
+    frame.render_stateful_widget(list, area, &mut selection);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00");
+        assert_eq!(utc_time(1_709_251_199_000), "2024-02-29 23:59");
+        assert_eq!(utc_time(1_924_992_000_000), "2031-01-01 00:00");
+    }
+}

@@ -1,0 +1,269 @@
+//! Every screen and dialog drawn on ratatui's `TestBackend` at 80×24 (the
+//! smallest terminal the vault promises to work in), compared with the
+//! stored snapshots in `snapshots/`. Secrets in the sample vault must
+//! show as dots or last-four in every one of them.
+
+use crossterm::event::KeyCode;
+use gophkeeper_client::item::{Item, ItemKind, Payload};
+use gophkeeper_client::session::DeviceSession;
+use gophkeeper_client::vault::ConflictView;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::event::Event;
+use super::render::render;
+use super::screens::{conflicts::ConflictsView, generator, sessions::SessionsView};
+use super::state::{Overlay, Screen, State};
+use super::tests::{ctrl, key, locked, opened, typed};
+use super::update::apply;
+
+fn draw(state: &State) -> String {
+    draw_at(state, 80, 24)
+}
+
+fn draw_at(state: &State, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| render(state, frame)).unwrap();
+    let text = terminal.backend().to_string();
+    for secret in [
+        "bank-password",
+        "gh-password-1",
+        "4321",
+        "4111 1111",
+        "JBSWY3DP",
+    ] {
+        assert!(!text.contains(secret), "{secret} on screen:\n{text}");
+    }
+    text
+}
+
+#[test]
+fn connect() {
+    let mut state = State::new(Default::default(), None, "https://vault.example:443");
+    typed(&mut state, "ann");
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "secret");
+    insta::assert_snapshot!(draw(&state));
+    apply(&mut state, key(KeyCode::F(2)));
+    insta::assert_snapshot!("connect_register", draw(&state));
+    apply(
+        &mut state,
+        Event::TrustQuestion {
+            fingerprint: "SHA256:9F:86:D0:81:88:4C:7D:65:9A:2F:EA:A0:C5:5A:D0:15:A3:BF:4F:1B"
+                .into(),
+        },
+    );
+    insta::assert_snapshot!("connect_trust", draw(&state));
+}
+
+#[test]
+fn unlock_and_busy() {
+    let mut state = locked();
+    typed(&mut state, "secret");
+    insta::assert_snapshot!(draw(&state));
+    apply(&mut state, key(KeyCode::Enter));
+    insta::assert_snapshot!("unlock_busy", draw(&state));
+}
+
+#[test]
+fn list() {
+    let state = opened();
+    insta::assert_snapshot!(draw(&state));
+}
+
+#[test]
+fn list_searching_and_filtered() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Char('/')));
+    typed(&mut state, "gi");
+    insta::assert_snapshot!(draw(&state));
+    apply(&mut state, key(KeyCode::Esc));
+    apply(&mut state, key(KeyCode::Tab));
+    apply(&mut state, key(KeyCode::Tab));
+    apply(&mut state, key(KeyCode::Tab));
+    insta::assert_snapshot!("list_files_only", draw(&state));
+}
+
+#[test]
+fn list_resizes() {
+    let state = opened();
+    insta::assert_snapshot!(draw_at(&state, 120, 30));
+}
+
+#[test]
+fn detail_login_masked() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Down));
+    apply(&mut state, key(KeyCode::Down));
+    apply(&mut state, key(KeyCode::Enter));
+    insta::assert_snapshot!(draw(&state));
+}
+
+#[test]
+fn detail_card_and_file() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::End));
+    for _ in 0..4 {
+        apply(&mut state, key(KeyCode::Down));
+    }
+    apply(&mut state, key(KeyCode::Enter));
+    insta::assert_snapshot!("detail_card", draw(&state));
+    apply(&mut state, key(KeyCode::Esc));
+    apply(&mut state, key(KeyCode::Up));
+    apply(&mut state, key(KeyCode::Enter));
+    insta::assert_snapshot!("detail_file", draw(&state));
+    apply(&mut state, key(KeyCode::Char('o')));
+    insta::assert_snapshot!("detail_file_save", draw(&state));
+}
+
+#[test]
+fn forms() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Char('a')));
+    typed(&mut state, "Mail");
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "ann");
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "hunter22");
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "not a url!");
+    insta::assert_snapshot!("form_login", draw(&state));
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Char('a')));
+    for _ in 0..3 {
+        apply(&mut state, key(KeyCode::F(2)));
+    }
+    apply(&mut state, ctrl('s'));
+    insta::assert_snapshot!("form_card_errors", draw(&state));
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Char('a')));
+    for _ in 0..2 {
+        apply(&mut state, key(KeyCode::F(2)));
+    }
+    typed(&mut state, "Scan");
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "/home/ann/scan.pdf");
+    apply(
+        &mut state,
+        Event::FileRead {
+            file_name: "scan.pdf".into(),
+            bytes: Zeroizing::new(vec![0; 2048]),
+        },
+    );
+    insta::assert_snapshot!("form_file", draw(&state));
+}
+
+#[test]
+fn form_text_edit() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Down));
+    apply(&mut state, key(KeyCode::Char('e')));
+    insta::assert_snapshot!(draw(&state));
+}
+
+#[test]
+fn generator() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Char('g')));
+    let Some(Overlay::Generator(generator)) = &mut state.overlay else {
+        panic!();
+    };
+    generator.value = Zeroizing::new("Xq7#pR2!vL9@mZ4&kT8w".into());
+    insta::assert_snapshot!(draw(&state));
+    assert_eq!(generator::Target::Clipboard, generator::Target::Clipboard);
+}
+
+#[test]
+fn help() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Char('?')));
+    insta::assert_snapshot!(draw(&state));
+}
+
+#[test]
+fn delete_confirm() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Char('d')));
+    insta::assert_snapshot!(draw(&state));
+}
+
+#[test]
+fn sessions() {
+    let mut state = opened();
+    let mut view = SessionsView::default();
+    view.set(vec![
+        DeviceSession {
+            session_id: "s1".into(),
+            device_name: "gophkeeper vault on laptop".into(),
+            created_at_ms: 1_764_000_000_000,
+            last_seen_at_ms: 1_764_095_400_000,
+            current: true,
+        },
+        DeviceSession {
+            session_id: "s2".into(),
+            device_name: "gophkeeper CLI on phone".into(),
+            created_at_ms: 1_763_000_000_000,
+            last_seen_at_ms: 1_764_090_000_000,
+            current: false,
+        },
+    ]);
+    view.selected = 1;
+    state.screen = Screen::Sessions(view);
+    insta::assert_snapshot!(draw(&state));
+    apply(&mut state, key(KeyCode::Char('x')));
+    insta::assert_snapshot!("sessions_revoke", draw(&state));
+}
+
+#[test]
+fn passwd() {
+    let mut state = opened();
+    apply(&mut state, key(KeyCode::Char('P')));
+    typed(&mut state, "old one");
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "new");
+    apply(&mut state, key(KeyCode::Enter));
+    insta::assert_snapshot!(draw(&state));
+}
+
+#[test]
+fn conflict() {
+    let mut state = opened();
+    let theirs = Item::new(
+        "Bank",
+        Payload::Login {
+            username: "ann.smith".into(),
+            password: "bank-password".into(),
+            urls: vec!["https://bank.example".into()],
+            totp: None,
+        },
+    );
+    let mut mine = theirs.clone();
+    mine.notes = "changed on this laptop".into();
+    if let Payload::Login { password, .. } = &mut mine.payload {
+        *password = "gh-password-1".into();
+    }
+    let mut view = ConflictsView::default();
+    view.set(vec![ConflictView {
+        record_id: Uuid::nil(),
+        mine: Some(mine),
+        theirs: Some(theirs),
+        theirs_revision: 9,
+    }]);
+    state.screen = Screen::Conflicts(view);
+    insta::assert_snapshot!(draw(&state));
+    assert_eq!(ItemKind::Login.name(), "login");
+}
+
+#[test]
+fn offline_status_and_lock() {
+    let mut state = opened();
+    let vault = state.vault.as_mut().unwrap();
+    vault.status.online = false;
+    vault.status.pending = 2;
+    vault.status.watching = false;
+    insta::assert_snapshot!(draw(&state));
+    apply(&mut state, key(KeyCode::Char('L')));
+    insta::assert_snapshot!("locked", draw(&state));
+}
