@@ -5,9 +5,9 @@ use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use rand::rngs::OsRng;
-use zeroize::Zeroizing;
 
 use super::CryptoError;
+use super::plaintext::Plaintext;
 use super::secret::KeyBytes;
 
 pub(crate) const NONCE_LEN: usize = 24;
@@ -18,35 +18,59 @@ pub(crate) const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
 
 /// Encrypts under a fresh random nonce.
 pub(crate) fn seal(key: &KeyBytes, version: u8, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let mut nonce = [0; NONCE_LEN];
-    OsRng.fill_bytes(&mut nonce);
-    seal_with_nonce(key, version, &nonce, aad, plaintext)
+    seal_with(key, version, aad, plaintext.len(), |body| {
+        body.copy_from_slice(plaintext);
+    })
 }
 
-/// Split out from [`seal`] only so that published test vectors, which fix
-/// the nonce, can run through the same code.
+/// Encrypts a `plaintext_len`-byte plaintext that `write` puts straight into
+/// the envelope, under a fresh random nonce.
+///
+/// For a caller that builds its plaintext (an encoder): the plaintext then
+/// exists only in the buffer that becomes the ciphertext, so there is no
+/// second copy to wipe. `write` gets a slice of exactly `plaintext_len`
+/// bytes, which cannot grow and so cannot leave a stray copy behind in a
+/// reallocation.
+pub(crate) fn seal_with(
+    key: &KeyBytes,
+    version: u8,
+    aad: &[u8],
+    plaintext_len: usize,
+    write: impl FnOnce(&mut [u8]),
+) -> Vec<u8> {
+    let mut nonce = [0; NONCE_LEN];
+    OsRng.fill_bytes(&mut nonce);
+    seal_with_nonce(key, version, &nonce, aad, plaintext_len, write)
+}
+
+/// Split out from [`seal_with`] only so that published test vectors, which
+/// fix the nonce, can run through the same code.
 pub(crate) fn seal_with_nonce(
     key: &KeyBytes,
     version: u8,
     nonce: &[u8; NONCE_LEN],
     aad: &[u8],
-    plaintext: &[u8],
+    plaintext_len: usize,
+    write: impl FnOnce(&mut [u8]),
 ) -> Vec<u8> {
-    // Encrypting in place in the output buffer leaves no stray plaintext copy.
-    let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
-    out.push(version);
-    out.extend_from_slice(nonce);
-    out.extend_from_slice(plaintext);
+    // Held as a `Plaintext` until it is encrypted, so that a panic in
+    // `write` still wipes whatever it had written.
+    let mut out = Plaintext::zeroed(OVERHEAD + plaintext_len);
+    let (header, rest) = out.as_mut_slice().split_at_mut(HEADER_LEN);
+    let (body, tag_out) = rest.split_at_mut(plaintext_len);
+    header[0] = version;
+    header[1..].copy_from_slice(nonce);
+    write(body);
     let cipher = XChaCha20Poly1305::new(<&Key>::from(key.as_bytes()));
     #[expect(
         clippy::expect_used,
         reason = "XChaCha20 only refuses messages over 256 GiB; records are capped at 512 KiB"
     )]
     let tag = cipher
-        .encrypt_in_place_detached(<&XNonce>::from(nonce), aad, &mut out[HEADER_LEN..])
+        .encrypt_in_place_detached(<&XNonce>::from(nonce), aad, body)
         .expect("plaintext within XChaCha20's 256 GiB limit");
-    out.extend_from_slice(&tag);
-    out
+    tag_out.copy_from_slice(&tag);
+    out.into_encrypted()
 }
 
 /// Decrypts an envelope that must carry `version`.
@@ -58,7 +82,7 @@ pub(crate) fn open(
     version: u8,
     aad: &[u8],
     sealed: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+) -> Result<Plaintext, CryptoError> {
     if sealed.len() < OVERHEAD || sealed.first() != Some(&version) {
         return Err(CryptoError::DecryptionFailed);
     }
@@ -70,12 +94,19 @@ pub(crate) fn open(
     ) else {
         return Err(CryptoError::DecryptionFailed);
     };
-    let mut buf = Zeroizing::new(ciphertext.to_vec());
+    // The one copy an open needs: the input is borrowed, and the AEAD
+    // decrypts in place.
+    let mut buf = Plaintext::copied_from(ciphertext);
     let cipher = XChaCha20Poly1305::new(<&Key>::from(key.as_bytes()));
     // The tag is checked before anything is decrypted, so a forged input
     // never produces plaintext.
     cipher
-        .decrypt_in_place_detached(<&XNonce>::from(nonce), aad, &mut buf, <&Tag>::from(tag))
+        .decrypt_in_place_detached(
+            <&XNonce>::from(nonce),
+            aad,
+            buf.as_mut_slice(),
+            <&Tag>::from(tag),
+        )
         .map_err(|_| CryptoError::DecryptionFailed)?;
     Ok(buf)
 }

@@ -6,11 +6,9 @@
 //! associated data. Someone who copies the cache file learns nothing
 //! without the master password.
 
-use zeroize::Zeroizing;
-
 use super::keys::{VaultKey, hkdf_sha256};
 use super::secret::KeyBytes;
-use super::{CryptoError, aead};
+use super::{CryptoError, Plaintext, aead};
 
 const LOCAL_KEY_INFO: &[u8] = b"gophkeeper/v1/local-cache-key";
 const LOCAL_FORMAT_V1: u8 = 1;
@@ -36,7 +34,7 @@ impl LocalKey {
         aead::seal(&self.0, LOCAL_FORMAT_V1, &aad(purpose), plaintext)
     }
 
-    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Plaintext, CryptoError> {
         aead::open(&self.0, LOCAL_FORMAT_V1, &aad(purpose), sealed)
     }
 }

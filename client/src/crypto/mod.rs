@@ -21,6 +21,7 @@ mod aead;
 mod kdf;
 mod keys;
 mod local;
+mod plaintext;
 mod record;
 mod secret;
 
@@ -30,6 +31,8 @@ mod vectors;
 pub use kdf::{KDF_ALGORITHM, KdfParams, SALT_LEN};
 pub use keys::{AuthKey, KeyEncryptionKey, MasterKey, VaultKey, WRAPPED_VAULT_KEY_LEN};
 pub use local::LocalKey;
+pub use plaintext::Plaintext;
+pub(crate) use plaintext::{wipe_bytes, wipe_string};
 pub use record::{RECORD_FORMAT_V1, RecordAad, SEAL_OVERHEAD, sealed_len};
 pub use secret::KEY_LEN;
 

@@ -1,10 +1,9 @@
 //! Sealing records under the vault key, bound to where they belong.
 
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use super::keys::VaultKey;
-use super::{CryptoError, aead};
+use super::{CryptoError, Plaintext, aead};
 use crate::item::ItemKind;
 
 /// The record envelope format this client writes.
@@ -71,14 +70,29 @@ impl VaultKey {
         aead::seal(&self.0, aad.format_version, &aad.encode(), plaintext)
     }
 
+    /// [`VaultKey::seal_record`] for a plaintext of `plaintext_len` bytes
+    /// that `write` puts straight into the record buffer, which is then
+    /// encrypted in place: the plaintext is never copied, so there is no
+    /// copy to wipe. For the item encoder.
+    pub(crate) fn seal_record_with(
+        &self,
+        aad: &RecordAad,
+        plaintext_len: usize,
+        write: impl FnOnce(&mut [u8]),
+    ) -> Vec<u8> {
+        aead::seal_with(
+            &self.0,
+            aad.format_version,
+            &aad.encode(),
+            plaintext_len,
+            write,
+        )
+    }
+
     /// Decrypts one record. Every failure (wrong key, any altered byte, a
     /// ciphertext from another record, user or kind, or a different format
     /// version) is the same [`CryptoError::DecryptionFailed`].
-    pub fn open_record(
-        &self,
-        aad: &RecordAad,
-        sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    pub fn open_record(&self, aad: &RecordAad, sealed: &[u8]) -> Result<Plaintext, CryptoError> {
         aead::open(&self.0, aad.format_version, &aad.encode(), sealed)
     }
 }

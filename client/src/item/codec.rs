@@ -7,11 +7,8 @@ use std::mem::take;
 use prost::Message;
 use zeroize::Zeroizing;
 
-use super::wire::{
-    ITEM_FORMAT_V1, Preserving, WireBinary, WireCard, WireField, WireItem, WireLogin, WirePayload,
-    WireText,
-};
-use super::{CardExpiry, CustomField, Extensions, Item, Payload};
+use super::wire::{ITEM_FORMAT_V1, Preserving, WireItem, WirePayload};
+use super::{CardExpiry, CustomField, Extensions, Item, Payload, encode};
 
 /// Why bytes are not an item this client can read.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +29,13 @@ pub enum DecodeError {
 
 impl Item {
     /// The binary form that goes inside a record's ciphertext. Wiped on drop.
+    ///
+    /// [`Item::seal`] does not go through this: it encodes straight into
+    /// the buffer it encrypts.
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(to_wire(self).encode_to_vec())
+        let mut out = Zeroizing::new(Vec::with_capacity(encode::encoded_len(self)));
+        encode::encode(self, &mut *out);
+        out
     }
 
     /// Reads [`Item::encode`]'s output, from this or any other client
@@ -43,79 +45,6 @@ impl Item {
     pub fn decode(bytes: &[u8]) -> Result<Item, DecodeError> {
         let wire = Preserving::<WireItem>::decode(bytes).map_err(DecodeError::Malformed)?;
         from_wire(wire)
-    }
-}
-
-fn to_wire(item: &Item) -> Preserving<WireItem> {
-    let ext = &item.extensions;
-    let payload_unknown = if ext.payload_kind == item.kind().as_u8() {
-        ext.payload.clone()
-    } else {
-        Vec::new()
-    };
-    let payload = match &item.payload {
-        Payload::Login {
-            username,
-            password,
-            urls,
-            totp,
-        } => WirePayload::Login(Preserving {
-            known: WireLogin {
-                username: username.clone(),
-                password: password.clone(),
-                urls: urls.clone(),
-                totp: totp.clone(),
-            },
-            unknown: payload_unknown,
-        }),
-        Payload::Text { text } => WirePayload::Text(Preserving {
-            known: WireText { text: text.clone() },
-            unknown: payload_unknown,
-        }),
-        Payload::Binary { file_name, bytes } => WirePayload::Binary(Preserving {
-            known: WireBinary {
-                file_name: file_name.clone(),
-                bytes: bytes.clone(),
-            },
-            unknown: payload_unknown,
-        }),
-        Payload::Card {
-            holder,
-            number,
-            expiry,
-            cvv,
-        } => WirePayload::Card(Preserving {
-            known: WireCard {
-                holder: holder.clone(),
-                number: number.clone(),
-                expiry_month: expiry.month.into(),
-                expiry_year: expiry.year.into(),
-                cvv: cvv.clone(),
-            },
-            unknown: payload_unknown,
-        }),
-    };
-    let fields = item
-        .fields
-        .iter()
-        .map(|field| Preserving {
-            known: WireField {
-                key: field.key.clone(),
-                value: field.value.clone(),
-                hidden: field.hidden,
-            },
-            unknown: field.unknown.clone(),
-        })
-        .collect();
-    Preserving {
-        known: WireItem {
-            format_version: ITEM_FORMAT_V1,
-            name: item.name.clone(),
-            notes: item.notes.clone(),
-            fields,
-            payload: Some(payload),
-        },
-        unknown: ext.item.clone(),
     }
 }
 

@@ -8,15 +8,15 @@
 mod card;
 mod codec;
 mod debug;
+mod encode;
 mod kind;
 mod seal;
 mod validate;
+mod wipe;
 mod wire;
 
 #[cfg(test)]
 mod tests;
-
-use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub use card::{CardExpiry, validate_card_number, validate_cvv};
 pub use codec::DecodeError;
@@ -27,9 +27,9 @@ pub use validate::{MAX_NAME_CHARS, ValidationError};
 /// One vault entry.
 ///
 /// Every string is wiped from memory when the item is dropped: names and
-/// notes are as private as passwords here. `Debug` hides secrets (see
-/// `debug.rs`).
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+/// notes are as private as passwords here (see `wipe.rs`). `Debug` hides
+/// secrets (see `debug.rs`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Item {
     pub name: String,
     /// Free text the person attaches to the item.
@@ -42,7 +42,7 @@ pub struct Item {
 }
 
 /// A user-defined key/value pair, such as a PIN or a security question.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CustomField {
     pub key: String,
     pub value: String,
@@ -52,7 +52,7 @@ pub struct CustomField {
 }
 
 /// The kind-specific part of an item.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Payload {
     Login {
         username: String,
@@ -79,7 +79,7 @@ pub enum Payload {
 }
 
 /// Raw unknown fields of the item message and of its payload message.
-#[derive(Clone, Default, PartialEq, Eq, Zeroize)]
+#[derive(Clone, Default, PartialEq, Eq)]
 struct Extensions {
     item: Vec<u8>,
     /// `ItemKind` number the payload bytes belong to (0 = none). Payload

@@ -3,7 +3,7 @@
 
 use gophkeeper_proto::MAX_RECORD_BYTES;
 
-use super::{Item, ItemError, ValidationError};
+use super::{Item, ItemError, ValidationError, encode};
 use crate::crypto::{RecordAad, VaultKey, sealed_len};
 
 /// Refuses a plaintext whose sealed form would exceed the server's
@@ -23,6 +23,9 @@ pub fn check_sealed_size(plaintext_len: usize) -> Result<usize, ValidationError>
 impl Item {
     /// Validates, encodes, checks the size limit and encrypts. `aad.kind`
     /// must be this item's kind.
+    ///
+    /// The item is encoded straight into the buffer that is then encrypted
+    /// in place, so its plaintext encoding never exists anywhere else.
     pub fn seal(&self, key: &VaultKey, aad: &RecordAad) -> Result<Vec<u8>, ItemError> {
         self.validate()?;
         if aad.kind != self.kind() {
@@ -31,9 +34,14 @@ impl Item {
                 record: aad.kind,
             });
         }
-        let plaintext = self.encode();
-        check_sealed_size(plaintext.len())?;
-        Ok(key.seal_record(aad, &plaintext))
+        let len = encode::encoded_len(self);
+        check_sealed_size(len)?;
+        Ok(key.seal_record_with(aad, len, |mut body| {
+            encode::encode(self, &mut body);
+            // A panic (the buffer is wiped) rather than a record with
+            // trailing zeros, should the two ever disagree.
+            assert!(body.is_empty(), "encoded_len disagrees with encode");
+        }))
     }
 
     /// Decrypts and decodes a record, checking that its content matches the

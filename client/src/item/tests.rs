@@ -6,7 +6,8 @@ use prost::Message;
 use uuid::Uuid;
 
 use super::wire::{
-    ITEM_FORMAT_V1, Preserving, WireCard, WireField, WireItem, WirePayload, WireText,
+    ITEM_FORMAT_V1, Preserving, WireBinary, WireCard, WireField, WireItem, WireLogin, WirePayload,
+    WireText,
 };
 use super::*;
 use crate::crypto::{CryptoError, RecordAad, SEAL_OVERHEAD, VaultKey};
@@ -292,6 +293,30 @@ fn decode_errors_are_specific() {
     assert!(Item::decode(&[]).is_err());
 }
 
+#[test]
+fn file_bytes_decode_with_last_one_wins_and_bounded_lengths() {
+    // Item: version 1, name "n", binary payload (field 12) holding bytes
+    // field 2 twice; protobuf says the last value wins.
+    let binary = [0x12, 0x02, b'a', b'b', 0x12, 0x01, b'c'];
+    // 7 = binary.len().
+    let mut encoded = vec![0x08, 0x01, 0x12, 0x01, b'n', 0x62, 7];
+    encoded.extend_from_slice(&binary);
+    let item = Item::decode(&encoded).unwrap();
+    assert!(matches!(&item.payload, Payload::Binary { bytes, .. } if bytes == b"c"));
+    // A bytes length past the end of the input.
+    let short = [0x08, 0x01, 0x62, 0x03, 0x12, 0x05, b'x'];
+    assert!(matches!(
+        Item::decode(&short),
+        Err(DecodeError::Malformed(_))
+    ));
+    // The bytes field with the wrong wire type (varint).
+    let wrong_type = [0x08, 0x01, 0x62, 0x02, 0x10, 0x01];
+    assert!(matches!(
+        Item::decode(&wrong_type),
+        Err(DecodeError::Malformed(_))
+    ));
+}
+
 fn text() -> impl Strategy<Value = String> {
     proptest::string::string_regex("(?s).{0,40}").unwrap()
 }
@@ -348,6 +373,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
+    fn encoding_matches_the_derived_wire_types(item in item()) {
+        let (direct, derived) = (item.encode(), to_wire(&item).encode_to_vec());
+        prop_assert_eq!(direct.as_slice(), derived.as_slice());
+    }
+
+    #[test]
     fn any_item_round_trips(item in item()) {
         prop_assert_eq!(Item::decode(&item.encode()).unwrap(), item);
     }
@@ -370,5 +401,80 @@ proptest! {
         }
         let _ = Item::decode(&bytes);
         let _ = Item::decode(&bytes[..cut.index(bytes.len())]);
+    }
+}
+
+/// The item as the derived wire structs: what `encode.rs` writes without
+/// them, kept as the reference its output is tested against.
+fn to_wire(item: &Item) -> Preserving<WireItem> {
+    let ext = &item.extensions;
+    let payload_unknown = if ext.payload_kind == item.kind().as_u8() {
+        ext.payload.clone()
+    } else {
+        Vec::new()
+    };
+    let payload = match &item.payload {
+        Payload::Login {
+            username,
+            password,
+            urls,
+            totp,
+        } => WirePayload::Login(Preserving {
+            known: WireLogin {
+                username: username.clone(),
+                password: password.clone(),
+                urls: urls.clone(),
+                totp: totp.clone(),
+            },
+            unknown: payload_unknown,
+        }),
+        Payload::Text { text } => WirePayload::Text(Preserving {
+            known: WireText { text: text.clone() },
+            unknown: payload_unknown,
+        }),
+        Payload::Binary { file_name, bytes } => WirePayload::Binary(Preserving {
+            known: WireBinary {
+                file_name: file_name.clone(),
+                bytes: bytes.clone(),
+            },
+            unknown: payload_unknown,
+        }),
+        Payload::Card {
+            holder,
+            number,
+            expiry,
+            cvv,
+        } => WirePayload::Card(Preserving {
+            known: WireCard {
+                holder: holder.clone(),
+                number: number.clone(),
+                expiry_month: expiry.month.into(),
+                expiry_year: expiry.year.into(),
+                cvv: cvv.clone(),
+            },
+            unknown: payload_unknown,
+        }),
+    };
+    let fields = item
+        .fields
+        .iter()
+        .map(|field| Preserving {
+            known: WireField {
+                key: field.key.clone(),
+                value: field.value.clone(),
+                hidden: field.hidden,
+            },
+            unknown: field.unknown.clone(),
+        })
+        .collect();
+    Preserving {
+        known: WireItem {
+            format_version: ITEM_FORMAT_V1,
+            name: item.name.clone(),
+            notes: item.notes.clone(),
+            fields,
+            payload: Some(payload),
+        },
+        unknown: ext.item.clone(),
     }
 }

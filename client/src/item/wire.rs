@@ -24,9 +24,14 @@
 //! the newer fields.
 
 use prost::bytes::{Buf, BufMut};
-use prost::encoding::{DecodeContext, WireType, bytes, fixed32, fixed64, skip_field, uint64};
+use prost::encoding::{
+    DecodeContext, WireType, bytes, check_wire_type, decode_varint, fixed32, fixed64, skip_field,
+    string, uint64,
+};
 use prost::{DecodeError, Message};
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::crypto::wipe_bytes;
 
 /// Bumped only for a change old clients must not misread; adding a field is
 /// not such a change.
@@ -97,7 +102,7 @@ impl<M: Message + KnownTags> Message for Preserving<M> {
             }
             WireType::LengthDelimited => {
                 let mut value = Vec::new();
-                bytes::merge(wire_type, &mut value, buf, ctx)?;
+                merge_secret_bytes(wire_type, &mut value, buf, ctx)?;
                 bytes::encode(tag, &value, out);
                 value.zeroize();
             }
@@ -193,13 +198,56 @@ impl KnownTags for WireText {
     const TAGS: &'static [u32] = &[1];
 }
 
-#[derive(Clone, PartialEq, Message, Zeroize, ZeroizeOnDrop)]
-#[prost(skip_debug)]
+/// `Message` is written out by hand (what the derive would write, for
+/// `string file_name = 1; bytes bytes = 2;`) only so that the file bytes
+/// are read with [`merge_secret_bytes`].
+#[derive(Clone, PartialEq, Default, Zeroize, ZeroizeOnDrop)]
 pub(super) struct WireBinary {
-    #[prost(string, tag = "1")]
     pub file_name: String,
-    #[prost(bytes = "vec", tag = "2")]
     pub bytes: Vec<u8>,
+}
+
+impl Message for WireBinary {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        if !self.file_name.is_empty() {
+            string::encode(1, &self.file_name, buf);
+        }
+        if !self.bytes.is_empty() {
+            bytes::encode(2, &self.bytes, buf);
+        }
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        match tag {
+            1 => string::merge(wire_type, &mut self.file_name, buf, ctx),
+            2 => merge_secret_bytes(wire_type, &mut self.bytes, buf, ctx),
+            _ => skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        let file_name = if self.file_name.is_empty() {
+            0
+        } else {
+            string::encoded_len(1, &self.file_name)
+        };
+        let bytes = if self.bytes.is_empty() {
+            0
+        } else {
+            bytes::encoded_len(2, &self.bytes)
+        };
+        file_name + bytes
+    }
+
+    fn clear(&mut self) {
+        self.zeroize();
+    }
 }
 
 impl KnownTags for WireBinary {
@@ -223,4 +271,39 @@ pub(super) struct WireCard {
 
 impl KnownTags for WireCard {
     const TAGS: &'static [u32] = &[1, 2, 3, 4, 5];
+}
+
+/// Reads a length-delimited field into `value`, copying it once.
+///
+/// prost's `bytes::merge` reads a `Vec<u8>` by way of an intermediate
+/// `Bytes` buffer, which it then frees without wiping: an extra copy of a
+/// file of up to 512 KiB, left behind in freed memory. This copies straight
+/// from the input into `value`, wiping what `value` held before (protobuf's
+/// "last one wins" for a repeated field).
+fn merge_secret_bytes(
+    wire_type: WireType,
+    value: &mut Vec<u8>,
+    buf: &mut impl Buf,
+    _ctx: DecodeContext,
+) -> Result<(), DecodeError> {
+    check_wire_type(WireType::LengthDelimited, wire_type)?;
+    let len = decode_varint(buf)?;
+    let Some(len) = usize::try_from(len)
+        .ok()
+        .filter(|len| *len <= buf.remaining())
+    else {
+        return Err(buffer_underflow());
+    };
+    wipe_bytes(value);
+    value.reserve_exact(len);
+    value.put(buf.take(len));
+    Ok(())
+}
+
+#[expect(
+    deprecated,
+    reason = "prost 0.14 has no other way for a `Message` impl to report a short input"
+)]
+fn buffer_underflow() -> DecodeError {
+    DecodeError::new("buffer underflow")
 }
