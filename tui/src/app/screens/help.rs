@@ -17,7 +17,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("? / F1", "this help; any key closes"),
             ("Ctrl-C", "quit"),
-            ("wheel click", "with --mouse: move, select, open"),
+            ("mouse", "with --mouse: wheel, click"),
         ],
     ),
     (
