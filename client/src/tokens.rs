@@ -39,7 +39,10 @@ pub enum TokenStoreError {
 enum Backend {
     /// `file` is where a token from before the keyring answered may wait.
     #[cfg(feature = "os-keyring")]
-    Keyring { account: String, file: PathBuf },
+    Keyring {
+        account: String,
+        file: PathBuf,
+    },
     File(PathBuf),
 }
 
@@ -71,8 +74,7 @@ impl TokenStore {
         #[cfg(not(feature = "os-keyring"))]
         let _ = (server, username);
         #[cfg(feature = "os-keyring")]
-        if let Some(store) = Self::keyring(server, username, profile_dir.join(TOKEN_FILE)).await
-        {
+        if let Some(store) = Self::keyring(server, username, profile_dir.join(TOKEN_FILE)).await {
             return store;
         }
         Self::file_only(profile_dir)

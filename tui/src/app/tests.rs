@@ -584,7 +584,10 @@ fn the_wheel_moves_the_selection_and_a_click_picks_the_row_it_was_drawn_on() {
             let drawn = drawn_row(&state, row, height);
             apply(&mut state, click(row, height));
             let name = selected_name(&state);
-            assert!(drawn.contains(&name), "row {row} shows {drawn:?}, selected {name}");
+            assert!(
+                drawn.contains(&name),
+                "row {row} shows {drawn:?}, selected {name}"
+            );
             assert!(matches!(state.screen, Screen::List));
         }
         // A second click on the selected row opens it.
@@ -605,7 +608,11 @@ fn clicks_off_the_items_or_under_a_dialog_change_nothing() {
     // items, the bottom border, the message and status rows.
     for row in [0, 1, 2, 8, 12, 20, 21, 22, 23] {
         apply(&mut state, click(row, 24));
-        assert_eq!(state.vault.as_ref().unwrap().list.selected, before, "row {row}");
+        assert_eq!(
+            state.vault.as_ref().unwrap().list.selected,
+            before,
+            "row {row}"
+        );
         assert!(matches!(state.screen, Screen::List), "row {row}");
     }
     apply(&mut state, key(KeyCode::Char('?')));

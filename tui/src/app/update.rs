@@ -3,7 +3,9 @@
 //! the vault worker land in the state. No I/O happens here: the only
 //! clock read is tokio's `Instant::now()`, which tests pause and advance.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
+};
 use gophkeeper_client::vault::{Entry, VaultStatus};
 use tokio::time::Instant;
 
