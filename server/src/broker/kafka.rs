@@ -47,6 +47,14 @@ pub struct KafkaSettings {
     /// The command consumers' group.
     pub consumer_group: String,
     /// How long a produce may take before the client gets UNAVAILABLE.
+    ///
+    /// Enforced by a timer around the delivery report, not only by
+    /// librdkafka's `message.timeout.ms`, which it checks about once a
+    /// second: a client must hear within 2 s that the broker is away
+    /// (issue 7), so the shipped default is 1.5 s. A command whose answer
+    /// timed out may still reach the broker a moment later; the client
+    /// resends it under the same command id and the consumer applies it
+    /// once.
     pub produce_timeout_ms: u64,
     /// Whether the producer is idempotent (`enable.idempotence`). On by
     /// default; `scripts/cluster` turns it off when it runs tansu.
@@ -180,14 +188,17 @@ impl KafkaProducer {
     }
 
     async fn send(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<(), BrokerError> {
-        self.producer
-            .send(
-                FutureRecord::to(topic).key(key).payload(payload),
-                self.timeout,
-            )
-            .await
-            .map(|_| ())
-            .map_err(|(err, _)| unavailable(err))
+        let delivery = self.producer.send(
+            FutureRecord::to(topic).key(key).payload(payload),
+            self.timeout,
+        );
+        match tokio::time::timeout(self.timeout, delivery).await {
+            Ok(result) => result.map(|_| ()).map_err(|(err, _)| unavailable(err)),
+            Err(_) => Err(BrokerError::Unavailable(format!(
+                "the broker did not confirm the message within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
     }
 }
 
