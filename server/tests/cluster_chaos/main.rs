@@ -125,13 +125,6 @@ async fn killing_any_process_loses_nothing_and_clients_get_fast_retryable_errors
         !errors.is_empty(),
         "killing processes gave no client an error: the drill did not bite"
     );
-    // The broker is away for over 2 s (killed, 2 s, restarted): clients must
-    // have heard so, within the 2 s checked above, rather than waited on it.
-    assert!(
-        errors.contains_key(&("tansu", Code::Unavailable)),
-        "the broker was down for over 2 s and no client got UNAVAILABLE: {}",
-        stats.summary()
-    );
 
     // The state: each user's record holds its last acknowledged update at
     // the revision that counts every acknowledged command once.
