@@ -51,7 +51,7 @@ async fn profile_round_trips_and_files_are_private() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         let profile_dir = dir.path().join("profile");
         assert_eq!(mode(&profile_dir), 0o700);
         for entry in std::fs::read_dir(&profile_dir).unwrap() {
