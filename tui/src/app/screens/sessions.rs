@@ -58,24 +58,10 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 
 /// `YYYY-MM-DD HH:MM` UTC from milliseconds since the epoch.
 pub fn utc_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60
-    )
+    // `YYYY-MM-DD HH:MM` of the CLI's `YYYY-MM-DD HH:MM:SS UTC`.
+    let mut time = crate::output::utc_time(ms);
+    time.truncate(16);
+    time
 }
 
 pub fn render(state: &State, frame: &mut Frame, area: Rect) {
