@@ -68,14 +68,25 @@ impl CommandPublisher for InProcessPublisher {
     }
 }
 
+impl InProcessSubscriber {
+    /// Gives a received message the next position (for logs only).
+    fn numbered(&mut self, mut delivery: Delivery) -> Delivery {
+        delivery.position = (0, self.next_offset);
+        self.next_offset += 1;
+        delivery
+    }
+}
+
 #[async_trait]
 impl CommandSubscriber for InProcessSubscriber {
     async fn next(&mut self) -> Result<Option<Delivery>, BrokerError> {
-        Ok(self.receiver.recv().await.map(|mut delivery| {
-            delivery.position = (0, self.next_offset);
-            self.next_offset += 1;
-            delivery
-        }))
+        let received = self.receiver.recv().await;
+        Ok(received.map(|delivery| self.numbered(delivery)))
+    }
+
+    fn try_next(&mut self) -> Option<Delivery> {
+        let received = self.receiver.try_recv().ok();
+        received.map(|delivery| self.numbered(delivery))
     }
 
     async fn commit(&mut self, _delivery: &Delivery) -> Result<(), BrokerError> {
@@ -103,5 +114,19 @@ mod tests {
             subscriber.commit(&delivery).await.unwrap();
         }
         assert!(subscriber.next().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn try_next_takes_only_what_has_arrived() {
+        let (publisher, mut subscriber) = channel(8);
+        assert!(subscriber.try_next().is_none());
+        for i in 0..2u8 {
+            publisher.publish([i; 16], vec![i]).await.unwrap();
+        }
+        let first = subscriber.next().await.unwrap().unwrap();
+        let second = subscriber.try_next().unwrap();
+        assert_eq!((first.payload, second.payload), (vec![0], vec![1]));
+        assert_eq!((first.position, second.position), ((0, 0), (0, 1)));
+        assert!(subscriber.try_next().is_none());
     }
 }

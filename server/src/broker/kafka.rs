@@ -12,10 +12,12 @@
 //! producer is idempotent by default, but may be configured not to be (see
 //! [`KafkaSettings::idempotent_producer`]).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::FutureExt as _;
 use gophkeeper_proto::v1;
 use prost::Message as _;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -25,7 +27,7 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message as _;
+use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Deserialize;
@@ -87,6 +89,18 @@ pub struct KafkaSettings {
     /// revision it was made on, so one applied out of turn would be a
     /// conflict, never a lost update.
     pub idempotent_producer: bool,
+    /// librdkafka's `fetch.wait.max.ms` for the command consumers and the
+    /// gateways' event readers: how long the broker may hold a fetch that
+    /// finds nothing new.
+    ///
+    /// Apache Kafka and Redpanda answer a waiting fetch as soon as a message
+    /// arrives, so there a longer wait costs no latency and saves idle
+    /// polling. tansu 0.6 instead sleeps out the rest of the wait after
+    /// every pass, data or not (tansu-storage 0.6.0
+    /// `src/service/fetch.rs`), so there the wait is added to every hop,
+    /// and a short wait makes it re-run its per-partition SQL queries many
+    /// times a second. BENCHMARKS.md has the measurements behind the value.
+    pub fetch_wait_max_ms: u64,
 }
 
 fn unavailable(err: KafkaError) -> BrokerError {
@@ -289,7 +303,7 @@ impl KafkaSubscriber {
             .set("group.id", &settings.consumer_group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .set("fetch.wait.max.ms", "10")
+            .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
             // Also the rebalance timeout: a member that dies in the middle of
@@ -334,17 +348,7 @@ impl CommandSubscriber for KafkaSubscriber {
                 continue;
             };
             match received {
-                Ok(message) => {
-                    let mut key = [0u8; 16];
-                    if let Some(k) = message.key().filter(|k| k.len() == 16) {
-                        key.copy_from_slice(k);
-                    }
-                    return Ok(Some(Delivery {
-                        key,
-                        payload: message.payload().unwrap_or_default().to_vec(),
-                        position: (message.partition(), message.offset()),
-                    }));
-                }
+                Ok(message) => return Ok(Some(delivery_of(&message))),
                 // Transient: the broker restarts, a rebalance runs. librdkafka
                 // reconnects by itself; say so and keep going.
                 Err(err) => {
@@ -355,12 +359,39 @@ impl CommandSubscriber for KafkaSubscriber {
         }
     }
 
+    fn try_next(&mut self) -> Option<Delivery> {
+        // `recv` is cancellation safe: a message is either returned now or
+        // left in the queue for the next call.
+        match self.consumer.recv().now_or_never()? {
+            Ok(message) => Some(delivery_of(&message)),
+            // `next` reports and retries read errors; here there is just
+            // nothing to add to the batch.
+            Err(_) => None,
+        }
+    }
+
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
-        let (partition, offset) = delivery.position;
+        self.commit_all(std::slice::from_ref(delivery)).await
+    }
+
+    /// One offset commit for the batch: the position after its last message
+    /// in each partition it touched.
+    async fn commit_all(&mut self, deliveries: &[Delivery]) -> Result<(), BrokerError> {
+        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        for delivery in deliveries {
+            let (partition, offset) = delivery.position;
+            let after = next.entry(partition).or_insert(offset + 1);
+            *after = (*after).max(offset + 1);
+        }
+        if next.is_empty() {
+            return Ok(());
+        }
         let mut positions = TopicPartitionList::new();
-        positions
-            .add_partition_offset(&self.topic, partition, Offset::Offset(offset + 1))
-            .map_err(unavailable)?;
+        for (&partition, &offset) in &next {
+            positions
+                .add_partition_offset(&self.topic, partition, Offset::Offset(offset))
+                .map_err(unavailable)?;
+        }
         // Asynchronous: the order "transaction, then commit" is what matters;
         // a commit lost in a crash only means a redelivery, which is a no-op.
         match self.consumer.commit(&positions, CommitMode::Async) {
@@ -368,10 +399,23 @@ impl CommandSubscriber for KafkaSubscriber {
             // The partition moved to another consumer in a rebalance; that
             // consumer will see the message again and find it applied.
             Err(err) => {
-                tracing::warn!(error = %err, partition, offset, "offset commit failed");
+                tracing::warn!(error = %err, positions = ?next, "offset commit failed");
                 Ok(())
             }
         }
+    }
+}
+
+/// Copies a received message out of the consumer's buffer.
+fn delivery_of(message: &BorrowedMessage<'_>) -> Delivery {
+    let mut key = [0u8; 16];
+    if let Some(k) = message.key().filter(|k| k.len() == 16) {
+        key.copy_from_slice(k);
+    }
+    Delivery {
+        key,
+        payload: message.payload().unwrap_or_default().to_vec(),
+        position: (message.partition(), message.offset()),
     }
 }
 
@@ -419,7 +463,7 @@ pub async fn feed_hub(
             format!("gophkeeper-gateway-{}", uuid::Uuid::new_v4()),
         )
         .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
+        .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
         .create()
         .map_err(unavailable)?;
     // Assign every partition directly: no group rebalance, so no start-up
@@ -475,6 +519,7 @@ mod tests {
             consumer_group: "g".into(),
             produce_timeout_ms: 5000,
             idempotent_producer,
+            fetch_wait_max_ms: 10,
         }
     }
 

@@ -52,8 +52,21 @@ pub trait CommandSubscriber: Send + 'static {
     /// The next message, or `None` once the broker is closed and drained.
     async fn next(&mut self) -> Result<Option<Delivery>, BrokerError>;
 
+    /// A message that has already arrived, without waiting: `None` when
+    /// there is none right now. The consumer takes what queued up while it
+    /// was applying the last batch as its next batch.
+    fn try_next(&mut self) -> Option<Delivery>;
+
     /// Marks the message as done; after a restart delivery resumes after it.
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError>;
+
+    /// Marks a batch of messages, received in this order, as done.
+    async fn commit_all(&mut self, deliveries: &[Delivery]) -> Result<(), BrokerError> {
+        for delivery in deliveries {
+            self.commit(delivery).await?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

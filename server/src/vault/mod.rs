@@ -221,10 +221,29 @@ impl From<sqlx::Error> for StoreError {
 /// Write side, on the primary.
 #[async_trait]
 pub trait VaultWriter: Send + Sync + 'static {
-    /// Applies one command in one transaction: exactly once per command id,
-    /// conflict on a stale base revision, the user's next revision for a
-    /// change, and the outcome recorded with the change.
-    async fn apply(&self, command: &ApplyCommand, now_ms: i64) -> Result<ApplyResult, StoreError>;
+    /// Applies commands in order, all in one transaction: each exactly once
+    /// per command id, conflict on a stale base revision, the user's next
+    /// revision for a change, and the outcome recorded with the change. A
+    /// later command sees what an earlier one in the same batch did. On an
+    /// error nothing of the batch is stored.
+    ///
+    /// Why batches: the consumer hands over what queued up while it was
+    /// busy, so under load one commit (one WAL flush) covers many commands.
+    async fn apply_batch(
+        &self,
+        commands: &[ApplyCommand],
+        now_ms: i64,
+    ) -> Result<Vec<ApplyResult>, StoreError>;
+
+    /// [`VaultWriter::apply_batch`] of one command.
+    async fn apply(&self, command: &ApplyCommand, now_ms: i64) -> Result<ApplyResult, StoreError> {
+        let mut results = self
+            .apply_batch(std::slice::from_ref(command), now_ms)
+            .await?;
+        results
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a batch of one gave no result".into()))
+    }
 }
 
 /// Read side, on the replica. Every method reads one consistent snapshot.

@@ -137,103 +137,123 @@ async fn head(conn: &mut PgConnection, user: UserId) -> Result<u64, StoreError> 
 
 #[async_trait]
 impl VaultWriter for PgVaultWriter {
-    async fn apply(&self, command: &ApplyCommand, now_ms: i64) -> Result<ApplyResult, StoreError> {
+    async fn apply_batch(
+        &self,
+        commands: &[ApplyCommand],
+        now_ms: i64,
+    ) -> Result<Vec<ApplyResult>, StoreError> {
         let mut tx = self.pool.begin().await?;
 
-        // The user's lock, before anything is read: a second transaction for
-        // the same user (a parallel consumer, a redelivery racing the first
-        // delivery) waits here until this one commits, and then reads what
-        // it wrote. Creating the row at 0 keeps a user's first command from
-        // racing with another first command.
-        sqlx::query(
-            "INSERT INTO user_revisions (user_id, revision) VALUES ($1, 0) \
-             ON CONFLICT (user_id) DO UPDATE SET revision = user_revisions.revision",
-        )
-        .bind(command.user_id.0)
-        .execute(&mut *tx)
-        .await?;
-
-        let previous: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT outcome FROM applied_commands WHERE user_id = $1 AND command_id = $2",
-        )
-        .bind(command.user_id.0)
-        .bind(command.command_id.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(bytes) = previous {
-            let outcome = v1::CommandOutcome::decode(bytes.as_slice())
-                .map_err(|e| StoreError::Corrupt(format!("stored outcome: {e}")))?;
-            tx.rollback().await?;
-            return Ok(ApplyResult {
-                outcome,
-                change: None,
-                duplicate: true,
-            });
+        // Every user's lock, before anything is read: a second transaction
+        // for the same user (a parallel consumer, a redelivery racing the
+        // first delivery) waits here until this one commits, and then reads
+        // what it wrote. Taken in user-id order, so two batches that share
+        // users (only during a rebalance) wait for each other instead of
+        // deadlocking. Creating the row at 0 keeps a user's first command
+        // from racing with another first command.
+        let mut users: Vec<Uuid> = commands.iter().map(|c| c.user_id.0).collect();
+        users.sort_unstable();
+        users.dedup();
+        for user in users {
+            sqlx::query(
+                "INSERT INTO user_revisions (user_id, revision) VALUES ($1, 0) \
+                 ON CONFLICT (user_id) DO UPDATE SET revision = user_revisions.revision",
+            )
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
         }
 
-        let existing = find_record(&mut tx, command.user_id, command.record_id).await?;
-        let decision = decide(existing.as_ref(), &command.op);
-        let mut change = None;
-        let result = match decision {
-            Decision::Conflict(current) => v1::command_outcome::Result::Conflict(v1::Conflict {
-                current: Some(current.into_proto()),
-            }),
-            Decision::Rejected(reason, message) => {
-                v1::command_outcome::Result::Rejected(v1::Rejected {
-                    reason: reason as i32,
-                    message,
-                })
-            }
-            write => {
-                let revision: i64 = sqlx::query_scalar(
-                    "INSERT INTO user_revisions (user_id, revision) VALUES ($1, 1) \
-                     ON CONFLICT (user_id) DO UPDATE SET revision = user_revisions.revision + 1 \
-                     RETURNING revision",
-                )
-                .bind(command.user_id.0)
-                .fetch_one(&mut *tx)
-                .await?;
-                let kind = write_record(
-                    &mut tx,
-                    command,
-                    existing.as_ref(),
-                    &write,
-                    revision,
-                    now_ms,
-                )
-                .await?;
-                let revision = revision_from_sql(revision)?;
-                change = Some(v1::RecordChange {
-                    record_id: command.record_id.to_string(),
-                    kind: kind as i32,
-                    revision,
-                    deleted: write == Decision::Tombstone,
-                });
-                v1::command_outcome::Result::Applied(v1::Applied { revision })
-            }
-        };
-        let outcome = v1::CommandOutcome {
-            command_id: command.command_id.to_string(),
-            record_id: command.record_id.to_string(),
-            result: Some(result),
-        };
-        sqlx::query(
-            "INSERT INTO applied_commands (user_id, command_id, outcome, applied_at_ms) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(command.user_id.0)
-        .bind(command.command_id.0)
-        .bind(outcome.encode_to_vec())
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
+        let mut results = Vec::with_capacity(commands.len());
+        for command in commands {
+            results.push(apply_in(&mut tx, command, now_ms).await?);
+        }
+        // One commit, so one WAL flush, for the whole batch.
         tx.commit().await?;
-        Ok(ApplyResult {
-            outcome,
-            change,
-            duplicate: false,
-        })
+        Ok(results)
     }
+}
+
+/// Applies one command inside the caller's transaction, which holds the
+/// user's lock. Commands earlier in the same transaction are visible to it,
+/// so a batch behaves exactly like the same commands applied one after
+/// another.
+async fn apply_in(
+    tx: &mut PgConnection,
+    command: &ApplyCommand,
+    now_ms: i64,
+) -> Result<ApplyResult, StoreError> {
+    let previous: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT outcome FROM applied_commands WHERE user_id = $1 AND command_id = $2",
+    )
+    .bind(command.user_id.0)
+    .bind(command.command_id.0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(bytes) = previous {
+        let outcome = v1::CommandOutcome::decode(bytes.as_slice())
+            .map_err(|e| StoreError::Corrupt(format!("stored outcome: {e}")))?;
+        return Ok(ApplyResult {
+            outcome,
+            change: None,
+            duplicate: true,
+        });
+    }
+
+    let existing = find_record(tx, command.user_id, command.record_id).await?;
+    let decision = decide(existing.as_ref(), &command.op);
+    let mut change = None;
+    let result = match decision {
+        Decision::Conflict(current) => v1::command_outcome::Result::Conflict(v1::Conflict {
+            current: Some(current.into_proto()),
+        }),
+        Decision::Rejected(reason, message) => {
+            v1::command_outcome::Result::Rejected(v1::Rejected {
+                reason: reason as i32,
+                message,
+            })
+        }
+        write => {
+            let revision: i64 = sqlx::query_scalar(
+                "INSERT INTO user_revisions (user_id, revision) VALUES ($1, 1) \
+                 ON CONFLICT (user_id) DO UPDATE SET revision = user_revisions.revision + 1 \
+                 RETURNING revision",
+            )
+            .bind(command.user_id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            let kind =
+                write_record(tx, command, existing.as_ref(), &write, revision, now_ms).await?;
+            let revision = revision_from_sql(revision)?;
+            change = Some(v1::RecordChange {
+                record_id: command.record_id.to_string(),
+                kind: kind as i32,
+                revision,
+                deleted: write == Decision::Tombstone,
+            });
+            v1::command_outcome::Result::Applied(v1::Applied { revision })
+        }
+    };
+    let outcome = v1::CommandOutcome {
+        command_id: command.command_id.to_string(),
+        record_id: command.record_id.to_string(),
+        result: Some(result),
+    };
+    sqlx::query(
+        "INSERT INTO applied_commands (user_id, command_id, outcome, applied_at_ms) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(command.user_id.0)
+    .bind(command.command_id.0)
+    .bind(outcome.encode_to_vec())
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    Ok(ApplyResult {
+        outcome,
+        change,
+        duplicate: false,
+    })
 }
 
 /// Writes the record for an `Insert`, `Replace` or `Tombstone` decision and

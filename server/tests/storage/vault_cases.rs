@@ -15,6 +15,7 @@ pub fn cases() -> Vec<Case> {
     vec![
         case!(create_update_delete_take_revisions_1_2_3),
         case!(duplicate_command_returns_the_first_outcome),
+        case!(a_batch_applies_in_order_and_sees_its_own_writes),
         case!(stale_base_conflicts_and_overwrites_nothing),
         case!(deleted_record_rejects_changes),
         case!(other_users_record_is_not_found),
@@ -227,6 +228,56 @@ async fn duplicate_command_returns_the_first_outcome(stores: Stores) {
         (record.revision, record.ciphertext.as_slice()),
         (2, &b"second"[..])
     );
+}
+
+/// The consumer's batches: one transaction, but each command sees the ones
+/// before it, exactly as if they had been applied one by one.
+async fn a_batch_applies_in_order_and_sees_its_own_writes(stores: Stores) {
+    let (alice, bob) = (UserId::new_random(), UserId::new_random());
+    let id = RecordId::new_random();
+    let created = command(alice, id, create(v1::RecordKind::Login, b"v1"));
+    let batch = vec![
+        created.clone(),
+        command(
+            bob,
+            RecordId::new_random(),
+            create(v1::RecordKind::Text, b"b"),
+        ),
+        command(alice, id, update(1, b"v2")),
+        created.clone(),
+        command(alice, id, update(1, b"stale")),
+        command(alice, id, Op::Delete { base_revision: 2 }),
+        command(alice, RecordId::new_random(), update(1, b"nothing there")),
+    ];
+    let results = stores.writer.apply_batch(&batch, 1_000).await.unwrap();
+    assert_eq!(results.len(), batch.len());
+    for (result, command) in results.iter().zip(&batch) {
+        assert_eq!(result.outcome.command_id, command.command_id.to_string());
+    }
+    assert_eq!(revision_of(&results[0]), 1);
+    assert_eq!(revision_of(&results[1]), 1, "bob has his own counter");
+    assert_eq!(revision_of(&results[2]), 2);
+    assert!(
+        results[3].duplicate,
+        "a repeat inside the batch is a repeat"
+    );
+    assert_eq!(results[3].outcome, results[0].outcome);
+    assert_eq!(conflict_with(&results[4]).revision, 2);
+    assert_eq!(revision_of(&results[5]), 3);
+    assert_eq!(rejected_for(&results[6]), Reason::NotFound);
+
+    stores.settle().await;
+    assert_eq!(stores.reader.head_revision(alice).await.unwrap(), 3);
+    assert_eq!(stores.reader.head_revision(bob).await.unwrap(), 1);
+    let record = only_record(&stores, alice, id).await;
+    assert!(record.deleted);
+    assert_eq!(record.revision, 3);
+    // Every outcome was logged: the batch's commands are repeats now.
+    let again = stores.writer.apply_batch(&batch, 2_000).await.unwrap();
+    assert!(again.iter().all(|r| r.duplicate));
+    let outcomes = |rs: &[ApplyResult]| rs.iter().map(|r| r.outcome.clone()).collect::<Vec<_>>();
+    // The in-batch repeat of `created` answers like the first copy.
+    assert_eq!(outcomes(&again), outcomes(&results));
 }
 
 async fn stale_base_conflicts_and_overwrites_nothing(stores: Stores) {
