@@ -7,6 +7,11 @@
 //! Not timed: opening the empty cache and the login before it, and the
 //! Argon2id derivation a real login also pays (measured on its own in the
 //! `crypto` bench), so the figure is the sync alone.
+//!
+//! The second bench is the delta sync of a device that already holds the
+//! whole vault: another device creates one item (untimed, waiting for its
+//! outcome), then this device's `SyncEngine::pull` (one `Changes` call, the
+//! cache write) and the decryption of the new record are timed.
 
 // A bench harness: a failure should stop the run loudly.
 #![allow(clippy::expect_used)]
@@ -16,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gophkeeper_benches::BenchServer;
-use gophkeeper_client::cache::Cache;
+use gophkeeper_client::cache::{Cache, Profile};
 use gophkeeper_client::crypto::{AuthKey, KdfParams, MasterKey, RecordAad, VaultKey};
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use gophkeeper_client::session::Session;
@@ -37,6 +42,8 @@ struct Account {
     auth_key: AuthKey,
     vault_key: VaultKey,
     user_id: Uuid,
+    kdf: KdfParams,
+    wrapped_vault_key: Vec<u8>,
 }
 
 async fn session(account: &Account) -> Session {
@@ -54,6 +61,7 @@ async fn fill(server: &BenchServer) -> Account {
     let kdf = KdfParams::generate_default();
     let master = MasterKey::derive_from_bytes(b"first sync bench", &kdf).expect("derive");
     let vault_key = VaultKey::generate();
+    let wrapped_vault_key = master.key_encryption_key().wrap(&vault_key);
     let mut account = Account {
         url,
         trust,
@@ -61,11 +69,17 @@ async fn fill(server: &BenchServer) -> Account {
         auth_key: master.auth_key(),
         vault_key,
         user_id: Uuid::nil(),
+        kdf,
+        wrapped_vault_key,
     };
     let writer = Arc::new(session(&account).await);
-    let wrapped = master.key_encryption_key().wrap(&account.vault_key);
     account.user_id = writer
-        .register(&account.username, &kdf, &account.auth_key, wrapped)
+        .register(
+            &account.username,
+            &account.kdf,
+            &account.auth_key,
+            account.wrapped_vault_key.clone(),
+        )
         .await
         .expect("register");
     writer
@@ -74,25 +88,7 @@ async fn fill(server: &BenchServer) -> Account {
         .expect("login");
     let mut in_flight = tokio::task::JoinSet::new();
     for i in 0..ITEMS {
-        let record_id = Uuid::new_v4();
-        let item = Item::new(
-            format!("site {i}"),
-            Payload::Login {
-                username: format!("user{i}@example.com"),
-                password: "correct horse battery staple".into(),
-                urls: vec![format!("https://site{i}.example.com/login")],
-                totp: None,
-            },
-        );
-        let aad = RecordAad::new(account.user_id, record_id, ItemKind::Login);
-        let command = v1::Command {
-            command_id: Uuid::new_v4().to_string(),
-            op: Some(v1::command::Op::Create(v1::CreateRecord {
-                record_id: record_id.to_string(),
-                kind: v1::RecordKind::Login as i32,
-                ciphertext: item.seal(&account.vault_key, &aad).expect("seal"),
-            })),
-        };
+        let (_, command) = create_login(&account, i);
         let writer = writer.clone();
         in_flight.spawn(async move { writer.submit(command, true).await.expect("submit") });
         if in_flight.len() >= FILL_CONCURRENCY {
@@ -103,6 +99,99 @@ async fn fill(server: &BenchServer) -> Account {
         done.expect("join");
     }
     account
+}
+
+/// A command creating a sealed login item, and the new record's id.
+fn create_login(account: &Account, i: usize) -> (Uuid, v1::Command) {
+    let record_id = Uuid::new_v4();
+    let item = Item::new(
+        format!("site {i}"),
+        Payload::Login {
+            username: format!("user{i}@example.com"),
+            password: "correct horse battery staple".into(),
+            urls: vec![format!("https://site{i}.example.com/login")],
+            totp: None,
+        },
+    );
+    let aad = RecordAad::new(account.user_id, record_id, ItemKind::Login);
+    let command = v1::Command {
+        command_id: Uuid::new_v4().to_string(),
+        op: Some(v1::command::Op::Create(v1::CreateRecord {
+            record_id: record_id.to_string(),
+            kind: v1::RecordKind::Login as i32,
+            ciphertext: item.seal(&account.vault_key, &aad).expect("seal"),
+        })),
+    };
+    (record_id, command)
+}
+
+/// A device holding the whole vault in its cache, and a second signed-in
+/// device that makes the changes it then syncs.
+struct SyncedDevices {
+    _dir: tempfile::TempDir,
+    cache: Cache,
+    engine: SyncEngine,
+    other: Session,
+}
+
+async fn synced_devices(account: &Account) -> SyncedDevices {
+    let dir = tempfile::tempdir().expect("profile dir");
+    let cache = Cache::open(dir.path()).await.expect("cache");
+    // The sync cursor lives in the profile row, as after a real login:
+    // without it every pull would start from revision 0 again.
+    cache
+        .save_profile(&Profile {
+            server_url: account.url.to_string(),
+            username: account.username.clone(),
+            user_id: account.user_id,
+            device_name: "synced device".into(),
+            kdf: account.kdf.clone(),
+            wrapped_vault_key: account.wrapped_vault_key.clone(),
+            trust: account.trust.clone(),
+        })
+        .await
+        .expect("profile");
+    let device = session(account).await;
+    device
+        .login(&account.username, &account.auth_key, "synced device")
+        .await
+        .expect("login");
+    let engine = SyncEngine::new(cache.clone(), Arc::new(device));
+    let first = engine.pull().await.expect("first pull");
+    assert_eq!((first.pulled, first.offline), (ITEMS, None), "first pull");
+    let other = session(account).await;
+    other
+        .login(&account.username, &account.auth_key, "other device")
+        .await
+        .expect("login");
+    SyncedDevices {
+        _dir: dir,
+        cache,
+        engine,
+        other,
+    }
+}
+
+/// One change on the other device (untimed), then the timed delta sync.
+async fn delta_sync(account: &Account, devices: &SyncedDevices, i: usize) -> Duration {
+    let (record_id, command) = create_login(account, ITEMS + i);
+    devices.other.submit(command, true).await.expect("submit");
+
+    let started = Instant::now();
+    let report = devices.engine.pull().await.expect("pull");
+    let record = devices
+        .cache
+        .record(record_id)
+        .await
+        .expect("cache read")
+        .expect("the new record is in the cache");
+    let aad = RecordAad::new(account.user_id, record_id, ItemKind::Login);
+    let item = Item::open(&account.vault_key, &aad, &record.ciphertext).expect("opens");
+    let elapsed = started.elapsed();
+
+    assert_eq!(report.pulled, 1);
+    assert_eq!(item.name, format!("site {}", ITEMS + i));
+    elapsed
 }
 
 /// One new device: log in (untimed), then pull everything and open it.
@@ -153,6 +242,28 @@ fn bench(c: &mut Criterion) {
                     let mut total = Duration::ZERO;
                     for _ in 0..iterations {
                         total += first_sync(account).await;
+                    }
+                    total
+                }
+            });
+        },
+    );
+    group.finish();
+
+    let devices = runtime.block_on(synced_devices(&account));
+    let mut group = c.benchmark_group("delta sync");
+    let mut changes = 0;
+    group.bench_function(
+        "one change on another device: pull into a 10,000-item cache + decrypt it",
+        |b| {
+            b.to_async(&runtime).iter_custom(|iterations| {
+                let (account, devices) = (&account, &devices);
+                let first = changes;
+                changes += iterations as usize;
+                async move {
+                    let mut total = Duration::ZERO;
+                    for i in 0..iterations as usize {
+                        total += delta_sync(account, devices, first + i).await;
                     }
                     total
                 }
