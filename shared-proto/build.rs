@@ -26,6 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         // No `connect()` helpers: callers build their own channels (TLS, pinning).
         .build_transport(false)
+        // Smaller first encode buffer per stream; see src/codec.rs.
+        .codec_path("crate::LeanCodec")
         .compile_fds(fds)?;
     Ok(())
 }

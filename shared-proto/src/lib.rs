@@ -4,6 +4,9 @@
 //! This crate holds no storage or transport setup, so that the client, the
 //! server and the benches can all depend on it cheaply.
 
+mod codec;
+pub use codec::LeanCodec;
+
 /// Package `gophkeeper.v1`.
 #[allow(
     missing_docs,

@@ -238,3 +238,80 @@ impl WatchPump {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic::transport::Endpoint;
+
+    use super::*;
+    use crate::events::WATCH_BUFFER;
+    use crate::gateway::internal::remote;
+
+    fn change(user: UserId, revision: u64) -> v1::VaultEvent {
+        v1::VaultEvent {
+            user_id: user.to_string(),
+            origin_session_id: "other-device".into(),
+            outcome: None,
+            change: Some(v1::RecordChange {
+                record_id: format!("r{revision}"),
+                kind: v1::RecordKind::Login.into(),
+                revision,
+                deleted: false,
+            }),
+        }
+    }
+
+    async fn next(
+        receiver: &mut mpsc::Receiver<Result<v1::WatchEvent, Status>>,
+    ) -> v1::watch_event::Event {
+        receiver.recv().await.unwrap().unwrap().event.unwrap()
+    }
+
+    /// Runs on tokio's single-threaded test runtime, so the pump does not
+    /// move while the test delivers events: the reader falls behind by
+    /// exactly the overflow.
+    #[tokio::test]
+    async fn a_watch_reader_that_falls_behind_is_told_to_resync_then_sees_live_events() {
+        let hub = EventHub::new();
+        let user = UserId::new_random();
+        let (subscription, _) = hub.subscribe(user);
+        let (sender, mut receiver) = mpsc::channel(1);
+        // Never called: revalidation is an hour away.
+        let nowhere = Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        let pump = WatchPump {
+            subscription,
+            sender,
+            auth: v1::auth_service_client::AuthServiceClient::new(remote(nowhere)),
+            token: String::new(),
+            revalidate: Duration::from_secs(3600),
+            shutdown: CancellationToken::new(),
+        };
+        tokio::spawn(pump.run());
+        assert!(matches!(
+            next(&mut receiver).await,
+            v1::watch_event::Event::Subscribed(_)
+        ));
+
+        let overflow = 5;
+        let last = (WATCH_BUFFER + overflow) as u64;
+        for revision in 1..=last {
+            hub.deliver(change(user, revision));
+        }
+        assert!(matches!(
+            next(&mut receiver).await,
+            v1::watch_event::Event::Resync(_)
+        ));
+        // The oldest events were dropped; the newest WATCH_BUFFER still come.
+        for revision in (overflow as u64 + 1)..=last {
+            match next(&mut receiver).await {
+                v1::watch_event::Event::Change(change) => assert_eq!(change.revision, revision),
+                other => panic!("expected change {revision}, got {other:?}"),
+            }
+        }
+        hub.deliver(change(user, last + 1));
+        match next(&mut receiver).await {
+            v1::watch_event::Event::Change(change) => assert_eq!(change.revision, last + 1),
+            other => panic!("expected the live change, got {other:?}"),
+        }
+    }
+}
