@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod ids;
 pub mod internal_tls;
 pub mod logging;
+mod postgres;
 pub mod probe;
 pub mod query;
 pub mod roles;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
@@ -30,11 +30,7 @@ impl PgAuthStore {
     /// Connects to the auth database and brings its schema up to date.
     pub async fn open(url: &str, pool_size: u32) -> Result<Self, AuthStoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("gophkeeper-auth");
-        let pool = PgPoolOptions::new()
-            .max_connections(pool_size.max(1))
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await?;
+        let pool = crate::postgres::pool(options, pool_size, ACQUIRE_TIMEOUT).await?;
         MIGRATOR.run(&pool).await.map_err(sqlx::Error::from)?;
         Ok(Self { pool })
     }

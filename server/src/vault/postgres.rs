@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use futures::TryStreamExt;
 use gophkeeper_proto::v1;
 use prost::Message;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
@@ -54,11 +54,7 @@ pub struct PgVaultReader {
 /// Connects to the primary and brings its schema up to date.
 pub async fn open_writer(url: &str, pool_size: u32) -> Result<PgVaultWriter, StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("gophkeeper-vault-writer");
-    let pool = PgPoolOptions::new()
-        .max_connections(pool_size.max(1))
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await?;
+    let pool = crate::postgres::pool(options, pool_size, ACQUIRE_TIMEOUT).await?;
     MIGRATOR.run(&pool).await.map_err(sqlx::Error::from)?;
     Ok(PgVaultWriter { pool })
 }
@@ -70,11 +66,7 @@ pub async fn open_reader(url: &str, pool_size: u32) -> Result<PgVaultReader, Sto
     let options = PgConnectOptions::from_str(url)?
         .application_name("gophkeeper-vault-reader")
         .options([("default_transaction_read_only", "on")]);
-    let pool = PgPoolOptions::new()
-        .max_connections(pool_size.max(1))
-        .acquire_timeout(READ_ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await?;
+    let pool = crate::postgres::pool(options, pool_size, READ_ACQUIRE_TIMEOUT).await?;
     Ok(PgVaultReader { pool })
 }
 
