@@ -16,7 +16,7 @@ use crate::ids::UserId;
 /// to resync instead (it then pulls `Changes`, as after any reconnect).
 /// The channel's slots are allocated in full when a user's first device
 /// subscribes, 32 bytes each: 256 slots cost 8 KiB per signed-in user,
-/// 40 MiB at 5,000 users (heaptrack, BENCHMARKS.md "Server memory"). Events
+/// 41 MB at 5,000 users (heaptrack, BENCHMARKS.md "Server memory"). Events
 /// are one per applied command, so 64 covers any burst short of an import,
 /// and an import is better served by one `Changes` pull anyway.
 pub(crate) const WATCH_BUFFER: usize = 64;
