@@ -134,7 +134,7 @@ impl AuthStore for PgAuthStore {
         session: &SessionRow,
         token: &NewRefreshToken,
     ) -> Result<(), AuthStoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::postgres::begin(&self.pool, None).await?;
         sqlx::query(
             "INSERT INTO sessions (session_id, user_id, device_name, created_at_ms, \
              last_seen_at_ms) VALUES ($1, $2, $3, $4, $5)",
@@ -172,7 +172,7 @@ impl AuthStore for PgAuthStore {
         next_expires_at_ms: i64,
         now_ms: i64,
     ) -> Result<Rotation, AuthStoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::postgres::begin(&self.pool, None).await?;
         // Locking the token and its session makes two presentations of one
         // token take turns: the second sees the first's `used_at_ms` (READ
         // COMMITTED re-reads a locked row once its holder commits) and counts
@@ -268,7 +268,7 @@ impl AuthStore for PgAuthStore {
         keep: SessionId,
         now_ms: i64,
     ) -> Result<(), AuthStoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::postgres::begin(&self.pool, None).await?;
         sqlx::query(
             "UPDATE users SET auth_hash = $1, kdf_algorithm = $2, kdf_memory_kib = $3, \
              kdf_iterations = $4, kdf_parallelism = $5, kdf_salt = $6, wrapped_vault_key = $7, \

@@ -134,7 +134,7 @@ impl VaultWriter for PgVaultWriter {
         commands: &[ApplyCommand],
         now_ms: i64,
     ) -> Result<Vec<ApplyResult>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::postgres::begin(&self.pool, None).await?;
 
         // Every user's lock, before anything is read: a second transaction
         // for the same user (a parallel consumer, a redelivery racing the
@@ -325,7 +325,7 @@ impl VaultReader for PgVaultReader {
         // The head and the rows come from the same snapshot, so a client that
         // stores `current_revision` as its cursor cannot skip a change that
         // was replayed in between.
-        let mut tx = self.pool.begin_with(BEGIN_SNAPSHOT).await?;
+        let mut tx = crate::postgres::begin(&self.pool, Some(BEGIN_SNAPSHOT)).await?;
         let current_revision = head(&mut tx, user).await?;
         let (records, has_more) = collect_page(
             sqlx::query(
@@ -353,7 +353,7 @@ impl VaultReader for PgVaultReader {
         user: UserId,
         ids: &[RecordId],
     ) -> Result<(Vec<StoredRecord>, u64), StoreError> {
-        let mut tx = self.pool.begin_with(BEGIN_SNAPSHOT).await?;
+        let mut tx = crate::postgres::begin(&self.pool, Some(BEGIN_SNAPSHOT)).await?;
         let current_revision = head(&mut tx, user).await?;
         let wanted: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
         let rows = sqlx::query(
@@ -381,7 +381,7 @@ impl VaultReader for PgVaultReader {
         after: Option<RecordId>,
         limit: PageLimit,
     ) -> Result<KindPage, StoreError> {
-        let mut tx = self.pool.begin_with(BEGIN_SNAPSHOT).await?;
+        let mut tx = crate::postgres::begin(&self.pool, Some(BEGIN_SNAPSHOT)).await?;
         let current_revision = head(&mut tx, user).await?;
         // uuid compares byte by byte, like the SQLite engine's 16-byte blobs
         // and like `Uuid`'s `Ord`, so the id cursor means the same everywhere.

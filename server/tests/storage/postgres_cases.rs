@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use gophkeeper_proto::v1;
@@ -24,6 +25,7 @@ pub fn cases() -> Vec<Case> {
         case!(parallel_redeliveries_apply_once),
         case!(many_users_apply_in_parallel),
         case!(primary_writes_reach_the_replica_reader),
+        case!(a_read_dropped_mid_begin_leaves_no_transaction_open),
         case!(query_role_cannot_write_through_the_reader),
         case!(query_role_cannot_write_on_the_primary),
         case!(migrations_run_again_harmlessly),
@@ -188,6 +190,65 @@ async fn primary_writes_reach_the_replica_reader(stores: Stores) {
     let (records, head) = stores.reader.get_records(user, &[id]).await.unwrap();
     assert_eq!(head, revision);
     assert_eq!(records[0].ciphertext, b"replicated");
+}
+
+/// A read dropped inside its `BEGIN` round trip (a client that hung up)
+/// must not hand the pool a connection stuck in a transaction nobody ends:
+/// the next read on it would answer from an old snapshot (sqlx#4393; the
+/// chaos drill caught one). Drops reads after 1, 2, ... polls, so some land
+/// between sending `BEGIN` and reading its answer, and after each checks
+/// every connection of the pool.
+async fn a_read_dropped_mid_begin_leaves_no_transaction_open(stores: Stores) {
+    let pool = stores.pg().reader.pool();
+    let user = UserId::new_random();
+    let (id, _) = new_record(&stores, user, b"x").await;
+    stores.settle().await;
+    let (mut dropped, mut stuck) = (0, 0);
+    for _ in 0..10 {
+        for polls in 1..=8 {
+            if !finished_within_polls(stores.reader.get_records(user, &[id]), polls).await {
+                dropped += 1;
+            }
+            let mut held = Vec::new();
+            for _ in 0..pool.options().get_max_connections() {
+                let mut conn = pool.acquire().await.unwrap();
+                // A savepoint outside a transaction block is refused with
+                // 25P01 (no_active_sql_transaction).
+                let probe = sqlx::raw_sql("SAVEPOINT probe").execute(&mut *conn).await;
+                if let Err(err) = &probe {
+                    assert_eq!(sql_state(err), "25P01", "{err}");
+                } else {
+                    stuck += 1;
+                    sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+                }
+                held.push(conn);
+            }
+        }
+    }
+    assert!(dropped > 0, "every read finished: none was dropped mid-way");
+    assert_eq!(
+        stuck, 0,
+        "{stuck} times a pooled connection was left inside a transaction ({dropped} reads dropped)"
+    );
+}
+
+/// Polls `future` until it finishes or has answered `Pending` `polls`
+/// times, then drops it; whether it finished.
+async fn finished_within_polls<F: Future>(future: F, polls: usize) -> bool {
+    let mut future = std::pin::pin!(future);
+    let mut pending = 0;
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(_) => Poll::Ready(true),
+        Poll::Pending => {
+            pending += 1;
+            if pending >= polls {
+                Poll::Ready(false)
+            } else {
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 fn sql_state(err: &sqlx::Error) -> String {
