@@ -22,12 +22,14 @@ impl Drop for Role {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// One of the spare ports at the end of the cluster's block (scripts/cluster
+/// uses the block's first 32); each test takes `n` and `n + 1`, so tests
+/// running at once do not share one. Not a kernel-chosen port: that one lies in the ephemeral
+/// range, where the role's own retries could connect to themselves (see
+/// `free_base_port` in fixture.rs).
+fn spare_port(n: u16) -> u16 {
+    assert!(n < 7);
+    fixture::get().base_port + 32 + n
 }
 
 /// Forwards every connection on `listener` to `target`.
@@ -74,7 +76,8 @@ async fn starts_before_its_dependency(
 ) {
     let cluster = fixture::get();
     let tls = cluster.dir.join("tls");
-    let listen = free_port();
+    // The spare port after the relay's.
+    let listen = relay_port + 1;
     let log_path = cluster.dir.join("logs").join(format!("late-{role}.log"));
     let log = std::fs::File::create(&log_path).unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -137,7 +140,7 @@ async fn the_query_role_waits_for_its_replica() {
         .value("GOPHKEEPER__POSTGRES__VAULT_REPLICA_URL")
         .to_owned();
     let real_port = cluster.base_port + 2;
-    let relay_port = free_port();
+    let relay_port = spare_port(0);
     let late_url = url.replace(&format!(":{real_port}/"), &format!(":{relay_port}/"));
     assert_ne!(url, late_url);
     starts_before_its_dependency(
@@ -154,7 +157,7 @@ async fn the_query_role_waits_for_its_replica() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_producer_role_waits_for_its_broker() {
     let cluster = fixture::get();
-    let relay_port = free_port();
+    let relay_port = spare_port(2);
     starts_before_its_dependency(
         "command-producer",
         "cluster-command-producer.toml",
