@@ -4,6 +4,7 @@
 //! command consumer) and [`VaultReader`] on the replica (used only by the
 //! query service). Each engine implements both.
 
+mod apply;
 pub mod postgres;
 pub mod sqlite;
 

@@ -16,16 +16,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use gophkeeper_proto::v1;
-use prost::Message;
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use super::apply::{ApplySteps, Write, apply_in};
 use super::{
-    ApplyCommand, ApplyResult, ChangesPage, Decision, KindPage, Op, PageLimit, StoreError,
-    StoredRecord, VaultReader, VaultWriter, decide, revision_from_sql, revision_to_sql,
+    ApplyCommand, ApplyResult, ChangesPage, KindPage, PageLimit, StoreError, StoredRecord,
+    VaultReader, VaultWriter, revision_from_sql, revision_to_sql,
 };
-use crate::ids::{RecordId, UserId};
+use crate::ids::{CommandId, RecordId, UserId};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/vault/postgres");
 
@@ -158,7 +158,7 @@ impl VaultWriter for PgVaultWriter {
 
         let mut results = Vec::with_capacity(commands.len());
         for command in commands {
-            results.push(apply_in(&mut tx, command, now_ms).await?);
+            results.push(apply_in(&mut *tx, command, now_ms).await?);
         }
         // One commit, so one WAL flush, for the whole batch.
         tx.commit().await?;
@@ -166,145 +166,99 @@ impl VaultWriter for PgVaultWriter {
     }
 }
 
-/// Applies one command inside the caller's transaction, which holds the
-/// user's lock. Commands earlier in the same transaction are visible to it,
-/// so a batch behaves exactly like the same commands applied one after
-/// another.
-async fn apply_in(
-    tx: &mut PgConnection,
-    command: &ApplyCommand,
-    now_ms: i64,
-) -> Result<ApplyResult, StoreError> {
-    let previous: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT outcome FROM applied_commands WHERE user_id = $1 AND command_id = $2",
-    )
-    .bind(command.user_id.0)
-    .bind(command.command_id.0)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(bytes) = previous {
-        let outcome = v1::CommandOutcome::decode(bytes.as_slice())
-            .map_err(|e| StoreError::Corrupt(format!("stored outcome: {e}")))?;
-        return Ok(ApplyResult {
-            outcome,
-            change: None,
-            duplicate: true,
-        });
+#[async_trait]
+impl ApplySteps for PgConnection {
+    async fn applied_outcome(
+        &mut self,
+        user: UserId,
+        command: CommandId,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT outcome FROM applied_commands WHERE user_id = $1 AND command_id = $2",
+        )
+        .bind(user.0)
+        .bind(command.0)
+        .fetch_optional(&mut *self)
+        .await?)
     }
 
-    let existing = find_record(tx, command.user_id, command.record_id).await?;
-    let decision = decide(existing.as_ref(), &command.op);
-    let mut change = None;
-    let result = match decision {
-        Decision::Conflict(current) => v1::command_outcome::Result::Conflict(v1::Conflict {
-            current: Some(current.into_proto()),
-        }),
-        Decision::Rejected(reason, message) => {
-            v1::command_outcome::Result::Rejected(v1::Rejected {
-                reason: reason as i32,
-                message,
-            })
-        }
-        write => {
-            let revision: i64 = sqlx::query_scalar(
-                "INSERT INTO user_revisions (user_id, revision) VALUES ($1, 1) \
-                 ON CONFLICT (user_id) DO UPDATE SET revision = user_revisions.revision + 1 \
-                 RETURNING revision",
-            )
-            .bind(command.user_id.0)
-            .fetch_one(&mut *tx)
-            .await?;
-            let kind =
-                write_record(tx, command, existing.as_ref(), &write, revision, now_ms).await?;
-            let revision = revision_from_sql(revision)?;
-            change = Some(v1::RecordChange {
-                record_id: command.record_id.to_string(),
-                kind: kind as i32,
-                revision,
-                deleted: write == Decision::Tombstone,
-            });
-            v1::command_outcome::Result::Applied(v1::Applied { revision })
-        }
-    };
-    let outcome = v1::CommandOutcome {
-        command_id: command.command_id.to_string(),
-        record_id: command.record_id.to_string(),
-        result: Some(result),
-    };
-    sqlx::query(
-        "INSERT INTO applied_commands (user_id, command_id, outcome, applied_at_ms) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(command.user_id.0)
-    .bind(command.command_id.0)
-    .bind(outcome.encode_to_vec())
-    .bind(now_ms)
-    .execute(&mut *tx)
-    .await?;
-    Ok(ApplyResult {
-        outcome,
-        change,
-        duplicate: false,
-    })
-}
+    async fn find_record(
+        &mut self,
+        user: UserId,
+        record: RecordId,
+    ) -> Result<Option<StoredRecord>, StoreError> {
+        find_record(self, user, record).await
+    }
 
-/// Writes the record for an `Insert`, `Replace` or `Tombstone` decision and
-/// returns its kind.
-async fn write_record(
-    conn: &mut PgConnection,
-    command: &ApplyCommand,
-    existing: Option<&StoredRecord>,
-    decision: &Decision,
-    revision: i64,
-    now_ms: i64,
-) -> Result<v1::RecordKind, StoreError> {
-    match (&command.op, decision, existing) {
-        (Op::Create { kind, ciphertext }, Decision::Insert, None) => {
-            sqlx::query(
+    async fn next_revision(&mut self, user: UserId) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO user_revisions (user_id, revision) VALUES ($1, 1) \
+             ON CONFLICT (user_id) DO UPDATE SET revision = user_revisions.revision + 1 \
+             RETURNING revision",
+        )
+        .bind(user.0)
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn write_record(
+        &mut self,
+        command: &ApplyCommand,
+        write: Write<'_>,
+        revision: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (user, record) = (command.user_id.0, command.record_id.0);
+        let statement = match write {
+            Write::Insert { kind, ciphertext } => sqlx::query(
                 "INSERT INTO records (user_id, record_id, kind, ciphertext, revision, deleted, \
                  created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, false, $6, $6)",
             )
-            .bind(command.user_id.0)
-            .bind(command.record_id.0)
-            .bind(*kind as i32)
-            .bind(ciphertext.as_slice())
+            .bind(user)
+            .bind(record)
+            .bind(kind as i32)
+            .bind(ciphertext)
             .bind(revision)
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
-            Ok(*kind)
-        }
-        (Op::Update { ciphertext, .. }, Decision::Replace, Some(current)) => {
-            sqlx::query(
+            .bind(now_ms),
+            Write::Replace { ciphertext } => sqlx::query(
                 "UPDATE records SET ciphertext = $1, revision = $2, updated_at_ms = $3 \
                  WHERE user_id = $4 AND record_id = $5",
             )
-            .bind(ciphertext.as_slice())
+            .bind(ciphertext)
             .bind(revision)
             .bind(now_ms)
-            .bind(command.user_id.0)
-            .bind(command.record_id.0)
-            .execute(&mut *conn)
-            .await?;
-            Ok(current.kind)
-        }
-        (Op::Delete { .. }, Decision::Tombstone, Some(current)) => {
-            sqlx::query(
+            .bind(user)
+            .bind(record),
+            Write::Tombstone => sqlx::query(
                 "UPDATE records SET ciphertext = ''::bytea, deleted = true, revision = $1, \
                  updated_at_ms = $2 WHERE user_id = $3 AND record_id = $4",
             )
             .bind(revision)
             .bind(now_ms)
-            .bind(command.user_id.0)
-            .bind(command.record_id.0)
-            .execute(&mut *conn)
-            .await?;
-            Ok(current.kind)
-        }
-        _ => Err(StoreError::Corrupt(format!(
-            "decision {decision:?} does not fit a {} command",
-            command.op.name()
-        ))),
+            .bind(user)
+            .bind(record),
+        };
+        statement.execute(&mut *self).await?;
+        Ok(())
+    }
+
+    async fn log_applied(
+        &mut self,
+        command: &ApplyCommand,
+        outcome: &[u8],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO applied_commands (user_id, command_id, outcome, applied_at_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(command.user_id.0)
+        .bind(command.command_id.0)
+        .bind(outcome)
+        .bind(now_ms)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
     }
 }
 
