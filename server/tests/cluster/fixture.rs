@@ -41,7 +41,8 @@ pub fn root() -> &'static Path {
 /// for any outgoing connection while it is down, and a client retrying it
 /// fast enough is itself given that port as its source and connects to
 /// itself (TCP self-connect: a loop connecting to a closed port at 57102 got
-/// there after 4,079 tries, 0.15 s). The server then cannot start again:
+/// there after 4,079 tries, 0.15 s). The server then cannot start again
+/// while that socket lives, nor for the 60 s of TIME-WAIT after it closes:
 /// cluster_chaos lost its replica restart this way. Below the range no
 /// connection is given our ports.
 fn free_base_port() -> u16 {

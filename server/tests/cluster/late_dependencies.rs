@@ -24,9 +24,9 @@ impl Drop for Role {
 
 /// One of the spare ports at the end of the cluster's block (scripts/cluster
 /// uses the block's first 32); each test takes `n` and `n + 1`, so tests
-/// running at once do not share one. Not a kernel-chosen port: that one lies in the ephemeral
-/// range, where the role's own retries could connect to themselves (see
-/// `free_base_port` in fixture.rs).
+/// running at once do not share one. Not a kernel-chosen port: that one
+/// lies in the ephemeral range, where the role's own retries could connect
+/// to themselves (see `free_base_port` in fixture.rs).
 fn spare_port(n: u16) -> u16 {
     assert!(n < 7);
     fixture::get().base_port + 32 + n
