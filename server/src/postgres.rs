@@ -35,7 +35,10 @@ pub async fn pool(
 /// connection would stay uncommitted until something ended that
 /// transaction. In its own task `BEGIN` always runs to its answer; if the
 /// caller is gone by then, the transaction is dropped there, counted, and
-/// rolled back as usual.
+/// rolled back as usual. The storage case
+/// `a_read_dropped_mid_begin_leaves_no_transaction_open` shows the leak
+/// without this. Once a sqlx release carries the fix (transact-rs/sqlx#4394,
+/// merged upstream after 0.9.0), a plain `pool.begin()` will do again.
 pub async fn begin(
     pool: &PgPool,
     statement: Option<&'static str>,
