@@ -166,17 +166,20 @@ impl ApiError {
             Some("SESSION_NOT_FOUND") => Self::NotFound { message },
             Some("TOO_MANY_STREAMS") => Self::TooManyStreams,
             Some("UNAVAILABLE" | "REPLICA_BEHIND") => Self::Unavailable { message },
-            _ => Self::from_code(status.code(), message, transport),
+            _ => Self::from_code(status.code(), message, transport, from_our_side(status)),
         }
     }
 
-    fn from_code(code: Code, message: String, transport: &Transport) -> Self {
+    fn from_code(code: Code, message: String, transport: &Transport, ours: bool) -> Self {
         match code {
             Code::Unavailable | Code::Unknown | Code::DeadlineExceeded | Code::Cancelled => {
                 if let Some(changed) = transport.certificate_changed() {
                     return Self::Transport(changed);
                 }
-                if code == Code::Unknown {
+                // UNKNOWN sent by a server is a fault of the server; made on
+                // our side it is a connection that broke under the call
+                // (cut, reset, closed before the answer): offline, retry.
+                if code == Code::Unknown && !ours {
                     return Self::Unexpected { code, message };
                 }
                 Self::Unavailable { message }
@@ -190,6 +193,13 @@ impl ApiError {
             code => Self::Unexpected { code, message },
         }
     }
+}
+
+/// Whether our own gRPC stack made `status` from a transport failure rather
+/// than receiving it from a server: tonic keeps the underlying error as the
+/// source of the statuses it makes, and a status read off the wire has none.
+fn from_our_side(status: &Status) -> bool {
+    std::error::Error::source(status).is_some()
 }
 
 #[cfg(test)]
@@ -257,6 +267,36 @@ mod tests {
         assert!(
             ApiError::from_status(&status(Unauthenticated, Some("TOKEN_EXPIRED")), &transport)
                 .is_token_expired()
+        );
+    }
+
+    /// A connection that breaks under a call (the network model test hit
+    /// one: `Unknown: transport error` from a sync) is offline, not a bad
+    /// request; an UNKNOWN the server sends stays unexpected.
+    #[tokio::test]
+    async fn a_broken_connection_is_retryable_but_a_servers_unknown_is_not() {
+        let transport = Transport::open(ServerUrl::default(), Trust::SystemRoots)
+            .await
+            .unwrap();
+        let broken = Status::from_error(Box::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        )));
+        assert_eq!(broken.code(), Code::Unknown);
+        let error = ApiError::from_status(&broken, &transport);
+        assert!(error.is_retryable(), "{error:?}");
+
+        let sent = status(Code::Unknown, None);
+        let error = ApiError::from_status(&sent, &transport);
+        assert!(
+            matches!(
+                error,
+                ApiError::Unexpected {
+                    code: Code::Unknown,
+                    ..
+                }
+            ),
+            "{error:?}"
         );
     }
 }
