@@ -51,7 +51,7 @@ fn pg_dump(url: &str) -> Vec<u8> {
         .arg("--dbname")
         .arg(url)
         .output()
-        .expect("pg_dump (installed with PostgreSQL by scripts/pg-local)");
+        .expect("pg_dump (installed with PostgreSQL by scripts/provision)");
     assert!(
         output.status.success(),
         "pg_dump: {}",

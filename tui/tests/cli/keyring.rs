@@ -1,7 +1,7 @@
 //! The refresh token in a real OS keyring: GNOME Keyring, the Secret
 //! Service a Linux desktop runs, on a private D-Bus session bus that
-//! `scripts/session-keyring` starts for this test (installing it on a
-//! machine that lacks it). The binary is built with the default
+//! `scripts/session-keyring` starts for this test (the keyring itself is
+//! installed by `scripts/provision`). The binary is built with the default
 //! `os-keyring` feature; the other tests turn the keyring off.
 
 use std::path::PathBuf;

@@ -48,7 +48,7 @@ impl Tmux {
             .arg(&self.socket)
             .args(args)
             .output()
-            .expect("tmux is installed");
+            .unwrap_or_else(|err| panic!("tmux: {err}; run scripts/provision"));
         assert!(out.status.success(), "tmux {args:?}: {out:?}");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
