@@ -7,8 +7,9 @@
 //! would measure the load generator, not the server. What the server must
 //! hold per device (a session, a token check per call, a `Watch` stream and
 //! its event subscription) is the same whether the streams arrive on one
-//! connection or on many; what sharing hides is per-connection TLS memory and
-//! handshake cost, which BENCHMARKS.md lists as not measured.
+//! connection or on many; what sharing hides is per-connection TLS and
+//! HTTP/2 memory and handshake cost. `--connections` as large as the number
+//! of devices gives each its own (BENCHMARKS.md, "Server memory").
 
 use std::path::PathBuf;
 

@@ -30,7 +30,7 @@ pub enum KdfError {
     Salt,
 }
 
-/// Refuses parameters weaker than DESIGN.md's floor (64 MiB, t=3), and
+/// Refuses parameters weaker than the floor (64 MiB, t=3; docs/design.md), and
 /// absurd ones that would make every client's unlock hang.
 pub fn validate(kdf: Option<&v1::KdfParams>) -> Result<StoredKdf, KdfError> {
     let kdf = kdf.ok_or(KdfError::Missing)?;

@@ -146,9 +146,9 @@ pub enum Decision {
     Rejected(v1::rejected::Reason, String),
 }
 
-/// The rules of DESIGN.md: a change must be based on the stored revision
-/// (no lost update); a create must not reuse an id; a deleted record stays a
-/// tombstone.
+/// The rules of docs/design.md: a change must be based on the stored
+/// revision (no lost update); a create must not reuse an id; a deleted
+/// record stays a tombstone.
 pub fn decide(existing: Option<&StoredRecord>, op: &Op) -> Decision {
     use v1::rejected::Reason;
     match (op, existing) {

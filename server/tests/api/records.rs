@@ -1,4 +1,4 @@
-//! The command path and the query path: invariants of DESIGN.md.
+//! The command path and the query path: invariants of docs/design.md.
 
 use gophkeeper_proto::MAX_RECORD_BYTES;
 use gophkeeper_proto::v1;

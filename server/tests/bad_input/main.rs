@@ -6,7 +6,7 @@
 //! (see `fixture::Fixture::state`), so a refused request that still wrote
 //! something anywhere fails its case.
 //!
-//! DESIGN.md invariant 6 is the rule under test: bad input gets a clear
+//! docs/design.md invariant 6 is the rule under test: bad input gets a clear
 //! error and changes nothing.
 
 // Test code: a failed set-up step should fail the test on the spot.

@@ -1,5 +1,5 @@
-//! Vault cases for every engine: the invariants of DESIGN.md (exactly once,
-//! no lost update, one order per user) and the read side's paging.
+//! Vault cases for every engine: the invariants of docs/design.md (exactly
+//! once, no lost update, one order per user) and the read side's paging.
 
 use std::collections::HashSet;
 
