@@ -7,8 +7,8 @@
 use gophkeeper_proto::v1;
 use gophkeeper_proto::v1::account_client::AccountClient;
 use gophkeeper_proto::v1::vault_client::VaultClient;
+use gophkeeper_server::roles::all::{self as single_node, ServerHandle};
 use gophkeeper_server::settings::Settings;
-use gophkeeper_server::single_node::{self, ServerHandle};
 use tonic::Request;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 

@@ -14,8 +14,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use gophkeeper_server::roles::all::{self as single_node, ServerHandle};
 use gophkeeper_server::settings::Settings;
-use gophkeeper_server::single_node::{self, ServerHandle};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::args::Args;

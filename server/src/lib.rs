@@ -1,6 +1,6 @@
 //! The GophKeeper server: every service of the command-query split, and the
-//! wiring that runs them in one process (role `all`) or, later, one role per
-//! process. `main.rs` is a thin shell around [`single_node::start`].
+//! wiring that runs them in one process (role `all`) or one role per
+//! process. `main.rs` is a thin shell around [`roles::run`].
 //!
 //! Where things live:
 //! - [`gateway`]: the public TLS endpoint; authenticates and routes.
@@ -9,6 +9,8 @@
 //! - [`query`]: reads from the vault's read side.
 //! - [`vault`], [`broker`], [`events`]: storage, command transport and
 //!   event fan-out, each behind a trait with one module per engine.
+//! - [`roles`]: the composition root; one file per role, the engines
+//!   chosen by the settings in one place.
 
 pub mod auth;
 pub mod broker;
@@ -25,7 +27,6 @@ pub mod query;
 pub mod roles;
 pub mod secrets;
 pub mod settings;
-pub mod single_node;
 mod sqlite;
 pub mod status;
 pub mod tls;

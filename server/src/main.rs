@@ -1,9 +1,10 @@
 //! `gophkeeper-server [ROLE] [--config FILE] [--data-dir DIR] [--listen ADDR]`
 //!
-//! With no role: `all` (single node) from the defaults in
+//! With no role and no config file: `all` (single node) from the defaults in
 //! `config/single-node.toml`, listening on 127.0.0.1:50051. The cluster roles
-//! take their settings from a file under `config/` and the environment.
-//! `gophkeeper-server probe URL` checks a running service's gRPC health.
+//! take their settings from a file under `config/` and the environment;
+//! `gophkeeper_server::roles` starts each. `gophkeeper-server probe URL`
+//! checks a running service's gRPC health.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use gophkeeper_server::roles;
 use gophkeeper_server::settings::{Role, Settings};
 use tokio_util::sync::CancellationToken;
 
@@ -24,11 +26,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "gophkeeper-server",
     version,
-    about = "GophKeeper password manager server"
+    about = "GophKeeper password manager server",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    /// What this process runs (default: the config file's `role`, else `all`).
+    #[arg(value_enum)]
+    role: Option<Role>,
     #[command(subcommand)]
-    command: Option<Subcommands>,
+    tool: Option<Tool>,
     /// TOML settings file layered over the defaults.
     #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
@@ -40,20 +46,9 @@ struct Cli {
     listen: Option<SocketAddr>,
 }
 
+/// What the binary does besides running a role.
 #[derive(Debug, Subcommand)]
-enum Subcommands {
-    /// Every service in one process on SQLite and the in-process broker (default).
-    All,
-    /// The public TLS endpoint; calls the internal services over mutual TLS.
-    Gateway,
-    /// Registration, login, tokens and sessions, on the auth PostgreSQL.
-    Auth,
-    /// Reads from the vault replica.
-    Query,
-    /// Validates commands and publishes them to Kafka.
-    CommandProducer,
-    /// Applies commands from Kafka to the vault primary.
-    CommandConsumer,
+enum Tool {
     /// Exits 0 if the gRPC service at URL reports SERVING.
     Probe(gophkeeper_server::probe::ProbeArgs),
 }
@@ -71,20 +66,11 @@ fn main() -> ExitCode {
 fn real_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let role = match cli.command {
-        Some(Subcommands::Probe(args)) => {
-            return runtime.block_on(gophkeeper_server::probe::run(args));
-        }
-        None => None,
-        Some(Subcommands::All) => Some(Role::All),
-        Some(Subcommands::Gateway) => Some(Role::Gateway),
-        Some(Subcommands::Auth) => Some(Role::Auth),
-        Some(Subcommands::Query) => Some(Role::Query),
-        Some(Subcommands::CommandProducer) => Some(Role::CommandProducer),
-        Some(Subcommands::CommandConsumer) => Some(Role::CommandConsumer),
-    };
+    if let Some(Tool::Probe(args)) = cli.tool {
+        return runtime.block_on(gophkeeper_server::probe::run(args));
+    }
     let mut settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
-    if let Some(role) = role {
+    if let Some(role) = cli.role {
         settings.role = role;
     }
     if let Some(dir) = cli.data_dir {
@@ -93,28 +79,15 @@ fn real_main() -> anyhow::Result<ExitCode> {
     if let Some(listen) = cli.listen {
         settings.gateway.listen = listen;
     }
+    // Before logging starts, so that a refused role is one line on stderr.
+    roles::check_engines(&settings)?;
     gophkeeper_server::logging::init(&settings.log);
-    runtime.block_on(run(settings))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
-    tracing::info!(role = ?settings.role, "starting");
-    if settings.role != Role::All {
-        return gophkeeper_server::roles::run(settings, shutdown).await;
-    }
-    let listener = tokio::net::TcpListener::bind(settings.gateway.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.gateway.listen))?;
-    let server = gophkeeper_server::single_node::start(settings, listener).await?;
-    let token = server.shutdown_token();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        token.cancel();
-    });
-    server.wait().await
+    runtime.block_on(async {
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        roles::run(settings, shutdown).await
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// SIGINT or SIGTERM starts a graceful shutdown.

@@ -30,19 +30,47 @@ pub struct Settings {
     /// Cluster roles: this process's internal mutual-TLS listener.
     pub internal: crate::internal_tls::InternalSettings,
     /// Cluster gateway: where the internal services are.
-    pub cluster: crate::roles::ClusterSettings,
+    pub cluster: ClusterSettings,
 }
 
+/// What one server process runs; `crate::roles` starts each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
-    /// Every service in one process (single node).
+    /// Every service in one process (single node; the default).
     All,
+    /// The public TLS endpoint; calls the internal services over mutual TLS.
     Gateway,
+    /// Registration, login, tokens and sessions, on the auth database.
     Auth,
+    /// Reads from the vault replica.
     Query,
+    /// Validates commands and publishes them to Kafka.
     CommandProducer,
+    /// Applies commands from Kafka to the vault primary.
     CommandConsumer,
+}
+
+/// Cluster gateway: the internal services' addresses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClusterSettings {
+    pub auth_url: String,
+    pub query_url: String,
+    pub producer_url: String,
+}
+
+impl Role {
+    /// The name in the config file and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Gateway => "gateway",
+            Role::Auth => "auth",
+            Role::Query => "query",
+            Role::CommandProducer => "command-producer",
+            Role::CommandConsumer => "command-consumer",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +122,16 @@ pub enum BrokerKind {
     Kafka,
 }
 
+impl BrokerKind {
+    /// The name in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerKind::InProcess => "in-process",
+            BrokerKind::Kafka => "kafka",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct StorageSettings {
     pub engine: StorageEngine,
@@ -106,13 +144,24 @@ pub enum StorageEngine {
     Postgres,
 }
 
-/// The cluster's databases. The URLs carry passwords, hence `SecretString`:
-/// `Debug` prints them redacted.
+impl StorageEngine {
+    /// The name in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageEngine::Sqlite => "sqlite",
+            StorageEngine::Postgres => "postgres",
+        }
+    }
+}
+
+/// The PostgreSQL databases. The URLs carry passwords, hence
+/// `SecretString`: `Debug` prints them redacted.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PostgresSettings {
     pub auth_url: SecretString,
     pub vault_primary_url: SecretString,
-    /// The streaming replica, as the read-only query user.
+    /// The streaming replica, as the read-only query user. Role `all` may
+    /// leave it empty and then reads the primary.
     pub vault_replica_url: SecretString,
     /// Connections in each pool of one process.
     pub pool_size: u32,

@@ -111,8 +111,8 @@ impl Auth {
         })
     }
 
-    /// Forgets rate-limit state of quiet keys; the caller runs it now and then.
-    pub fn housekeeping(&self) {
+    /// Forgets rate-limit state of quiet keys; [`housekeeping`] runs it.
+    pub fn forget_idle_limits(&self) {
         self.limiter.forget_idle();
     }
 
@@ -423,6 +423,19 @@ fn principal(p: Option<v1::Principal>) -> Result<(UserId, SessionId), Status> {
 
 /// How often rate-limit state of quiet keys is dropped.
 pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Every role that serves auth runs this beside it until `stop` fires, so
+/// that the rate limiter's memory follows the keys in use, not every key
+/// ever seen.
+pub async fn housekeeping(auth: Arc<Auth>, stop: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => auth.forget_idle_limits(),
+            () = stop.cancelled() => return,
+        }
+    }
+}
 
 #[tonic::async_trait]
 impl AuthService for Auth {

@@ -69,6 +69,27 @@ pub trait CommandSubscriber: Send + 'static {
     }
 }
 
+/// A boxed subscriber is one too, so that a role can hold whichever kind the
+/// settings chose.
+#[async_trait]
+impl<T: CommandSubscriber + ?Sized> CommandSubscriber for Box<T> {
+    async fn next(&mut self) -> Result<Option<Delivery>, BrokerError> {
+        (**self).next().await
+    }
+
+    fn try_next(&mut self) -> Option<Delivery> {
+        (**self).try_next()
+    }
+
+    async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
+        (**self).commit(delivery).await
+    }
+
+    async fn commit_all(&mut self, deliveries: &[Delivery]) -> Result<(), BrokerError> {
+        (**self).commit_all(deliveries).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

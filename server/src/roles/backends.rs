@@ -4,19 +4,12 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use tonic::transport::Endpoint;
 
 use crate::gateway::Backends;
 use crate::gateway::internal::remote;
 use crate::internal_tls::InternalTls;
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClusterSettings {
-    pub auth_url: String,
-    pub query_url: String,
-    pub producer_url: String,
-}
+use crate::settings::ClusterSettings;
 
 fn channel(url: &str, tls: &InternalTls) -> anyhow::Result<crate::gateway::InternalChannel> {
     let endpoint = Endpoint::from_shared(url.to_owned())?

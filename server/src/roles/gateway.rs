@@ -1,4 +1,4 @@
-//! The gateway as a process: the public TLS endpoint, internal services over
+//! Role `gateway`: the public TLS endpoint, internal services over
 //! mutual TLS, and a feed of vault events from Kafka into its hub.
 
 use anyhow::Context as _;

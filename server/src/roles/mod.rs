@@ -1,39 +1,88 @@
-//! One process per role (cluster mode). Each role opens only what it needs,
-//! waits for its dependencies with backoff (so the roles can start in any
-//! order), then serves gRPC health and its API on a mutual-TLS listener.
-//! Role `all` lives in `crate::single_node`.
+//! The composition root: what each role of the server builds and runs, one
+//! file per role, all started by [`run`]. Every role opens its databases
+//! through [`parts::open_stores`] and its broker through
+//! [`parts::open_broker`], so the engines are chosen by the settings
+//! (`storage.engine`, `broker.kind`) in one place for all of them.
+//!
+//! Role `all` runs every service in one process and works on either engine
+//! with either broker. The other roles are one process each: they need
+//! PostgreSQL (the query role reads a replica that the consumer's primary
+//! streams to) and Kafka (producer and consumer are different processes),
+//! and refuse anything else at start ([`check_engines`]).
 
+pub mod all;
+mod auth;
 mod backends;
 mod consumer;
 mod gateway;
-mod services;
+mod parts;
+mod producer;
+mod query;
 
 use std::future::Future;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
+use tonic::server::NamedService;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 
-use crate::settings::{Role, Settings};
+use crate::internal_tls::InternalTls;
+use crate::settings::{BrokerKind, Role, Settings, StorageEngine};
 
-pub use self::backends::ClusterSettings;
-
-/// Runs one cluster role until `shutdown` fires.
+/// Runs the configured role until `shutdown` fires.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    check_engines(&settings)?;
+    tracing::info!(
+        role = settings.role.name(),
+        storage = settings.storage.engine.name(),
+        broker = settings.broker.kind.name(),
+        "starting"
+    );
     match settings.role {
-        Role::All => anyhow::bail!("role `all` runs through single_node::start"),
+        Role::All => all::run(settings, shutdown).await,
         Role::Gateway => gateway::run(settings, shutdown).await,
-        Role::Auth => services::run_auth(settings, shutdown).await,
-        Role::Query => services::run_query(settings, shutdown).await,
-        Role::CommandProducer => services::run_producer(settings, shutdown).await,
+        Role::Auth => auth::run(settings, shutdown).await,
+        Role::Query => query::run(settings, shutdown).await,
+        Role::CommandProducer => producer::run(settings, shutdown).await,
         Role::CommandConsumer => consumer::run(settings, shutdown).await,
     }
+}
+
+/// A role the settings cannot run, with the one-line reason.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "role {role} runs as one process of a cluster and needs storage.engine = \"postgres\" and \
+     broker.kind = \"kafka\", not {storage:?} and {broker:?}; for one process use role all"
+)]
+pub struct EnginesRefused {
+    role: &'static str,
+    storage: &'static str,
+    broker: &'static str,
+}
+
+/// Whether `settings.role` can run on the configured engines: role `all` on
+/// any, a split role only on PostgreSQL and Kafka.
+pub fn check_engines(settings: &Settings) -> Result<(), EnginesRefused> {
+    let (storage, broker) = (settings.storage.engine, settings.broker.kind);
+    let split_ready = storage == StorageEngine::Postgres && broker == BrokerKind::Kafka;
+    if settings.role == Role::All || split_ready {
+        return Ok(());
+    }
+    Err(EnginesRefused {
+        role: settings.role.name(),
+        storage: storage.name(),
+        broker: broker.name(),
+    })
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Calls `attempt` until it succeeds, logging each failure with what is
-/// awaited; `None` if `shutdown` fires first.
+/// awaited; `None` if `shutdown` fires first. Roles start in any order this
+/// way: each waits for the databases and broker it needs.
 pub(crate) async fn wait_for<T, E, F, Fut>(
     what: &str,
     shutdown: &CancellationToken,
@@ -60,5 +109,105 @@ where
             () = shutdown.cancelled() => return None,
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Serves gRPC health and, if given, one internal service on this role's
+/// mutual-TLS listener until `shutdown` fires.
+pub(crate) async fn serve_internal<S>(
+    settings: &Settings,
+    service: Option<S>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()>
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let tls = InternalTls::load(&settings.internal)?;
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+    if service.is_some() {
+        health_reporter.set_serving::<S>().await;
+    }
+    let listener = tokio::net::TcpListener::bind(settings.internal.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.internal.listen))?;
+    tracing::info!(listen = %settings.internal.listen, service = S::NAME, "serving");
+    Server::builder()
+        .tls_config(tls.server())?
+        .add_service(health)
+        .add_optional_service(service)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(role: Role, storage: StorageEngine, broker: BrokerKind) -> Settings {
+        let mut settings = Settings::load_without_env(None).unwrap();
+        settings.role = role;
+        settings.storage.engine = storage;
+        settings.broker.kind = broker;
+        settings
+    }
+
+    const ENGINES: [(StorageEngine, BrokerKind); 4] = [
+        (StorageEngine::Sqlite, BrokerKind::InProcess),
+        (StorageEngine::Sqlite, BrokerKind::Kafka),
+        (StorageEngine::Postgres, BrokerKind::InProcess),
+        (StorageEngine::Postgres, BrokerKind::Kafka),
+    ];
+
+    #[test]
+    fn role_all_runs_on_every_engine_and_broker() {
+        for (storage, broker) in ENGINES {
+            assert_eq!(
+                check_engines(&settings(Role::All, storage, broker)),
+                Ok(()),
+                "{storage:?} {broker:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn split_roles_run_only_on_postgres_and_kafka_and_say_why_not() {
+        let split = [
+            Role::Gateway,
+            Role::Auth,
+            Role::Query,
+            Role::CommandProducer,
+            Role::CommandConsumer,
+        ];
+        for role in split {
+            for (storage, broker) in ENGINES {
+                let checked = check_engines(&settings(role, storage, broker));
+                if (storage, broker) == (StorageEngine::Postgres, BrokerKind::Kafka) {
+                    assert_eq!(checked, Ok(()), "{role:?}");
+                    continue;
+                }
+                let reason = checked.unwrap_err().to_string();
+                assert!(!reason.contains('\n'), "{reason}");
+                assert!(
+                    reason.starts_with(&format!("role {} ", role.name())),
+                    "{reason}"
+                );
+                assert!(reason.contains(storage.name()), "{reason}");
+                assert!(reason.contains(broker.name()), "{reason}");
+                assert!(reason.contains("role all"), "{reason}");
+            }
+        }
     }
 }

@@ -8,10 +8,15 @@
 
 mod accounts;
 mod binary;
+mod engines;
 mod helpers;
 mod lifecycle;
+#[path = "../support/pg_local.rs"]
+mod pg_local;
 mod records;
 mod sync;
+#[path = "../support/tansu.rs"]
+mod tansu;
 mod tokens;
 mod tuned;
 

@@ -14,6 +14,8 @@
 
 mod auth_cases;
 mod engines;
+#[path = "../support/pg_local.rs"]
+mod pg_local;
 mod postgres_cases;
 mod vault_cases;
 
@@ -35,7 +37,7 @@ async fn sqlite_engine() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_engine() {
-    let cluster = engines::PgCluster::start().await;
+    let cluster = pg_local::PgCluster::start().await;
     let stores = Stores::postgres(&cluster).await;
     let mut cases = shared_cases();
     cases.extend(postgres_cases::cases());

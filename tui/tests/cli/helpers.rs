@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use gophkeeper_server::roles::all::{self as single_node, ServerHandle};
 use gophkeeper_server::settings::Settings;
-use gophkeeper_server::single_node::{self, ServerHandle};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::io::AsyncWriteExt;

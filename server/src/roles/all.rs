@@ -1,7 +1,8 @@
 //! Role `all`: every service in one process, wired through the same gRPC
-//! service interfaces a cluster uses, on SQLite files and the in-process
-//! broker. This is what `gophkeeper-server` with no arguments runs, and what
-//! the integration tests start on port 0.
+//! service interfaces a cluster uses. On its defaults (SQLite files in the
+//! data directory, the in-process broker) this is what `gophkeeper-server`
+//! with no arguments runs, and what the integration tests start on port 0;
+//! PostgreSQL and Kafka are settings away (see `config/single-node.toml`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,16 +16,14 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::parts::{BrokerNeeds, StoreNeeds, open_broker, open_stores, opened};
 use crate::auth::Auth;
-use crate::auth::sqlite::SqliteAuthStore;
-use crate::broker::in_process;
 use crate::command::{consumer, producer::Producer};
 use crate::events::EventHub;
 use crate::gateway::{self, Backends, internal::in_process};
 use crate::query::Query;
 use crate::secrets::ServerSecret;
-use crate::settings::{BrokerKind, Settings, StorageEngine};
-use crate::vault;
+use crate::settings::Settings;
 
 /// How long shutdown waits for the consumer to drain queued commands before
 /// it stops retrying a failing store.
@@ -61,40 +60,59 @@ impl ServerHandle {
     }
 }
 
-/// Opens storage, starts every service and serves on `listener`.
+/// Binds the configured address and serves until `shutdown` fires.
+pub(super) async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(settings.gateway.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.gateway.listen))?;
+    let server = start(settings, listener).await?;
+    let token = server.shutdown_token();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        token.cancel();
+    });
+    server.wait().await
+}
+
+/// Opens storage and broker, starts every service and serves on `listener`.
 pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<ServerHandle> {
-    if settings.storage.engine != StorageEngine::Sqlite {
-        anyhow::bail!("single-node mode runs on SQLite; PostgreSQL needs the cluster roles");
-    }
-    if settings.broker.kind != BrokerKind::InProcess {
-        anyhow::bail!("single-node mode uses the in-process broker; Kafka needs the cluster roles");
-    }
+    super::check_engines(&settings)?;
     let data_dir = settings.data_dir()?;
     create_private_dir(&data_dir)?;
     let local_addr = listener.local_addr()?;
 
     let secret = ServerSecret::load_or_create(&settings.auth.secret, &data_dir)?;
-    let auth_store = SqliteAuthStore::open(&data_dir.join("auth.db"))
-        .await
-        .context("opening the auth database")?;
-    let (vault_writer, vault_reader) = vault::sqlite::open(&data_dir.join("vault.db"))
-        .await
-        .context("opening the vault database")?;
+    let shutdown = CancellationToken::new();
+    let every_store = StoreNeeds {
+        auth: true,
+        vault_writer: true,
+        vault_reader: true,
+    };
+    let mut stores = open_stores(&settings, every_store, &shutdown)
+        .await?
+        .context("stopped while opening storage")?;
+    let both_ends = BrokerNeeds {
+        publish: true,
+        subscribe: true,
+    };
+    let mut broker = open_broker(&settings, both_ends, &shutdown)
+        .await?
+        .context("stopped while opening the broker")?;
+    let publisher = opened(broker.publisher.take(), "command publisher")?;
+    let subscriber = opened(broker.subscriber.take(), "command subscriber")?;
+    let vault_writer = opened(stores.vault_writer.take(), "vault writer")?;
 
     let hub = EventHub::new();
-    let (publisher, subscriber) = in_process::channel(settings.broker.in_process_capacity);
-    let publisher = Arc::new(publisher);
-
     let auth = Arc::new(Auth::new(
-        Arc::new(auth_store.clone()),
+        opened(stores.auth.take(), "auth store")?,
         &secret,
         &settings.auth,
     )?);
     let query = Arc::new(Query::new(
-        Arc::new(vault_reader.clone()),
+        opened(stores.vault_reader.take(), "vault reader")?,
         settings.query.clone(),
     ));
-    let producer = Producer::new(publisher.clone());
+    let producer = Producer::new(publisher);
     let backends = Backends::new(
         in_process(AuthServiceServer::from_arc(auth.clone())),
         in_process(QueryServiceServer::from_arc(query)),
@@ -109,27 +127,16 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
         "TLS certificate"
     );
 
-    let shutdown = CancellationToken::new();
     let consumer_stop = CancellationToken::new();
+    // One process: the consumer hands events straight to this gateway's
+    // hub, also when the broker is Kafka (so run one `all` per topic).
     let consumer = tokio::spawn(consumer::run(
         subscriber,
-        Arc::new(vault_writer.clone()),
+        vault_writer,
         hub.clone(),
         consumer_stop.clone(),
     ));
-    let housekeeping = {
-        let auth = auth.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(crate::auth::HOUSEKEEPING_INTERVAL);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => auth.housekeeping(),
-                    () = shutdown.cancelled() => return,
-                }
-            }
-        })
-    };
+    let housekeeping = tokio::spawn(crate::auth::housekeeping(auth.clone(), shutdown.clone()));
 
     tracing::info!(%local_addr, data_dir = %data_dir.display(), "single-node server ready");
     let gateway_settings = settings.gateway.clone();
@@ -147,7 +154,9 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
         )
         .await;
         tracing::info!("gateway stopped; draining queued commands");
-        publisher.close();
+        if !broker.close() {
+            consumer_stop.cancel();
+        }
         let drained = tokio::time::timeout(DRAIN_GRACE, consumer).await;
         let consumed = match drained {
             Ok(joined) => joined.context("command consumer panicked")?,
@@ -158,9 +167,7 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
             }
         };
         housekeeping.abort();
-        vault_writer.close().await;
-        vault_reader.close().await;
-        auth_store.close().await;
+        stores.close().await;
         tracing::info!("server stopped");
         served.and(consumed)
     });

@@ -1,0 +1,32 @@
+//! Role `auth`: registration, login, tokens and sessions on the auth
+//! database, served to the gateways over mutual TLS.
+
+use std::sync::Arc;
+
+use gophkeeper_proto::v1::auth_service_server::AuthServiceServer;
+use tokio_util::sync::CancellationToken;
+
+use super::parts::{StoreNeeds, open_stores, opened};
+use super::serve_internal;
+use crate::auth::Auth;
+use crate::secrets::ServerSecret;
+use crate::settings::Settings;
+
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let secret = ServerSecret::load_or_create(&settings.auth.secret, &settings.data_dir()?)?;
+    let needs = StoreNeeds {
+        auth: true,
+        ..StoreNeeds::default()
+    };
+    let Some(mut stores) = open_stores(&settings, needs, &shutdown).await? else {
+        return Ok(());
+    };
+    let store = opened(stores.auth.take(), "auth store")?;
+    let auth = Arc::new(Auth::new(store, &secret, &settings.auth)?);
+    let housekeeping = tokio::spawn(crate::auth::housekeeping(auth.clone(), shutdown.clone()));
+    let served = serve_internal(&settings, Some(AuthServiceServer::from_arc(auth)), shutdown).await;
+    housekeeping.abort();
+    stores.close().await;
+    tracing::info!("stopped");
+    served
+}

@@ -1,0 +1,25 @@
+//! Role `command-producer`: validates the gateways' commands and publishes
+//! them to the broker.
+
+use gophkeeper_proto::v1::command_service_server::CommandServiceServer;
+use tokio_util::sync::CancellationToken;
+
+use super::parts::{BrokerNeeds, open_broker, opened};
+use super::serve_internal;
+use crate::command::producer::Producer;
+use crate::settings::Settings;
+
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let needs = BrokerNeeds {
+        publish: true,
+        ..BrokerNeeds::default()
+    };
+    let Some(mut broker) = open_broker(&settings, needs, &shutdown).await? else {
+        return Ok(());
+    };
+    let publisher = opened(broker.publisher.take(), "command publisher")?;
+    let producer = CommandServiceServer::new(Producer::new(publisher));
+    let served = serve_internal(&settings, Some(producer), shutdown).await;
+    tracing::info!("stopped");
+    served
+}

@@ -1,0 +1,33 @@
+//! Role `query`: reads from the vault replica, served to the gateways over
+//! mutual TLS.
+
+use std::sync::Arc;
+
+use gophkeeper_proto::v1::query_service_server::QueryServiceServer;
+use tokio_util::sync::CancellationToken;
+
+use super::parts::{StoreNeeds, open_stores, opened};
+use super::serve_internal;
+use crate::query::Query;
+use crate::settings::Settings;
+
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let needs = StoreNeeds {
+        vault_reader: true,
+        ..StoreNeeds::default()
+    };
+    let Some(mut stores) = open_stores(&settings, needs, &shutdown).await? else {
+        return Ok(());
+    };
+    let reader = opened(stores.vault_reader.take(), "vault reader")?;
+    let query = Arc::new(Query::new(reader, settings.query.clone()));
+    let served = serve_internal(
+        &settings,
+        Some(QueryServiceServer::from_arc(query)),
+        shutdown,
+    )
+    .await;
+    stores.close().await;
+    tracing::info!("stopped");
+    served
+}
