@@ -6,6 +6,7 @@ mod hashing;
 pub mod kdf;
 pub mod postgres;
 mod rate_limit;
+mod rotation;
 pub mod sqlite;
 pub mod store;
 mod tokens;

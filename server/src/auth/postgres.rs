@@ -1,5 +1,5 @@
 //! The auth store on PostgreSQL (cluster mode): its own server and database,
-//! separate from the vault (DESIGN.md). Same tables and rules as the SQLite
+//! separate from the vault (docs/design.md). Same tables and rules as the SQLite
 //! engine; where SQLite takes its one write lock, this takes row locks.
 
 use std::str::FromStr;
@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use super::rotation::{NextToken, PresentedToken, RotationSteps, rotate_in};
 use super::store::{
     AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, StoredKdf, UserRow,
 };
@@ -146,7 +147,7 @@ impl AuthStore for PgAuthStore {
         .bind(session.last_seen_at_ms)
         .execute(&mut *tx)
         .await?;
-        insert_token(&mut tx, token, session.created_at_ms).await?;
+        tx.insert_token(token, session.created_at_ms).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -173,56 +174,11 @@ impl AuthStore for PgAuthStore {
         now_ms: i64,
     ) -> Result<Rotation, AuthStoreError> {
         let mut tx = crate::postgres::begin(&self.pool, None).await?;
-        // Locking the token and its session makes two presentations of one
-        // token take turns: the second sees the first's `used_at_ms` (READ
-        // COMMITTED re-reads a locked row once its holder commits) and counts
-        // as reuse, and a concurrent revocation cannot slip in between.
-        let row = sqlx::query(
-            "SELECT t.session_id, t.expires_at_ms, t.used_at_ms, s.user_id, s.revoked_at_ms \
-             FROM refresh_tokens t JOIN sessions s ON s.session_id = t.session_id \
-             WHERE t.token_hash = $1 FOR UPDATE",
-        )
-        .bind(presented.as_slice())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Ok(Rotation::Unknown);
+        let next = NextToken {
+            hash: *next_hash,
+            expires_at_ms: next_expires_at_ms,
         };
-        let session_id = SessionId(row.try_get::<Uuid, _>("session_id")?);
-        let user_id = UserId(row.try_get::<Uuid, _>("user_id")?);
-        let expires_at_ms: i64 = row.try_get("expires_at_ms")?;
-        let used_at_ms: Option<i64> = row.try_get("used_at_ms")?;
-        let revoked_at_ms: Option<i64> = row.try_get("revoked_at_ms")?;
-
-        let rotation = if revoked_at_ms.is_some() {
-            Rotation::Revoked
-        } else if used_at_ms.is_some() {
-            revoke(&mut tx, session_id, "refresh token reused", now_ms).await?;
-            Rotation::Reused { session_id }
-        } else if expires_at_ms <= now_ms {
-            Rotation::Expired
-        } else {
-            sqlx::query("UPDATE refresh_tokens SET used_at_ms = $1 WHERE token_hash = $2")
-                .bind(now_ms)
-                .bind(presented.as_slice())
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE sessions SET last_seen_at_ms = $1 WHERE session_id = $2")
-                .bind(now_ms)
-                .bind(session_id.0)
-                .execute(&mut *tx)
-                .await?;
-            let next = NewRefreshToken {
-                token_hash: *next_hash,
-                session_id,
-                expires_at_ms: next_expires_at_ms,
-            };
-            insert_token(&mut tx, &next, now_ms).await?;
-            Rotation::Rotated {
-                user_id,
-                session_id,
-            }
-        };
+        let rotation = rotate_in(&mut *tx, presented, &next, now_ms).await?;
         tx.commit().await?;
         Ok(rotation)
     }
@@ -299,38 +255,90 @@ impl AuthStore for PgAuthStore {
     }
 }
 
-async fn insert_token(
-    conn: &mut PgConnection,
-    token: &NewRefreshToken,
-    now_ms: i64,
-) -> Result<(), AuthStoreError> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, created_at_ms, expires_at_ms) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(token.token_hash.as_slice())
-    .bind(token.session_id.0)
-    .bind(now_ms)
-    .bind(token.expires_at_ms)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
+/// The refresh-token statements in this engine's dialect; the rules are
+/// in [`rotate_in`].
+#[async_trait]
+impl RotationSteps for PgConnection {
+    async fn find_token(
+        &mut self,
+        hash: &[u8; 32],
+    ) -> Result<Option<PresentedToken>, AuthStoreError> {
+        // Locking the token and its session makes two presentations of one
+        // token take turns: the second sees the first's `used_at_ms` (READ
+        // COMMITTED re-reads a locked row once its holder commits) and counts
+        // as reuse, and a concurrent revocation cannot slip in between.
+        let row = sqlx::query(
+            "SELECT t.session_id, t.expires_at_ms, t.used_at_ms, s.user_id, s.revoked_at_ms \
+             FROM refresh_tokens t JOIN sessions s ON s.session_id = t.session_id \
+             WHERE t.token_hash = $1 FOR UPDATE",
+        )
+        .bind(hash.as_slice())
+        .fetch_optional(&mut *self)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(PresentedToken {
+            session_id: SessionId(row.try_get::<Uuid, _>("session_id")?),
+            user_id: UserId(row.try_get::<Uuid, _>("user_id")?),
+            expires_at_ms: row.try_get("expires_at_ms")?,
+            used_at_ms: row.try_get("used_at_ms")?,
+            session_revoked_at_ms: row.try_get("revoked_at_ms")?,
+        }))
+    }
 
-async fn revoke(
-    conn: &mut PgConnection,
-    session_id: SessionId,
-    reason: &str,
-    now_ms: i64,
-) -> Result<(), AuthStoreError> {
-    sqlx::query(
-        "UPDATE sessions SET revoked_at_ms = $1, revoke_reason = $2 \
-         WHERE session_id = $3 AND revoked_at_ms IS NULL",
-    )
-    .bind(now_ms)
-    .bind(reason)
-    .bind(session_id.0)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    async fn revoke_session(
+        &mut self,
+        session_id: SessionId,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), AuthStoreError> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at_ms = $1, revoke_reason = $2 \
+             WHERE session_id = $3 AND revoked_at_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(reason)
+        .bind(session_id.0)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_used(
+        &mut self,
+        hash: &[u8; 32],
+        session_id: SessionId,
+        now_ms: i64,
+    ) -> Result<(), AuthStoreError> {
+        sqlx::query("UPDATE refresh_tokens SET used_at_ms = $1 WHERE token_hash = $2")
+            .bind(now_ms)
+            .bind(hash.as_slice())
+            .execute(&mut *self)
+            .await?;
+        sqlx::query("UPDATE sessions SET last_seen_at_ms = $1 WHERE session_id = $2")
+            .bind(now_ms)
+            .bind(session_id.0)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_token(
+        &mut self,
+        token: &NewRefreshToken,
+        now_ms: i64,
+    ) -> Result<(), AuthStoreError> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token.token_hash.as_slice())
+        .bind(token.session_id.0)
+        .bind(now_ms)
+        .bind(token.expires_at_ms)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
 }

@@ -1,5 +1,5 @@
 //! The auth store trait and its rows. The auth database is separate from the
-//! vault (DESIGN.md): a leak of one tells nothing about the other.
+//! vault (docs/design.md): a leak of one tells nothing about the other.
 
 use async_trait::async_trait;
 
