@@ -27,3 +27,18 @@ pub fn init(settings: &LogSettings) {
         LogFormat::Text => builder.try_init(),
     };
 }
+
+/// An error and its sources, `: `-separated, for one log line.
+pub(crate) struct ErrorChain<'a>(pub &'a dyn std::error::Error);
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

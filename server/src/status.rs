@@ -7,6 +7,7 @@ use tonic::{Code, Status};
 
 use crate::auth::{AuthError, TokenError};
 use crate::command::CommandError;
+use crate::logging::ErrorChain;
 use crate::query::QueryError;
 
 /// The metadata key holding the reason.
@@ -58,7 +59,12 @@ impl From<CommandError> for Status {
         let (code, reason) = match &err {
             CommandError::InvalidArgument(_) => (Code::InvalidArgument, "INVALID_ARGUMENT"),
             CommandError::TooLarge { .. } => (Code::InvalidArgument, "RECORD_TOO_LARGE"),
-            CommandError::Unavailable(_) => (Code::Unavailable, "UNAVAILABLE"),
+            CommandError::Unavailable(cause) => {
+                // The one place a broker failure is logged, with its cause;
+                // the client learns only that it may retry.
+                tracing::warn!(error = %ErrorChain(cause), "command not published");
+                (Code::Unavailable, "BROKER_UNAVAILABLE")
+            }
         };
         with_reason(code, err.to_string(), reason)
     }
@@ -81,4 +87,69 @@ impl From<QueryError> for Status {
 /// Reads the reason a status carries, if any.
 pub fn reason(status: &Status) -> Option<&str> {
     status.metadata().get(REASON_KEY)?.to_str().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+    use super::*;
+    use crate::broker::BrokerError;
+
+    /// Log lines written while `f` runs.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_broker_failure_is_logged_once_with_its_cause_and_told_briefly() {
+        let cause = KafkaError::MessageProduction(RDKafkaErrorCode::BrokerTransportFailure);
+        let cause_text = cause.to_string();
+        let mut status = None;
+        let log = logged(|| {
+            status = Some(Status::from(CommandError::Unavailable(BrokerError::Kafka(
+                cause,
+            ))));
+        });
+        let status = status.unwrap();
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(reason(&status), Some("BROKER_UNAVAILABLE"));
+        assert_eq!(status.message(), "command broker unavailable, retry");
+        assert_eq!(log.lines().count(), 1, "{log}");
+        assert!(log.contains(&cause_text), "{log}");
+    }
+
+    #[test]
+    fn a_broker_timeout_names_the_wait_in_the_log_only() {
+        let mut status = None;
+        let log = logged(|| {
+            status = Some(Status::from(CommandError::Unavailable(
+                BrokerError::Timeout { millis: 1500 },
+            )));
+        });
+        let status = status.unwrap();
+        assert!(!status.message().contains("1500"), "{}", status.message());
+        assert!(log.contains("within 1500 ms"), "{log}");
+    }
 }

@@ -54,9 +54,9 @@ impl CommandPublisher for InProcessPublisher {
         let sender = self
             .sender
             .lock()
-            .map_err(|_| BrokerError::Unavailable("broker state poisoned".into()))?
+            .map_err(|_| BrokerError::ConsumerStopped)?
             .clone()
-            .ok_or_else(|| BrokerError::Unavailable("server is shutting down".into()))?;
+            .ok_or(BrokerError::ShuttingDown)?;
         sender
             .send(Delivery {
                 key,
@@ -64,7 +64,7 @@ impl CommandPublisher for InProcessPublisher {
                 position: (0, 0),
             })
             .await
-            .map_err(|_| BrokerError::Unavailable("command consumer stopped".into()))
+            .map_err(|_| BrokerError::ConsumerStopped)
     }
 }
 

@@ -26,7 +26,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -103,10 +103,6 @@ pub struct KafkaSettings {
     pub fetch_wait_max_ms: u64,
 }
 
-fn unavailable(err: KafkaError) -> BrokerError {
-    BrokerError::Unavailable(err.to_string())
-}
-
 fn base_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -121,8 +117,7 @@ fn base_config(settings: &KafkaSettings) -> ClientConfig {
 
 /// Creates both topics if they do not exist yet.
 pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), BrokerError> {
-    let admin: AdminClient<DefaultClientContext> =
-        base_config(settings).create().map_err(unavailable)?;
+    let admin: AdminClient<DefaultClientContext> = base_config(settings).create()?;
     let topic = |name| {
         NewTopic::new(
             name,
@@ -135,17 +130,15 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), BrokerError> 
         topic(&settings.events_topic),
     ];
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = admin
-        .create_topics(topics.iter(), &options)
-        .await
-        .map_err(unavailable)?;
+    let results = admin.create_topics(topics.iter(), &options).await?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
-                return Err(BrokerError::Unavailable(format!(
-                    "cannot create topic {topic}: {code}"
-                )));
+                return Err(BrokerError::Topic {
+                    topic,
+                    problem: format!("cannot create it: {code}"),
+                });
             }
         }
     }
@@ -194,7 +187,7 @@ impl KafkaProducer {
                  one request in flight per connection; duplicates are removed by command id"
             );
         }
-        let producer = producer_config(settings).create().map_err(unavailable)?;
+        let producer = producer_config(settings).create()?;
         Ok(Self {
             producer,
             timeout: Duration::from_millis(settings.produce_timeout_ms),
@@ -207,11 +200,12 @@ impl KafkaProducer {
             self.timeout,
         );
         match tokio::time::timeout(self.timeout, delivery).await {
-            Ok(result) => result.map(|_| ()).map_err(|(err, _)| unavailable(err)),
-            Err(_) => Err(BrokerError::Unavailable(format!(
-                "the broker did not confirm the message within {} ms",
-                self.timeout.as_millis()
-            ))),
+            Ok(result) => result
+                .map(|_| ())
+                .map_err(|(err, _)| BrokerError::Kafka(err)),
+            Err(_) => Err(BrokerError::Timeout {
+                millis: self.timeout.as_millis(),
+            }),
         }
     }
 }
@@ -311,11 +305,8 @@ impl KafkaSubscriber {
             // five minutes. A consumer stuck longer on one command (store
             // down) leaves the group and rejoins when it gets going again.
             .set("max.poll.interval.ms", "30000")
-            .create_with_context(RebalanceLog)
-            .map_err(unavailable)?;
-        consumer
-            .subscribe(&[&settings.commands_topic])
-            .map_err(unavailable)?;
+            .create_with_context(RebalanceLog)?;
+        consumer.subscribe(&[&settings.commands_topic])?;
         Ok(Self {
             consumer,
             topic: settings.commands_topic.clone(),
@@ -331,9 +322,7 @@ impl KafkaSubscriber {
             self.rejoin_at = None;
             tracing::info!("rejoining the consumer group once, now that any dead member is gone");
             self.consumer.unsubscribe();
-            self.consumer
-                .subscribe(&[&self.topic])
-                .map_err(unavailable)?;
+            self.consumer.subscribe(&[&self.topic])?;
         }
         Ok(())
     }
@@ -388,9 +377,7 @@ impl CommandSubscriber for KafkaSubscriber {
         }
         let mut positions = TopicPartitionList::new();
         for (&partition, &offset) in &next {
-            positions
-                .add_partition_offset(&self.topic, partition, Offset::Offset(offset))
-                .map_err(unavailable)?;
+            positions.add_partition_offset(&self.topic, partition, Offset::Offset(offset))?;
         }
         // Asynchronous: the order "transaction, then commit" is what matters;
         // a commit lost in a crash only means a redelivery, which is a no-op.
@@ -464,28 +451,24 @@ pub async fn feed_hub(
         )
         .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", settings.fetch_wait_max_ms.to_string())
-        .create()
-        .map_err(unavailable)?;
+        .create()?;
     // Assign every partition directly: no group rebalance, so no start-up
     // window in which events would be missed.
-    let metadata = consumer
-        .fetch_metadata(Some(&settings.events_topic), Duration::from_secs(10))
-        .map_err(unavailable)?;
+    let metadata =
+        consumer.fetch_metadata(Some(&settings.events_topic), Duration::from_secs(10))?;
     let mut assignment = TopicPartitionList::new();
     for topic in metadata.topics() {
         for partition in topic.partitions() {
-            assignment
-                .add_partition_offset(topic.name(), partition.id(), Offset::End)
-                .map_err(unavailable)?;
+            assignment.add_partition_offset(topic.name(), partition.id(), Offset::End)?;
         }
     }
     if assignment.count() == 0 {
-        return Err(BrokerError::Unavailable(format!(
-            "events topic {} has no partitions",
-            settings.events_topic
-        )));
+        return Err(BrokerError::Topic {
+            topic: settings.events_topic.clone(),
+            problem: "it has no partitions".into(),
+        });
     }
-    consumer.assign(&assignment).map_err(unavailable)?;
+    consumer.assign(&assignment)?;
     tracing::info!(partitions = assignment.count(), "reading vault events");
     loop {
         let received = tokio::select! {

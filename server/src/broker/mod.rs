@@ -13,12 +13,28 @@ use sha2::{Digest, Sha256};
 
 use crate::ids::UserId;
 
+/// Why the broker could not take or hand over a message. Every kind means
+/// "retry later or elsewhere" to a client; the kinds are for the server's
+/// log, which records the cause once, where the error becomes a status
+/// (`crate::status`). The client gets a short message and a reason.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
-    /// The broker is shut down (or was never reachable); the caller may retry
-    /// elsewhere or later.
-    #[error("command broker unavailable: {0}")]
-    Unavailable(String),
+    /// The server is stopping and takes no more commands.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    /// The in-process consumer is gone.
+    #[error("the command consumer stopped")]
+    ConsumerStopped,
+    /// The broker did not confirm a message in time.
+    #[error("the broker did not confirm the message within {millis} ms")]
+    Timeout { millis: u128 },
+    /// The broker's client library failed (connection, protocol, broker
+    /// error code).
+    #[error("Kafka client")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// The broker refused to create a topic, or it has no partitions.
+    #[error("topic {topic}: {problem}")]
+    Topic { topic: String, problem: String },
 }
 
 /// The partition key for a user's commands: the first 16 bytes of SHA-256 of

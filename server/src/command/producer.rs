@@ -45,7 +45,7 @@ impl Producer {
         self.broker
             .publish(partition_key(user_id), envelope.encode_to_vec())
             .await
-            .map_err(|e| CommandError::Unavailable(e.to_string()))?;
+            .map_err(CommandError::Unavailable)?;
         Ok(())
     }
 }

@@ -16,8 +16,10 @@ pub enum CommandError {
         "record is {size} bytes after encryption; the limit is {MAX_RECORD_BYTES} bytes (512 KiB)"
     )]
     TooLarge { size: usize },
-    #[error("command broker unavailable, retry: {0}")]
-    Unavailable(String),
+    /// The cause goes to the server's log (`crate::status`), not to the
+    /// client.
+    #[error("command broker unavailable, retry")]
+    Unavailable(#[source] crate::broker::BrokerError),
 }
 
 fn invalid(message: impl Into<String>) -> CommandError {

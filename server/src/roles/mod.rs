@@ -89,7 +89,7 @@ pub(crate) async fn wait_for<T, E, F, Fut>(
     mut attempt: F,
 ) -> Option<T>
 where
-    E: std::fmt::Display,
+    E: std::error::Error + 'static,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
@@ -101,7 +101,8 @@ where
                 return Some(value);
             }
             Err(err) => {
-                tracing::warn!(error = %err, retry_in = ?backoff, "waiting for {what}");
+                let error = crate::logging::ErrorChain(&err);
+                tracing::warn!(%error, retry_in = ?backoff, "waiting for {what}");
             }
         }
         tokio::select! {

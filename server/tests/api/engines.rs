@@ -190,3 +190,27 @@ fn a_split_role_with_a_config_of_its_own_passes_the_engine_check() {
     );
     assert!(stderr.contains("postgres.vault_replica_url"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_broker_that_went_away_gives_a_short_message_and_a_reason() {
+    let tansu = Tansu::start().await;
+    let app = spawn_app_with(|s| {
+        use_kafka(s, &tansu);
+        s.kafka.produce_timeout_ms = 500;
+    })
+    .await;
+    let device = app.new_user().await;
+    drop(tansu);
+    let record_id = Uuid::new_v4().to_string();
+    let status = device
+        .submit(crate::helpers::create_cmd(
+            &record_id,
+            v1::RecordKind::Text,
+            b"sealed",
+        ))
+        .await
+        .unwrap_err();
+    let message =
+        crate::helpers::assert_status(&status, tonic::Code::Unavailable, "BROKER_UNAVAILABLE");
+    assert_eq!(message, "command broker unavailable, retry");
+}
