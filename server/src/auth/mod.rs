@@ -7,6 +7,7 @@ pub mod kdf;
 pub mod postgres;
 mod rate_limit;
 mod rotation;
+mod sql;
 pub mod sqlite;
 pub mod store;
 mod tokens;

@@ -16,8 +16,15 @@ const BINARY: &str = env!("CARGO_BIN_EXE_gophkeeper-server");
 
 #[test]
 fn cluster_roles_refuse_to_start_without_internal_tls() {
+    // The shipped config, so that the engine check passes and the missing
+    // certificates are what stops it.
+    let config =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/cluster-gateway.toml");
     let output = Command::new(BINARY)
-        .args(["gateway", "--data-dir"])
+        .arg("gateway")
+        .arg("--config")
+        .arg(config)
+        .arg("--data-dir")
         .arg(tempfile::tempdir().unwrap().path())
         .env_remove("GOPHKEEPER__INTERNAL__CA")
         .output()
