@@ -117,10 +117,6 @@ fn card_digits(number: &str) -> Option<Zeroizing<Vec<u8>>> {
     Some(digits)
 }
 
-#[allow(
-    clippy::manual_is_multiple_of,
-    reason = "u32::is_multiple_of needs Rust 1.87; the workspace's rust-version is 1.85"
-)]
 fn luhn_valid(digits: &[u8]) -> bool {
     let sum: u32 = digits
         .iter()
@@ -128,7 +124,7 @@ fn luhn_valid(digits: &[u8]) -> bool {
         .enumerate()
         .map(|(i, &d)| {
             let d = u32::from(d);
-            if i % 2 == 1 {
+            if !i.is_multiple_of(2) {
                 let doubled = d * 2;
                 if doubled > 9 { doubled - 9 } else { doubled }
             } else {
@@ -136,7 +132,7 @@ fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The last four digits, which is all a card number's `Debug` may show.
