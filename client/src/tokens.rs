@@ -219,25 +219,10 @@ fn file_error(path: &Path, source: std::io::Error) -> TokenStoreError {
     }
 }
 
-/// Owner-only where the platform has file modes (on Windows the profile
-/// lives under the user's own AppData, which only they can read).
+/// Owner-only, and whole or not at all: a crash while saving leaves the
+/// previous token, never a torn file that ends the session.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TokenStoreError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        // A file made earlier with a looser mode is tightened first.
-        if path.exists() {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| file_error(path, e))?;
-        }
-    }
-    let mut file = options.open(path).map_err(|e| file_error(path, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
+    gophkeeper_private_file::write(path, bytes, gophkeeper_private_file::Existing::Replace)
         .map_err(|e| file_error(path, e))
 }
 

@@ -16,7 +16,6 @@ pub mod auth;
 pub mod broker;
 pub mod command;
 pub mod events;
-mod files;
 pub mod gateway;
 pub mod ids;
 pub mod internal_tls;

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use gophkeeper_private_file::Existing;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -47,7 +48,11 @@ impl ServerSecret {
                 let mut bytes = Zeroizing::new([0u8; 32]);
                 rand::rngs::OsRng.fill_bytes(bytes.as_mut());
                 let text = Zeroizing::new(hex::encode(bytes.as_ref()));
-                crate::files::write_private(&path, text.as_bytes()).map_err(io)?;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                gophkeeper_private_file::write(&path, text.as_bytes(), Existing::Replace)
+                    .map_err(io)?;
                 tracing::info!(path = %path.display(), "created the server secret");
                 Ok(Self(bytes))
             }

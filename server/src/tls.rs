@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use gophkeeper_private_file::Existing;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
@@ -144,8 +145,12 @@ fn generate(dir: &Path, extra_names: &[String]) -> Result<(), TlsError> {
     let cert_path = dir.join("server.pem");
     std::fs::write(&cert_path, server_cert.pem()).map_err(io(&cert_path))?;
     let key_path = dir.join("server.key");
-    crate::files::write_private(&key_path, server_key.serialize_pem().as_bytes())
-        .map_err(io(&key_path))?;
+    gophkeeper_private_file::write(
+        &key_path,
+        server_key.serialize_pem().as_bytes(),
+        Existing::Replace,
+    )
+    .map_err(io(&key_path))?;
     // The CA key is not kept: nothing else is ever signed with it, so a
     // stolen data directory cannot mint certificates for other names.
     tracing::info!(dir = %dir.display(), "made a TLS CA and server certificate");

@@ -4,7 +4,8 @@
 //! - [`app`]: the full-screen vault (ratatui), `gophkeeper` with no
 //!   command.
 //! - [`cli`]: the subcommands, one file each, and what they share
-//!   (opening the profile, reporting what a change did).
+//!   (reporting what a change did, a sync before a read).
+//! - [`globals`]: the flags both share, and the profile they open.
 //! - [`output`]: text for people (secrets masked) and the documented JSON
 //!   shapes for scripts.
 //! - [`prompt`]: master passwords without echo, the certificate question.
@@ -22,6 +23,7 @@ pub mod app;
 pub mod backup;
 pub mod cli;
 pub mod generate;
+pub mod globals;
 pub mod import;
 pub mod output;
 pub mod prompt;

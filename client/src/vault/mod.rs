@@ -6,6 +6,7 @@
 //! out, never kept; they wipe themselves when dropped.
 
 mod account;
+mod device;
 mod items;
 
 use std::path::Path;
@@ -15,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 pub use self::account::VaultStatus;
+pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Resolved, Saved};
 use crate::cache::{Cache, CacheError, Profile};
 use crate::crypto::{CryptoError, KdfParams, LocalKey, MasterKey, VaultKey};
@@ -61,6 +63,15 @@ pub enum VaultError {
     Unexpected(String),
 }
 
+impl VaultError {
+    /// Whether this device's session is over (logged out, revoked from
+    /// another device, or the password changed elsewhere): the person must
+    /// log in again; retrying will not help.
+    pub fn needs_login(&self) -> bool {
+        matches!(self, Self::Api(api) if api.needs_login())
+    }
+}
+
 impl From<SyncError> for VaultError {
     fn from(err: SyncError) -> Self {
         match err {
@@ -88,7 +99,7 @@ impl ConnectOptions {
         Self {
             server,
             trust: TrustRequest::Auto,
-            device_name: "gophkeeper client".into(),
+            device_name: device_name("gophkeeper client"),
         }
     }
 }

@@ -37,7 +37,7 @@ use tokio::time::Instant;
 
 use self::event::{Effect, Event};
 use self::state::{Config, ProfileInfo, State};
-use crate::cli::Globals;
+use crate::globals::Globals;
 
 /// Flags of the full-screen vault.
 #[derive(Debug, Clone, Args)]

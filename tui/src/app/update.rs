@@ -196,6 +196,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             }
         };
     }
+    if shares_vault_keys(state)
+        && let Some(effects) = vault_keys(state, key)
+    {
+        return effects;
+    }
     match &state.screen {
         Screen::Connect(_) => connect::on_key(state, key),
         Screen::Unlock(_) => unlock::on_key(state, key),
@@ -208,8 +213,20 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// Whether the screen takes the keys every vault screen shares: the
+/// browsing screens do, unless a text field has the keyboard (typing `q`
+/// into the search must not quit). Handled here, before the screen sees
+/// the key, so that screens never call back up into `update`.
+fn shares_vault_keys(state: &State) -> bool {
+    match &state.screen {
+        Screen::List => !state.vault.as_ref().is_some_and(|v| v.list.searching),
+        Screen::Detail(_) | Screen::Sessions(_) | Screen::Conflicts(_) => true,
+        Screen::Connect(_) | Screen::Unlock(_) | Screen::Form(_) | Screen::Passwd(_) => false,
+    }
+}
+
 /// Keys every vault screen shares; `None` if the key is not one of them.
-pub fn vault_keys(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
+fn vault_keys(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
     let effects = match key.code {
         KeyCode::Char('?') => {
             state.overlay = Some(Overlay::Help);

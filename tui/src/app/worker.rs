@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use gophkeeper_client::sync::{SyncEvent, SyncReport};
 use gophkeeper_client::transport::{ServerUrl, TransportError, Trust, TrustRequest};
-use gophkeeper_client::vault::{ConnectOptions, Saved, Vault, VaultError};
+use gophkeeper_client::vault::{ConnectOptions, Saved, Vault, VaultError, device_name};
+use gophkeeper_private_file::Existing;
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 
 use super::event::{Effect, Event};
-use crate::cli::needs_login;
 
 /// Files bigger than this are refused before reading: the record limit is
 /// 512 KiB, so there is no point in loading more.
@@ -51,7 +51,7 @@ async fn next_live(live: &mut Option<mpsc::Receiver<SyncEvent>>) -> Option<SyncE
 
 /// What the person should read when a vault call fails.
 fn explain(err: &VaultError) -> String {
-    if needs_login(err) {
+    if err.needs_login() {
         format!("this device must log in again ({err}); press L, then Tab on the lock screen")
     } else {
         err.to_string()
@@ -131,7 +131,7 @@ impl Worker {
             }
             Effect::ReadFile { path } => self.read_file(&path).await,
             Effect::WriteFile { path, bytes } => {
-                let event = match write_new_file(&path, &bytes) {
+                let event = match gophkeeper_private_file::write(&path, &bytes, Existing::Keep) {
                     Ok(()) => Event::Info(format!("saved to {}", path.display())),
                     Err(err) => Event::Failed(format!("cannot save to {}: {err}", path.display())),
                 };
@@ -227,7 +227,7 @@ impl Worker {
             Err(err) => return self.send(Event::Failed(err.to_string())).await,
         };
         let mut options = ConnectOptions::new(server);
-        options.device_name = format!("gophkeeper vault on {}", host_name());
+        options.device_name = device_name("gophkeeper vault");
         if let Some(ca) = &self.ca_cert {
             options.trust = TrustRequest::Configured(Trust::CaFile(ca.clone()));
         }
@@ -343,28 +343,4 @@ fn saved(result: Result<Saved, VaultError>, done: &str) -> Event {
         Ok(saved) => Event::Saved(describe(&saved.report, saved.login_required.as_ref(), done)),
         Err(err) => Event::Failed(explain(&err)),
     }
-}
-
-/// Writes a file item out, never over an existing file, readable by the
-/// owner only where the platform has such modes.
-fn write_new_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .or_else(|_| std::env::var("COMPUTERNAME"))
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "this computer".into())
 }

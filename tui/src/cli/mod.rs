@@ -32,7 +32,7 @@ mod totp;
 
 use clap::{Parser, Subcommand};
 
-pub use self::context::{Globals, needs_login};
+pub use crate::globals::Globals;
 
 /// Process exit codes.
 pub mod exit {

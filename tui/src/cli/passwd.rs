@@ -15,7 +15,7 @@ pub async fn run(globals: &Globals) -> anyhow::Result<Done> {
     let new = prompt::new_password(prompt::NEW_PASSWORD_ENV, "New master password: ")?;
     match vault.change_password(&current, &new).await {
         Ok(()) => {}
-        Err(err) if super::context::needs_login(&err) => return Err(explain(err, &vault)),
+        Err(err) if err.needs_login() => return Err(explain(err, &vault)),
         Err(err) => return Err(err).context("the master password was not changed"),
     }
     eprintln!(

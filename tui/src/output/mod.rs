@@ -15,6 +15,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use gophkeeper_private_file::Existing;
 use zeroize::Zeroizing;
 
 /// Serialises `value` as one line of JSON on standard output.
@@ -33,35 +34,17 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a file readable by its owner only (0600 on Unix). With
-/// `replace` false an existing file is an error, so a backup never
-/// overwrites another one by accident.
+/// Writes a file readable by its owner only (0600 on Unix), whole or not
+/// at all. With `replace` false an existing file is an error, so a backup
+/// never overwrites another one by accident.
 pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if replace {
-        options.create(true).truncate(true);
+    let existing = if replace {
+        Existing::Replace
     } else {
-        options.create_new(true);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        // An existing file keeps its old mode through open(); tighten it.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+        Existing::Keep
+    };
+    gophkeeper_private_file::write(path, bytes, existing)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, without a

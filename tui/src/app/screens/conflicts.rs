@@ -14,7 +14,6 @@ use super::detail;
 use crate::app::event::Effect;
 use crate::app::state::{Screen, State};
 use crate::app::ui;
-use crate::app::update::vault_keys;
 use crate::output::text::differences;
 
 #[derive(Debug, Default)]
@@ -50,7 +49,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('m') => Resolution::KeepMine,
         KeyCode::Char('t') => Resolution::KeepTheirs,
         KeyCode::Char('b') => Resolution::KeepBoth,
-        _ => return vault_keys(state, key).unwrap_or_default(),
+        _ => return Vec::new(),
     };
     let Some(conflict) = view.conflicts.get(view.selected) else {
         return Vec::new();

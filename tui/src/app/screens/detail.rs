@@ -17,7 +17,6 @@ use crate::app::event::Effect;
 use crate::app::input::{TextInput, mask};
 use crate::app::state::{Confirm, Overlay, Screen, State};
 use crate::app::ui;
-use crate::app::update::vault_keys;
 use crate::output::text::masked_card_number;
 use crate::totp::Totp;
 
@@ -101,7 +100,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 path: TextInput::new(&name),
             });
         }
-        _ => return vault_keys(state, key).unwrap_or_default(),
+        _ => return Vec::new(),
     }
     Vec::new()
 }

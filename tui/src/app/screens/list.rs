@@ -17,7 +17,6 @@ use crate::app::input::TextInput;
 use crate::app::search;
 use crate::app::state::{Confirm, Overlay, Screen, State};
 use crate::app::ui;
-use crate::app::update::vault_keys;
 use crate::output::text::masked_card_number;
 
 #[derive(Debug, Default)]
@@ -181,7 +180,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                         }
                     }
                 }
-                _ => vault_keys(state, key).unwrap_or_default(),
+                _ => Vec::new(),
             };
         }
     }

@@ -10,7 +10,6 @@ use ratatui::widgets::{Block, List, ListItem, ListState};
 use crate::app::event::Effect;
 use crate::app::state::{Confirm, Overlay, Screen, State};
 use crate::app::ui;
-use crate::app::update::vault_keys;
 
 #[derive(Debug, Default)]
 pub struct SessionsView {
@@ -51,7 +50,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.busy = Some("loading sessions".into());
             return vec![Effect::LoadSessions];
         }
-        _ => return vault_keys(state, key).unwrap_or_default(),
+        _ => return Vec::new(),
     }
     Vec::new()
 }

@@ -1,0 +1,126 @@
+//! The flags every command and the full-screen vault share, and what they
+//! give: the profile directory, how to connect, the unlocked vault. Its
+//! own module so that `app` and `cli` both use it without using each
+//! other.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use gophkeeper_client::cache::{CACHE_FILE, Cache, Profile, default_profile_dir};
+use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
+use gophkeeper_client::vault::{ConnectOptions, Vault, VaultError, device_name};
+use secrecy::SecretString;
+
+use crate::prompt;
+
+/// Flags that apply to every command. `--server` and `--ca-cert` matter
+/// to `register` and `login`; afterwards the profile remembers both.
+#[derive(Debug, Clone, Args)]
+pub struct Globals {
+    /// Server to register or log in with [default: https://127.0.0.1:50051]
+    #[arg(long, global = true, env = "GOPHKEEPER_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// Profile directory: this device's encrypted copy of the vault
+    /// [default: the platform data directory, profiles/default]
+    #[arg(long, global = true, env = "GOPHKEEPER_PROFILE", value_name = "DIR")]
+    pub profile: Option<PathBuf>,
+    /// Trust the server's certificate if this CA (PEM) signed it, e.g. the
+    /// single-node server's <data dir>/tls/ca.pem. Without it: the system's
+    /// roots, else the certificate's fingerprint is shown and you are asked.
+    #[arg(
+        long = "ca-cert",
+        global = true,
+        env = "GOPHKEEPER_CA_CERT",
+        value_name = "FILE"
+    )]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl Globals {
+    pub fn profile_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.profile {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(default_profile_dir("default")?),
+        }
+    }
+
+    fn server_url(&self) -> anyhow::Result<ServerUrl> {
+        match &self.server {
+            Some(url) => Ok(ServerUrl::parse(url)?),
+            None => Ok(ServerUrl::default()),
+        }
+    }
+
+    /// For `register` and `login`.
+    pub fn connect_options(&self) -> anyhow::Result<ConnectOptions> {
+        let mut options = ConnectOptions::new(self.server_url()?);
+        if let Some(ca) = &self.ca_cert {
+            let ca = std::path::absolute(ca)
+                .with_context(|| format!("cannot resolve {}", ca.display()))?;
+            options.trust = TrustRequest::Configured(Trust::CaFile(ca));
+        }
+        options.device_name = device_name("gophkeeper CLI");
+        Ok(options)
+    }
+
+    /// The profile as stored, without unlocking it; `None` if there is none.
+    pub async fn stored_profile(&self) -> anyhow::Result<Option<(Cache, Profile)>> {
+        let dir = self.profile_dir()?;
+        if !dir.join(CACHE_FILE).exists() {
+            return Ok(None);
+        }
+        let cache = Cache::open(&dir).await?;
+        Ok(cache.profile().await?.map(|profile| (cache, profile)))
+    }
+
+    /// Opens the profile with the master password; works offline.
+    pub async fn unlock(&self) -> anyhow::Result<Vault> {
+        self.require_profile()?;
+        let password = prompt::password(prompt::PASSWORD_ENV, "Master password: ")?;
+        self.unlock_with(&password).await
+    }
+
+    fn require_profile(&self) -> anyhow::Result<PathBuf> {
+        let dir = self.profile_dir()?;
+        if !dir.join(CACHE_FILE).exists() {
+            bail!(
+                "no profile in {}; run `gophkeeper register <user>` or `gophkeeper login <user>` \
+                 first",
+                dir.display()
+            );
+        }
+        Ok(dir)
+    }
+
+    pub async fn unlock_with(&self, password: &SecretString) -> anyhow::Result<Vault> {
+        let dir = self.require_profile()?;
+        let vault = match Vault::unlock(&dir, password).await {
+            Ok(vault) => vault,
+            Err(VaultError::WrongPassword) => {
+                let user = self
+                    .stored_profile()
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| "<user>".to_owned(), |(_, p)| p.username);
+                bail!(
+                    "wrong master password. If it was changed on another device, log this \
+                     device in with the new one: gophkeeper login {user}"
+                );
+            }
+            Err(err) => return Err(err).context("cannot open the profile"),
+        };
+        if let Some(url) = &self.server {
+            let asked = ServerUrl::parse(url)?;
+            if asked.as_str() != vault.profile().server_url {
+                bail!(
+                    "this profile belongs to {}, not {}; use another --profile for another server",
+                    vault.profile().server_url,
+                    asked
+                );
+            }
+        }
+        Ok(vault)
+    }
+}
