@@ -10,6 +10,7 @@ use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
 use gophkeeper_client::vault::{ConnectOptions, Entry, Vault, VaultError};
 use secrecy::SecretString;
 
+use crate::output::time::Clock;
 use crate::prompt;
 
 /// Flags that apply to every command. `--server` and `--ca-cert` matter
@@ -33,9 +34,18 @@ pub struct Globals {
         value_name = "FILE"
     )]
     pub ca_cert: Option<PathBuf>,
+    /// Show times in UTC rather than this computer's time zone (JSON
+    /// output always gives milliseconds since the Unix epoch)
+    #[arg(long, global = true, env = "GOPHKEEPER_UTC")]
+    pub utc: bool,
 }
 
 impl Globals {
+    /// The zone times are shown in: local, or UTC with `--utc`.
+    pub fn clock(&self) -> Clock {
+        Clock::new(self.utc)
+    }
+
     pub fn profile_dir(&self) -> anyhow::Result<PathBuf> {
         match &self.profile {
             Some(dir) => Ok(dir.clone()),
