@@ -36,7 +36,13 @@ pub struct Globals {
     pub ca_cert: Option<PathBuf>,
     /// Show times in UTC rather than this computer's time zone (JSON
     /// output always gives milliseconds since the Unix epoch)
-    #[arg(long, global = true, env = "GOPHKEEPER_UTC")]
+    // Boolish: the environment variable may say 1/0, yes/no, on/off.
+    #[arg(
+        long,
+        global = true,
+        env = "GOPHKEEPER_UTC",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub utc: bool,
 }
 
