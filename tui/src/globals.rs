@@ -12,6 +12,7 @@ use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
 use gophkeeper_client::vault::{ConnectOptions, Vault, VaultError, device_name};
 use secrecy::SecretString;
 
+use crate::output::time::Clock;
 use crate::prompt;
 
 /// Flags that apply to every command. `--server` and `--ca-cert` matter
@@ -35,9 +36,24 @@ pub struct Globals {
         value_name = "FILE"
     )]
     pub ca_cert: Option<PathBuf>,
+    /// Show times in UTC rather than this computer's time zone (JSON
+    /// output always gives milliseconds since the Unix epoch)
+    // Boolish: the environment variable may say 1/0, yes/no, on/off.
+    #[arg(
+        long,
+        global = true,
+        env = "GOPHKEEPER_UTC",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub utc: bool,
 }
 
 impl Globals {
+    /// The zone times are shown in: local, or UTC with `--utc`.
+    pub fn clock(&self) -> Clock {
+        Clock::new(self.utc)
+    }
+
     pub fn profile_dir(&self) -> anyhow::Result<PathBuf> {
         match &self.profile {
             Some(dir) => Ok(dir.clone()),

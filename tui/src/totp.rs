@@ -1,12 +1,23 @@
 //! Time-based one-time passwords (RFC 6238) from a login's TOTP secret.
 //!
-//! The secret comes as people paste it: a bare base32 string (spaces,
-//! hyphens, lower case and `=` padding tolerated) or an `otpauth://totp/`
-//! URI from a QR code, whose `algorithm`, `digits` and `period` are honoured.
-//! Defaults are the ones nearly every site uses: SHA-1, 6 digits, 30 s.
+//! The codes, the base32 decoding and the `otpauth://` parsing are
+//! `totp-rs`'s, the crate the server's two-factor login uses too
+//! (docs/decisions.md, "Dates and TOTP"). What this module adds is
+//! leniency: the secret comes as people paste it, a bare base32 string
+//! (spaces, hyphens, lower case and `=` padding tolerated) or an
+//! `otpauth://totp/` URI from a QR code whose parameter names and values
+//! may be in any case. [`normalize_uri`] rewrites that into the canonical
+//! form `totp-rs` reads. Defaults are the ones nearly every site uses:
+//! SHA-1, 6 digits, 30 s.
 
-use hmac::{Hmac, Mac};
+use totp_rs::Secret;
 use zeroize::Zeroizing;
+
+/// Code lengths accepted. `totp-rs` builds a code in a `u32`, so 10 digits
+/// cannot be represented; RFC 4226 asks for 6 to 8.
+const DIGITS: std::ops::RangeInclusive<u32> = 6..=9;
+/// Periods accepted, in seconds: anything from a second to a day.
+const PERIODS: std::ops::RangeInclusive<u64> = 1..=86_400;
 
 /// Why a TOTP secret cannot be used. Never repeats the secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,22 +53,20 @@ impl Algorithm {
     }
 }
 
-/// A parsed TOTP secret with its parameters. The key is wiped on drop and
-/// `Debug` hides it.
+/// A parsed TOTP secret with its parameters. The key is wiped on drop
+/// (`totp-rs`'s `zeroize` feature) and `Debug` hides it.
 #[derive(Clone)]
 pub struct Totp {
-    key: Zeroizing<Vec<u8>>,
-    pub algorithm: Algorithm,
-    pub digits: u32,
-    pub period: u64,
+    inner: totp_rs::Totp,
+    algorithm: Algorithm,
 }
 
 impl std::fmt::Debug for Totp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Totp")
             .field("algorithm", &self.algorithm)
-            .field("digits", &self.digits)
-            .field("period", &self.period)
+            .field("digits", &self.digits())
+            .field("period", &self.period())
             .finish_non_exhaustive()
     }
 }
@@ -76,139 +85,172 @@ impl Totp {
             return Err(TotpError::Empty);
         }
         // `get` rather than `[..10]`: a multi-byte character may straddle byte 10.
-        if input
+        let inner = if input
             .get(..10)
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case("otpauth://"))
         {
-            return Self::parse_uri(input);
-        }
-        Self::from_key(base32_decode(input)?)
+            let uri = normalize_uri(input)?;
+            // Unchecked: `totp-rs`'s checked build refuses keys under 128
+            // bits, and many sites hand out 80-bit ones. Digits and period
+            // were checked by `normalize_uri`.
+            totp_rs::Totp::from_url_unchecked(uri.as_str()).map_err(from_crate)?
+        } else {
+            totp_rs::Builder::new()
+                .with_secret(decode_secret(input)?)
+                .build_noncompliant()
+        };
+        Self::new(inner)
     }
 
-    fn from_key(key: Zeroizing<Vec<u8>>) -> Result<Self, TotpError> {
-        if key.is_empty() {
+    fn new(inner: totp_rs::Totp) -> Result<Self, TotpError> {
+        if inner.secret().is_empty() {
             return Err(TotpError::Empty);
         }
-        Ok(Self {
-            key,
-            algorithm: Algorithm::Sha1,
-            digits: 6,
-            period: 30,
-        })
+        let algorithm = match inner.algorithm() {
+            totp_rs::Algorithm::SHA1 => Algorithm::Sha1,
+            totp_rs::Algorithm::SHA256 => Algorithm::Sha256,
+            totp_rs::Algorithm::SHA512 => Algorithm::Sha512,
+            other => {
+                return Err(TotpError::BadParameter {
+                    name: "algorithm",
+                    value: other.to_string(),
+                });
+            }
+        };
+        Ok(Self { inner, algorithm })
     }
 
-    fn parse_uri(input: &str) -> Result<Self, TotpError> {
-        let uri = url::Url::parse(input).map_err(|_| TotpError::BadUri)?;
-        let kind = uri.host_str().unwrap_or_default().to_ascii_lowercase();
-        if kind != "totp" {
-            return Err(TotpError::NotTotp(kind.chars().take(16).collect()));
-        }
-        let mut secret = None;
-        let (mut algorithm, mut digits, mut period) = (Algorithm::Sha1, 6, 30);
-        for (name, value) in uri.query_pairs() {
-            let bad = |name| TotpError::BadParameter {
-                name,
-                value: value.chars().take(16).collect(),
-            };
-            match name.to_ascii_lowercase().as_str() {
-                "secret" => secret = Some(base32_decode(&value)?),
-                "algorithm" => {
-                    algorithm = match value.to_ascii_uppercase().as_str() {
-                        "SHA1" => Algorithm::Sha1,
-                        "SHA256" => Algorithm::Sha256,
-                        "SHA512" => Algorithm::Sha512,
-                        _ => return Err(bad("algorithm")),
-                    }
-                }
-                "digits" => {
-                    digits = value
-                        .parse()
-                        .ok()
-                        .filter(|d| (6..=10).contains(d))
-                        .ok_or_else(|| bad("digits"))?;
-                }
-                "period" => {
-                    period = value
-                        .parse()
-                        .ok()
-                        .filter(|p| (1..=86_400).contains(p))
-                        .ok_or_else(|| bad("period"))?;
-                }
-                _ => {}
-            }
-        }
-        let mut totp = Self::from_key(secret.ok_or(TotpError::MissingSecret)?)?;
-        totp.algorithm = algorithm;
-        totp.digits = digits;
-        totp.period = period;
-        Ok(totp)
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    pub fn digits(&self) -> u32 {
+        u32::from(self.inner.digits())
+    }
+
+    /// Seconds each code lasts.
+    pub fn period(&self) -> u64 {
+        self.inner.step()
+    }
+
+    /// The service that issued the secret, when the URI names one.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer()
     }
 
     /// The code for Unix time `unix_seconds`.
     pub fn at(&self, unix_seconds: u64) -> Code {
-        let counter = unix_seconds / self.period;
-        let digest = self.hmac(&counter.to_be_bytes());
-        // RFC 4226 §5.3 dynamic truncation.
-        let offset = usize::from(digest[digest.len() - 1] & 0x0f);
-        let binary = u32::from_be_bytes([
-            digest[offset] & 0x7f,
-            digest[offset + 1],
-            digest[offset + 2],
-            digest[offset + 3],
-        ]);
-        let modulus = 10_u64.pow(self.digits);
-        let value = u64::from(binary) % modulus;
         Code {
-            code: format!("{value:0width$}", width = self.digits as usize),
-            remaining_seconds: self.period - unix_seconds % self.period,
+            code: self.inner.generate(unix_seconds).to_string(),
+            remaining_seconds: self.period() - unix_seconds % self.period(),
         }
     }
 
-    /// The code for the current time.
+    /// The code for the current time. Not `totp-rs`'s `generate_current`,
+    /// which panics on a clock set before 1970.
     pub fn now(&self) -> Code {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         self.at(secs)
     }
-
-    fn hmac(&self, message: &[u8]) -> Zeroizing<Vec<u8>> {
-        fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8]) -> Zeroizing<Vec<u8>> {
-            // HMAC takes keys of any length, so this cannot fail.
-            let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key)
-                .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-            mac.update(message);
-            Zeroizing::new(mac.finalize().into_bytes().to_vec())
-        }
-        match self.algorithm {
-            Algorithm::Sha1 => run::<Hmac<sha1::Sha1>>(&self.key, message),
-            Algorithm::Sha256 => run::<Hmac<sha2::Sha256>>(&self.key, message),
-            Algorithm::Sha512 => run::<Hmac<sha2::Sha512>>(&self.key, message),
-        }
-    }
 }
 
 /// RFC 4648 base32, leniently: case, spaces, hyphens and padding ignored,
-/// and unused trailing bits allowed (some sites emit them).
-fn base32_decode(input: &str) -> Result<Zeroizing<Vec<u8>>, TotpError> {
-    let mut out = Zeroizing::new(Vec::with_capacity(input.len() * 5 / 8));
-    let (mut buffer, mut bits) = (0_u32, 0_u32);
+/// and unused trailing bits allowed (some sites emit them; the decoder
+/// drops them).
+fn decode_secret(input: &str) -> Result<Secret, TotpError> {
+    let clean = clean_base32(input)?;
+    Secret::try_from_base32(clean.as_str()).map_err(|_| TotpError::NotBase32)
+}
+
+/// The canonical base32 `totp-rs` decodes: upper case, no separators, no
+/// padding.
+fn clean_base32(input: &str) -> Result<Zeroizing<String>, TotpError> {
+    let mut clean = Zeroizing::new(String::with_capacity(input.len()));
     for c in input.chars() {
-        let value = match c.to_ascii_uppercase() {
-            c @ 'A'..='Z' => c as u32 - 'A' as u32,
-            c @ '2'..='7' => c as u32 - '2' as u32 + 26,
-            ' ' | '-' | '=' | '\t' => continue,
+        match c.to_ascii_uppercase() {
+            c @ ('A'..='Z' | '2'..='7') => clean.push(c),
+            ' ' | '-' | '=' | '\t' => {}
             _ => return Err(TotpError::NotBase32),
-        };
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((buffer >> bits) & 0xff) as u8);
-            buffer &= (1 << bits) - 1;
         }
     }
-    Ok(out)
+    Ok(clean)
+}
+
+/// Rewrites an `otpauth://` URI as `totp-rs` reads it: `totp` host and
+/// parameter names in lower case, the algorithm in upper case, the secret
+/// as canonical base32, digits and period checked (`totp-rs` would panic
+/// on 10 digits and divide by a zero period). An `issuer` parameter is
+/// dropped when the label names one: `totp-rs` refuses the two differing,
+/// and the label is what the person saw when they scanned it.
+fn normalize_uri(input: &str) -> Result<Zeroizing<String>, TotpError> {
+    let uri = url::Url::parse(input).map_err(|_| TotpError::BadUri)?;
+    let kind = uri.host_str().unwrap_or_default().to_ascii_lowercase();
+    if kind != "totp" {
+        return Err(TotpError::NotTotp(kind.chars().take(16).collect()));
+    }
+    let label = uri.path();
+    let label_has_issuer = label.contains(':') || label.to_ascii_lowercase().contains("%3a");
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    let mut has_secret = false;
+    for (name, value) in uri.query_pairs() {
+        let bad = |name| TotpError::BadParameter {
+            name,
+            value: value.chars().take(16).collect(),
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "secret" => {
+                query.append_pair("secret", &clean_base32(&value)?);
+                has_secret = true;
+            }
+            "algorithm" => {
+                let algorithm = value.to_ascii_uppercase();
+                if !matches!(algorithm.as_str(), "SHA1" | "SHA256" | "SHA512") {
+                    return Err(bad("algorithm"));
+                }
+                query.append_pair("algorithm", &algorithm);
+            }
+            "digits" => {
+                let digits: u32 = value
+                    .parse()
+                    .ok()
+                    .filter(|d| DIGITS.contains(d))
+                    .ok_or_else(|| bad("digits"))?;
+                query.append_pair("digits", &digits.to_string());
+            }
+            "period" => {
+                let period: u64 = value
+                    .parse()
+                    .ok()
+                    .filter(|p| PERIODS.contains(p))
+                    .ok_or_else(|| bad("period"))?;
+                query.append_pair("period", &period.to_string());
+            }
+            "issuer" if !label_has_issuer => {
+                query.append_pair("issuer", &value);
+            }
+            _ => {}
+        }
+    }
+    if !has_secret {
+        return Err(TotpError::MissingSecret);
+    }
+    let query = Zeroizing::new(query.finish());
+    Ok(Zeroizing::new(format!(
+        "otpauth://totp{label}?{}",
+        query.as_str()
+    )))
+}
+
+/// `totp-rs`'s errors for a URI `normalize_uri` let through: only a label
+/// that does not decode is left.
+fn from_crate(err: totp_rs::TotpError) -> TotpError {
+    match err {
+        totp_rs::TotpError::SecretNotSet => TotpError::MissingSecret,
+        totp_rs::TotpError::InvalidSecret => TotpError::NotBase32,
+        _ => TotpError::BadUri,
+    }
 }
 
 #[cfg(test)]

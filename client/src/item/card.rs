@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::ValidationError;
@@ -141,28 +143,19 @@ pub(super) fn last_four(number: &str) -> String {
     digits[digits.len().saturating_sub(4)..].iter().collect()
 }
 
-/// Civil (proleptic Gregorian) UTC year and month of a time, without pulling
-/// in a date crate. Howard Hinnant's `civil_from_days`.
+/// The UTC year and month of a time. Outside jiff's range (years -9999 to
+/// 9999) a time counts as the range's end on its side.
 fn utc_year_month(time: SystemTime) -> (u32, u8) {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
-    let z = secs / 86_400 + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153; // 0 = March
-    let month = if shifted_month < 10 {
-        shifted_month + 3
+    let instant = Timestamp::try_from(time).unwrap_or(if time < UNIX_EPOCH {
+        Timestamp::MIN
     } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
+        Timestamp::MAX
+    });
+    let date = TimeZone::UTC.to_datetime(instant).date();
+    // Before year 0 only with a clock gone wrong: no card has expired then.
     (
-        u32::try_from(year).unwrap_or(u32::MAX),
-        u8::try_from(month).unwrap_or(12),
+        u32::try_from(date.year()).unwrap_or(0),
+        u8::try_from(date.month()).unwrap_or(1),
     )
 }
 
@@ -185,6 +178,12 @@ mod tests {
         // 2030-12-31T23:59:59Z and one second later.
         assert_eq!(utc_year_month(at(1_924_991_999)), (2030, 12));
         assert_eq!(utc_year_month(at(1_924_992_000)), (2031, 1));
+        // A clock before 1970 or past jiff's range does not panic.
+        assert_eq!(
+            utc_year_month(UNIX_EPOCH - Duration::from_secs(1)),
+            (1969, 12)
+        );
+        assert_eq!(utc_year_month(at(400_000_000_000)), (9999, 12));
     }
 
     #[test]

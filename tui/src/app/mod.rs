@@ -38,6 +38,7 @@ use tokio::time::Instant;
 use self::event::{Effect, Event};
 use self::state::{Config, ProfileInfo, State};
 use crate::globals::Globals;
+use crate::output::time::Clock;
 
 /// Flags of the full-screen vault.
 #[derive(Debug, Clone, Args)]
@@ -66,10 +67,12 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn config(&self) -> Config {
+    /// With `clock` from the global `--utc`.
+    pub fn config(&self, clock: Clock) -> Config {
         Config {
             idle_lock: Duration::from_secs(self.idle_lock.max(1)),
             clipboard_clear: Duration::from_secs(self.clipboard_clear.max(1)),
+            clock,
         }
     }
 }
@@ -95,7 +98,7 @@ pub async fn run(globals: &Globals, options: &Options) -> anyhow::Result<()> {
             }
         });
     let server = globals.server.as_deref().unwrap_or(DEFAULT_SERVER_URL);
-    let state = State::new(options.config(), profile, server);
+    let state = State::new(options.config(globals.clock()), profile, server);
     let (event_tx, event_rx) = mpsc::channel(64);
     let (effect_tx, effect_rx) = mpsc::channel(16);
     let ca_cert = match &globals.ca_cert {

@@ -90,7 +90,7 @@ fn status_line(state: &State) -> Line<'static> {
     };
     let last = last_sync_ms.map_or_else(
         || "never".to_owned(),
-        |ms| format!("{} UTC", &sessions::utc_time(ms)[11..]),
+        |ms| state.config.clock.time_of_day(ms),
     );
     let mut text = format!(" {dot} {connection} · pending {pending} · last sync {last}");
     if *watching {

@@ -18,6 +18,7 @@ use super::screens::{conflicts::ConflictsView, generator, sessions::SessionsView
 use super::state::{Overlay, Screen, State};
 use super::tests::{ctrl, key, locked, opened, typed};
 use super::update::apply;
+use crate::output::time::Clock;
 
 fn draw(state: &State) -> String {
     draw_at(state, 80, 24)
@@ -214,6 +215,29 @@ fn sessions() {
     insta::assert_snapshot!(draw(&state));
     apply(&mut state, key(KeyCode::Char('x')));
     insta::assert_snapshot!("sessions_revoke", draw(&state));
+}
+
+#[test]
+fn times_are_shown_in_the_configured_zone() {
+    let mut state = opened();
+    let zone = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+    state.config.clock = Clock::in_zone(zone);
+    let mut view = SessionsView::default();
+    view.set(vec![DeviceSession {
+        session_id: "s1".into(),
+        device_name: "gophkeeper vault on laptop".into(),
+        created_at_ms: 1_764_000_000_000,
+        last_seen_at_ms: 1_764_095_400_000,
+        current: true,
+    }]);
+    state.screen = Screen::Sessions(view);
+    let text = draw(&state);
+    // 2025-11-24 16:00 and 2025-11-25 18:30 UTC, in winter.
+    assert!(
+        text.contains("since 2025-11-24 17:00 CET  seen 19:30 CET"),
+        "{text}"
+    );
+    assert!(text.contains("last sync 19:30 CET ·"), "{text}");
 }
 
 #[test]

@@ -13,21 +13,28 @@ use super::screens::{
     generator::Generator, list::ListView, passwd::PasswdForm, sessions::SessionsView,
     unlock::UnlockForm,
 };
+use crate::output::time::Clock;
 
 /// What the person can tune (flags or environment of `gophkeeper`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Lock after this long without a key press.
     pub idle_lock: Duration,
     /// Clear the clipboard this long after a copy.
     pub clipboard_clear: Duration,
+    /// The zone times are shown in.
+    pub clock: Clock,
 }
 
 impl Default for Config {
+    /// Times in UTC here, so that what tests draw does not depend on the
+    /// machine's zone; `gophkeeper` builds its `Config` from the command
+    /// line, local time by default.
     fn default() -> Self {
         Self {
             idle_lock: Duration::from_secs(5 * 60),
             clipboard_clear: Duration::from_secs(30),
+            clock: Clock::utc(),
         }
     }
 }

@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::context::explain;
 use super::{Done, Globals};
-use crate::output::{json, print_json, utc_time, write_stdout};
+use crate::output::{json, print_json, write_stdout};
 
 #[derive(Debug, Args)]
 pub struct Sessions {
@@ -42,14 +42,15 @@ pub async fn run(globals: &Globals, args: Sessions) -> anyhow::Result<Done> {
         print_json(&rows)?;
         return Ok(Done::Success);
     }
+    let clock = globals.clock();
     let mut text = String::new();
     for s in &sessions {
         text.push_str(&format!(
             "{}  {}  signed in {}, last seen {}{}\n",
             s.session_id,
             s.device_name,
-            utc_time(s.created_at_ms),
-            utc_time(s.last_seen_at_ms),
+            clock.date_time(s.created_at_ms),
+            clock.date_time(s.last_seen_at_ms),
             if s.current { "  (this device)" } else { "" }
         ));
     }

@@ -12,7 +12,7 @@ use gophkeeper_client::tokens::TokenStore;
 use gophkeeper_client::transport::{ServerUrl, Transport};
 
 use super::{Done, Globals};
-use crate::output::{json, print_json, utc_time, write_stdout};
+use crate::output::{json, print_json, write_stdout};
 
 /// A status check should answer quickly even when the server is away.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
@@ -69,6 +69,7 @@ pub async fn run(globals: &Globals, args: Status) -> anyhow::Result<Done> {
         return Ok(Done::Success);
     }
     let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let clock = globals.clock();
     let text = format!(
         "profile:    {}\nserver:     {}\nuser:       {} ({})\nlogged in:  {}\nonline:     {}\n\
          pending:    {}\nconflicts:  {}\nlast sync:  {}\n",
@@ -80,7 +81,9 @@ pub async fn run(globals: &Globals, args: Status) -> anyhow::Result<Done> {
         yes_no(status.online),
         status.pending,
         status.conflicts,
-        status.last_sync_ms.map_or_else(|| "never".into(), utc_time),
+        status
+            .last_sync_ms
+            .map_or_else(|| "never".into(), |ms| clock.date_time(ms)),
     );
     write_stdout(text.as_bytes())?;
     Ok(Done::Success)

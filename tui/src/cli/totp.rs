@@ -35,9 +35,9 @@ pub async fn run(globals: &Globals, args: Totp) -> anyhow::Result<Done> {
         print_json(&json::TotpCode {
             code: &code.code,
             remaining_seconds: code.remaining_seconds,
-            period: totp.period,
-            digits: totp.digits,
-            algorithm: totp.algorithm.name(),
+            period: totp.period(),
+            digits: totp.digits(),
+            algorithm: totp.algorithm().name(),
         })?;
     } else {
         write_stdout(format!("{}\n", code.code).as_bytes())?;

@@ -5,11 +5,15 @@
 //! - JSON for scripts (`--json`), whose field names are part of the
 //!   interface and documented on each type in `json.rs`.
 //!
+//! Times in text are local unless `--utc` is given (`time.rs`); in JSON
+//! they are milliseconds since the Unix epoch.
+//!
 //! Anything that holds a secret is built in a [`Zeroizing`] buffer, so the
 //! printed copy does not linger in memory after it is written.
 
 pub mod json;
 pub mod text;
+pub mod time;
 
 use std::io::Write;
 use std::path::Path;
@@ -45,39 +49,4 @@ pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> anyhow::Result
     };
     gophkeeper_private_file::write(path, bytes, existing)
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`, without a
-/// date crate: Howard Hinnant's `civil_from_days`.
-pub fn utc_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_times() {
-        assert_eq!(utc_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc_time(1_700_000_000_123), "2023-11-14 22:13:20 UTC");
-        assert_eq!(utc_time(-1000), "1969-12-31 23:59:59 UTC");
-    }
 }

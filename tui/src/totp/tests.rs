@@ -59,7 +59,7 @@ fn a_bare_secret_uses_the_defaults() {
     // Six digits are the last six of the eight (same truncation, mod 10^6).
     let totp = Totp::parse("gezd gnbv gy3t qojq gezd gnbv gy3t qojq").unwrap();
     assert_eq!(
-        (totp.algorithm, totp.digits, totp.period),
+        (totp.algorithm(), totp.digits(), totp.period()),
         (Algorithm::Sha1, 6, 30)
     );
     assert_eq!(
@@ -109,7 +109,7 @@ proptest! {
     fn parsing_never_panics(input in ".{0,200}") {
         if let Ok(totp) = Totp::parse(&input) {
             let code = totp.at(1_700_000_000);
-            prop_assert_eq!(code.code.len(), totp.digits as usize);
+            prop_assert_eq!(code.code.len(), totp.digits() as usize);
         }
     }
 
@@ -120,7 +120,44 @@ proptest! {
 
     #[test]
     fn any_key_round_trips_through_base32(key in proptest::collection::vec(any::<u8>(), 1..64)) {
-        let decoded = base32_decode(&base32_encode(&key)).unwrap();
-        prop_assert_eq!(decoded.as_slice(), key.as_slice());
+        let decoded = decode_secret(&base32_encode(&key)).unwrap();
+        prop_assert_eq!(decoded.as_bytes(), key.as_slice());
     }
+}
+
+#[test]
+fn uri_parameters_are_read_in_any_case_and_the_label_issuer_wins() {
+    let totp = Totp::parse(
+        "OTPAUTH://TOTP/ACME%20Co:alice@example.com?SECRET=gezd-gnbv%20gy3t&Algorithm=sha256\
+         &DIGITS=8&Period=60&issuer=Other",
+    )
+    .unwrap();
+    assert_eq!(
+        (totp.algorithm(), totp.digits(), totp.period()),
+        (Algorithm::Sha256, 8, 60)
+    );
+    assert_eq!(totp.issuer(), Some("ACME Co"));
+    assert_eq!(totp.at(60).remaining_seconds, 60);
+    let totp = Totp::parse("otpauth://totp/alice?secret=JBSWY3DP&issuer=ACME").unwrap();
+    assert_eq!(totp.issuer(), Some("ACME"));
+    assert_eq!(Totp::parse("JBSWY3DP").unwrap().issuer(), None);
+    // totp-rs builds codes in a u32: 10 digits cannot be represented.
+    let err = Totp::parse("otpauth://totp/x?secret=JBSWY3DP&digits=10").unwrap_err();
+    assert_eq!(err.to_string(), "unsupported TOTP digits \"10\"");
+    assert_eq!(
+        Totp::parse("otpauth://totp/x?secret=JBSWY3DP&digits=9")
+            .unwrap()
+            .at(59)
+            .code
+            .len(),
+        9
+    );
+    let err = Totp::parse("otpauth://totp/x?secret=JBSWY3DP&period=0").unwrap_err();
+    assert_eq!(err.to_string(), "unsupported TOTP period \"0\"");
+    let err = Totp::parse("otpauth://totp/x?secret=JBSWY3DP&algorithm=MD5").unwrap_err();
+    assert_eq!(err.to_string(), "unsupported TOTP algorithm \"MD5\"");
+    assert_eq!(
+        Totp::parse("otpauth://totp/x?secret=JBSW%21").unwrap_err(),
+        TotpError::NotBase32
+    );
 }

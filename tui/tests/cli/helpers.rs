@@ -187,6 +187,7 @@ impl Device {
             "GOPHKEEPER_NEW_PASSWORD",
             "GOPHKEEPER_EXPORT_PASSWORD",
             "GOPHKEEPER_LOG",
+            "GOPHKEEPER_UTC",
         ] {
             command.env_remove(var);
         }

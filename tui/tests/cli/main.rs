@@ -21,6 +21,7 @@ mod offline;
 mod password;
 mod rejections;
 mod scan;
+mod times;
 mod trust;
 #[cfg(unix)] // tmux, and `env -u` in the command it runs.
 mod tui;

@@ -55,28 +55,22 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-/// `YYYY-MM-DD HH:MM` UTC from milliseconds since the epoch.
-pub fn utc_time(ms: i64) -> String {
-    // `YYYY-MM-DD HH:MM` of the CLI's `YYYY-MM-DD HH:MM:SS UTC`.
-    let mut time = crate::output::utc_time(ms);
-    time.truncate(16);
-    time
-}
-
 pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     let Screen::Sessions(view) = &state.screen else {
         return;
     };
+    let clock = &state.config.clock;
     let items: Vec<ListItem> = view
         .sessions
         .iter()
         .map(|s| {
             let mark = if s.current { "*" } else { " " };
-            let name: String = s.device_name.chars().take(34).collect();
+            // 28 leaves room for both times with their zones in 78 columns.
+            let name: String = s.device_name.chars().take(28).collect();
             ListItem::new(Line::from(format!(
-                "{mark} {name:<34} since {}  seen {}",
-                utc_time(s.created_at_ms),
-                &utc_time(s.last_seen_at_ms)[11..],
+                "{mark} {name:<28} since {}  seen {}",
+                clock.date_time(s.created_at_ms),
+                clock.time_of_day(s.last_seen_at_ms),
             )))
         })
         .collect();
@@ -87,16 +81,4 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         .highlight_style(ui::focused());
     let mut selection = ListState::default().with_selected(Some(view.selected));
     frame.render_stateful_widget(list, area, &mut selection);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_times() {
-        assert_eq!(utc_time(0), "1970-01-01 00:00");
-        assert_eq!(utc_time(1_709_251_199_000), "2024-02-29 23:59");
-        assert_eq!(utc_time(1_924_992_000_000), "2031-01-01 00:00");
-    }
 }
