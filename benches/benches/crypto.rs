@@ -6,7 +6,7 @@
 #![allow(clippy::expect_used)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gophkeeper_client::crypto::{KdfParams, MasterKey, RecordAad, VaultKey};
+use gophkeeper_client::internals::{KdfParams, MasterKey, RecordAad, VaultKey};
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ fn record_seal_open(c: &mut Criterion) {
     let mut group = c.benchmark_group("record encrypt+decrypt");
     for size in [
         1024usize,
-        512 * 1024 - gophkeeper_client::crypto::SEAL_OVERHEAD,
+        512 * 1024 - gophkeeper_client::internals::SEAL_OVERHEAD,
     ] {
         let plaintext = vec![0x5A; size];
         group.throughput(Throughput::Bytes(size as u64));

@@ -21,12 +21,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gophkeeper_benches::BenchServer;
-use gophkeeper_client::cache::{Cache, Profile};
-use gophkeeper_client::crypto::{AuthKey, KdfParams, MasterKey, RecordAad, VaultKey};
+use gophkeeper_client::internals::Cache;
+use gophkeeper_client::internals::Session;
+use gophkeeper_client::internals::SyncEngine;
+use gophkeeper_client::internals::Transport;
+use gophkeeper_client::internals::{AuthKey, KdfParams, MasterKey, RecordAad, VaultKey};
 use gophkeeper_client::item::{Item, ItemKind, Payload};
-use gophkeeper_client::session::Session;
-use gophkeeper_client::sync::SyncEngine;
-use gophkeeper_client::transport::{ServerUrl, Transport, Trust};
+use gophkeeper_client::vault::Profile;
+use gophkeeper_client::vault::{ServerUrl, Trust};
 use gophkeeper_proto::v1;
 use uuid::Uuid;
 

@@ -13,7 +13,7 @@
 
 use std::hint::black_box;
 
-use gophkeeper_client::crypto::{RecordAad, SEAL_OVERHEAD, VaultKey};
+use gophkeeper_client::internals::{RecordAad, SEAL_OVERHEAD, VaultKey};
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use uuid::Uuid;
 

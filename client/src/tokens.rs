@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 /// The fallback file in the profile directory.
 pub const TOKEN_FILE: &str = "refresh-token";
 /// Set to `off` to skip the OS keyring (tests, or a keyring that prompts).
-pub const KEYRING_ENV: &str = "GOPHKEEPER_KEYRING";
+#[cfg(feature = "os-keyring")]
+const KEYRING_ENV: &str = "GOPHKEEPER_KEYRING";
 #[cfg(feature = "os-keyring")]
 const SERVICE: &str = "gophkeeper";
 
@@ -119,6 +120,7 @@ impl TokenStore {
         }
     }
 
+    #[cfg(test)]
     pub fn is_keyring(&self) -> bool {
         !matches!(self.backend, Backend::File(_))
     }

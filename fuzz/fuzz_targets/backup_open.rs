@@ -19,13 +19,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use gophkeeper_client::crypto::{KdfParams, SALT_LEN};
-use gophkeeper_tui::backup;
+use gophkeeper_client::internals::{KdfParams, SALT_LEN};
+use gophkeeper_client::backup;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-/// A copy of `Envelope` in tui/src/backup.rs (private there), with the
+/// A copy of `Envelope` in client/src/backup.rs (private there), with the
 /// same field names and types, so serde accepts exactly what `open` does.
 #[derive(Deserialize)]
 struct Envelope {
@@ -45,7 +45,7 @@ struct Kdf {
     salt: String,
 }
 
-/// `MAX_MEMORY_KIB` of tui/src/backup.rs.
+/// `MAX_MEMORY_KIB` of client/src/backup.rs.
 const MAX_MEMORY_KIB: u32 = 1024 * 1024;
 
 /// True if `open` would go on to Argon2id with these bytes.

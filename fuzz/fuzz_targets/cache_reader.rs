@@ -31,12 +31,12 @@ use std::str::FromStr;
 use std::sync::LazyLock;
 
 use arbitrary::Arbitrary;
-use gophkeeper_client::cache::{Cache, StoredRecord};
-use gophkeeper_client::crypto::{
+use gophkeeper_client::internals::{Cache, StoredRecord};
+use gophkeeper_client::internals::{
     KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, SALT_LEN, VaultKey,
 };
 use gophkeeper_client::item::{Item, ItemKind};
-use gophkeeper_client::transport::ServerUrl;
+use gophkeeper_client::vault::ServerUrl;
 use libfuzzer_sys::fuzz_target;
 use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Sqlite};
@@ -79,7 +79,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         let cache = Cache::open(dir.path()).await.expect("cache opens");
         let options = SqliteConnectOptions::from_str("sqlite://")
             .expect("options")
-            .filename(dir.path().join(gophkeeper_client::cache::CACHE_FILE));
+            .filename(dir.path().join(gophkeeper_client::internals::CACHE_FILE));
         let raw = SqliteConnection::connect_with(&options)
             .await
             .expect("second connection");

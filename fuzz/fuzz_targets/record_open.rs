@@ -13,7 +13,7 @@
 
 use std::sync::LazyLock;
 
-use gophkeeper_client::crypto::{RecordAad, VaultKey};
+use gophkeeper_client::internals::{RecordAad, VaultKey};
 use gophkeeper_client::item::{Item, ItemError, ItemKind};
 use libfuzzer_sys::fuzz_target;
 use uuid::Uuid;

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gophkeeper_client::cache::{CACHE_FILE, Cache, Profile, default_profile_dir};
-use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
-use gophkeeper_client::vault::{ConnectOptions, Vault, VaultError, device_name};
+use gophkeeper_client::vault::{
+    ConnectOptions, Profile, ServerUrl, Trust, TrustRequest, Vault, VaultError,
+    default_profile_dir, device_name, profile_exists, stored_profile,
+};
 use secrecy::SecretString;
 
 use crate::output::time::Clock;
@@ -81,13 +82,8 @@ impl Globals {
     }
 
     /// The profile as stored, without unlocking it; `None` if there is none.
-    pub async fn stored_profile(&self) -> anyhow::Result<Option<(Cache, Profile)>> {
-        let dir = self.profile_dir()?;
-        if !dir.join(CACHE_FILE).exists() {
-            return Ok(None);
-        }
-        let cache = Cache::open(&dir).await?;
-        Ok(cache.profile().await?.map(|profile| (cache, profile)))
+    pub async fn stored_profile(&self) -> anyhow::Result<Option<Profile>> {
+        Ok(stored_profile(&self.profile_dir()?).await?)
     }
 
     /// Opens the profile with the master password; works offline.
@@ -99,7 +95,7 @@ impl Globals {
 
     fn require_profile(&self) -> anyhow::Result<PathBuf> {
         let dir = self.profile_dir()?;
-        if !dir.join(CACHE_FILE).exists() {
+        if !profile_exists(&dir) {
             bail!(
                 "no profile in {}; run `gophkeeper register <user>` or `gophkeeper login <user>` \
                  first",
@@ -119,7 +115,7 @@ impl Globals {
                     .await
                     .ok()
                     .flatten()
-                    .map_or_else(|| "<user>".to_owned(), |(_, p)| p.username);
+                    .map_or_else(|| "<user>".to_owned(), |p| p.username);
                 bail!(
                     "wrong master password. If it was changed on another device, log this \
                      device in with the new one: gophkeeper login {user}"

@@ -12,15 +12,14 @@
 //! - [`generate`]: passwords and passphrases from the OS CSPRNG.
 //! - [`totp`]: RFC 6238 codes from a login's TOTP secret.
 //! - [`import`]: Bitwarden JSON and KeePassXC CSV exports, turned into items.
-//! - [`backup`]: the encrypted export file that `export` writes and
-//!   `import --format gophkeeper` reads.
 //!
 //! Everything that touches keys, records or the server goes through the
-//! `gophkeeper-client` library; this crate holds no network code and no
-//! cipher of its own.
+//! `gophkeeper-client` library's facade (`vault`, `item`, and `backup`, the
+//! encrypted export file that `export` writes and `import --format
+//! gophkeeper` reads); this crate holds no network code and no cipher of
+//! its own.
 
 pub mod app;
-pub mod backup;
 pub mod cli;
 pub mod generate;
 pub mod globals;

@@ -241,23 +241,6 @@ impl Cache {
             .await?;
         Ok(())
     }
-
-    /// Forgets every record, command and conflict and the sync position,
-    /// e.g. when the profile is reused for another account.
-    pub async fn clear_vault_data(&self) -> Result<(), CacheError> {
-        let mut tx = self.pool.begin().await?;
-        for sql in [
-            "DELETE FROM records",
-            "DELETE FROM pending",
-            "DELETE FROM conflicts",
-            "UPDATE profile SET sync_cursor = 0, seen_revision = 0, last_sync_ms = NULL, \
-             sealed_refresh_token = NULL",
-        ] {
-            sqlx::query(sql).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
 }
 
 fn profile_from_row(row: &SqliteRow) -> Result<Profile, CacheError> {

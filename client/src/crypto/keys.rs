@@ -25,7 +25,8 @@ const VAULT_KEY_AAD: &[u8] = b"gophkeeper/v1/vault-key";
 const WRAP_FORMAT_V1: u8 = 1;
 
 /// Size of [`KeyEncryptionKey::wrap`]'s output.
-pub const WRAPPED_VAULT_KEY_LEN: usize = KEY_LEN + aead::OVERHEAD;
+#[cfg(test)]
+const WRAPPED_VAULT_KEY_LEN: usize = KEY_LEN + aead::OVERHEAD;
 
 /// Argon2id of the master password. Exists only long enough to split into
 /// an [`AuthKey`] and a [`KeyEncryptionKey`].
@@ -43,10 +44,12 @@ pub struct KeyEncryptionKey(KeyBytes);
 
 /// The random key that encrypts every record of one user.
 ///
-/// Not `Clone`, so that the number of copies in memory stays visible:
+/// Not `Clone`, so that the number of copies in memory stays visible (the
+/// check below runs with the `internals` feature, which the crate's own
+/// tests turn on, so it fails for that reason alone):
 ///
 /// ```compile_fail
-/// use gophkeeper_client::crypto::VaultKey;
+/// use gophkeeper_client::internals::VaultKey;
 /// fn copy(key: &VaultKey) -> VaultKey {
 ///     key.clone()
 /// }
@@ -111,7 +114,7 @@ impl AuthKey {
 
 impl KeyEncryptionKey {
     /// Encrypts the vault key for storage on the server:
-    /// `version ‖ nonce ‖ ciphertext ‖ tag`, [`WRAPPED_VAULT_KEY_LEN`] bytes.
+    /// `version ‖ nonce ‖ ciphertext ‖ tag`: 73 bytes.
     pub fn wrap(&self, vault_key: &VaultKey) -> Vec<u8> {
         aead::seal(
             &self.0,

@@ -28,13 +28,16 @@ mod secret;
 #[cfg(test)]
 mod vectors;
 
-pub use kdf::{KDF_ALGORITHM, KdfParams, SALT_LEN};
-pub use keys::{AuthKey, KeyEncryptionKey, MasterKey, VaultKey, WRAPPED_VAULT_KEY_LEN};
+pub use kdf::{KdfParams, SALT_LEN};
+#[cfg(feature = "internals")]
+pub use keys::KeyEncryptionKey;
+pub use keys::{AuthKey, MasterKey, VaultKey};
 pub use local::LocalKey;
 pub use plaintext::Plaintext;
 pub(crate) use plaintext::{wipe_bytes, wipe_string};
-pub use record::{RECORD_FORMAT_V1, RecordAad, SEAL_OVERHEAD, sealed_len};
-pub use secret::KEY_LEN;
+#[cfg(any(test, feature = "internals"))]
+pub use record::SEAL_OVERHEAD;
+pub use record::{RecordAad, sealed_len};
 
 /// What can go wrong in key derivation and decryption.
 ///

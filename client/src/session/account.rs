@@ -1,8 +1,6 @@
 //! The `Account` calls: registration, prelogin, login, device sessions,
 //! password change, logout.
 
-use std::sync::PoisonError;
-
 use gophkeeper_proto::v1;
 use uuid::Uuid;
 
@@ -88,10 +86,6 @@ impl Session {
             wrapped_vault_key: answer.wrapped_vault_key,
             kdf,
         };
-        *self
-            .session_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(outcome.session_id.clone());
         let mut tokens = self.tokens.lock().await;
         store_pair(&mut tokens, pair);
         Ok(outcome)

@@ -29,7 +29,7 @@ use tonic::{Request, Status};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-pub use self::error::{ApiError, ErrorClass, LoginReason};
+pub use self::error::{ApiError, LoginReason};
 use crate::crypto::KdfParams;
 use crate::transport::{MAX_MESSAGE_BYTES, Transport};
 
@@ -105,7 +105,6 @@ pub struct Session {
     vault: VaultClient<Channel>,
     tokens: tokio::sync::Mutex<Tokens>,
     listener: Mutex<Option<TokenListener>>,
-    session_id: Mutex<Option<String>>,
     online: AtomicBool,
 }
 
@@ -146,7 +145,6 @@ impl Session {
             transport,
             tokens: tokio::sync::Mutex::new(Tokens::default()),
             listener: Mutex::new(None),
-            session_id: Mutex::new(None),
             online: AtomicBool::new(false),
         }
     }
@@ -158,14 +156,6 @@ impl Session {
     /// Whether the last call reached the server.
     pub fn is_online(&self) -> bool {
         self.online.load(Ordering::Relaxed)
-    }
-
-    /// This device's session id, once known (after login).
-    pub fn session_id(&self) -> Option<String> {
-        self.session_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 
     pub fn set_token_listener(&self, listener: Option<TokenListener>) {

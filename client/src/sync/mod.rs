@@ -119,6 +119,7 @@ fn command(op: &PendingOp) -> Option<v1::Command> {
 impl PendingOp {
     /// The wire command, or `None` while its base revision is still unknown
     /// (the record's earlier command has no outcome yet).
+    #[cfg(feature = "internals")]
     pub fn to_command(&self) -> Option<v1::Command> {
         command(self)
     }
@@ -133,10 +134,12 @@ impl SyncEngine {
         }
     }
 
+    #[cfg(feature = "internals")]
     pub fn session(&self) -> &Arc<Session> {
         &self.session
     }
 
+    #[cfg(feature = "internals")]
     pub fn cache(&self) -> &Cache {
         &self.cache
     }

@@ -44,8 +44,6 @@ impl WatchHandle {
     pub fn is_running(&self) -> bool {
         !self.task.is_finished()
     }
-
-    pub fn stop(self) {}
 }
 
 impl Drop for WatchHandle {

@@ -8,6 +8,7 @@
 mod account;
 mod device;
 mod items;
+mod profile;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,13 +19,22 @@ use uuid::Uuid;
 pub use self::account::VaultStatus;
 pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Resolved, Saved};
-use crate::cache::{Cache, CacheError, Profile};
-use crate::crypto::{CryptoError, KdfParams, LocalKey, MasterKey, VaultKey};
+pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};
+// The types a user interface names when it uses a vault.
+use crate::cache::{Cache, CacheError};
+pub use crate::cache::{Profile, default_profile_dir};
+pub use crate::crypto::CryptoError;
+use crate::crypto::{KdfParams, LocalKey, MasterKey, VaultKey};
 use crate::item::ItemError;
-use crate::session::{ApiError, Session, TokenListener, TokenUpdate};
+pub use crate::session::{ApiError, DeviceSession, LoginReason};
+use crate::session::{Session, TokenListener, TokenUpdate};
+pub use crate::sync::{Resolution, SyncEvent, SyncReport};
 use crate::sync::{SyncEngine, SyncError, WatchHandle};
 use crate::tokens::{TokenStore, TokenStoreError};
-use crate::transport::{ServerUrl, Transport, TransportError, TrustRequest, establish_trust};
+pub use crate::transport::{
+    DEFAULT_SERVER_URL, Fingerprint, ServerUrl, TransportError, Trust, TrustRequest,
+};
+use crate::transport::{Transport, establish_trust};
 
 /// The purpose label the refresh token is sealed under in the cache.
 const REFRESH_TOKEN_PURPOSE: &str = "refresh-token";
@@ -366,6 +376,7 @@ impl Vault {
     }
 
     /// Where this device's refresh token is kept.
+    #[cfg(feature = "internals")]
     pub fn token_store(&self) -> &TokenStore {
         &self.tokens
     }
@@ -377,6 +388,7 @@ impl Vault {
     }
 
     /// The sync engine, for callers that drive sync themselves.
+    #[cfg(feature = "internals")]
     pub fn engine(&self) -> &Arc<SyncEngine> {
         &self.engine
     }

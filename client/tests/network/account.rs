@@ -3,11 +3,54 @@
 
 use std::time::Duration;
 
-use gophkeeper_client::session::{ApiError, LoginReason};
-use gophkeeper_client::vault::{EntryState, Vault, VaultError};
+use gophkeeper_client::vault::{ApiError, LoginReason};
+use gophkeeper_client::vault::{EntryState, Vault, VaultError, profile_status, stored_profile};
 use secrecy::SecretString;
 
 use crate::helpers::{Device, TestServer, note, password, text_of};
+
+/// What `status` shows comes from the client, read without the password:
+/// the session, the queue, and whether the server answers.
+#[tokio::test]
+async fn a_profile_status_needs_no_password_and_follows_the_server() {
+    const PING: Duration = Duration::from_secs(3);
+    let mut server = TestServer::start().await;
+    let laptop = Device::new();
+    assert!(
+        profile_status(laptop.profile(), PING)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(stored_profile(laptop.profile()).await.unwrap().is_none());
+
+    let vault = laptop.register(&server, "erin").await;
+    vault.add(&note("a", "b")).await.unwrap();
+    drop(vault);
+    let status = profile_status(laptop.profile(), PING)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.profile.username, "erin");
+    assert!(status.logged_in && status.online, "{status:?}");
+    assert_eq!((status.pending, status.conflicts), (0, 0));
+    assert!(status.last_sync_ms.is_some());
+
+    server.stop().await;
+    let status = profile_status(laptop.profile(), PING)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.logged_in && !status.online, "{status:?}");
+    assert_eq!(
+        stored_profile(laptop.profile())
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        status.profile.user_id
+    );
+}
 
 #[tokio::test]
 async fn register_login_and_unlock_offline_with_the_right_password_only() {

@@ -18,9 +18,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use gophkeeper_client::sync::Resolution;
-use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
+use gophkeeper_client::vault::Resolution;
 use gophkeeper_client::vault::{ConnectOptions, EntryState, Vault};
+use gophkeeper_client::vault::{ServerUrl, Trust, TrustRequest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tempfile::TempDir;
@@ -232,7 +232,7 @@ impl Run {
             .collect()
     }
 
-    fn count(&mut self, report: &gophkeeper_client::sync::SyncReport) {
+    fn count(&mut self, report: &gophkeeper_client::vault::SyncReport) {
         self.totals.conflicts += report.conflicts.len() as u64;
         if report.offline.is_some() {
             self.totals.offline_saves += 1;

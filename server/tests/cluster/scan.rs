@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gophkeeper_client::item::{CardExpiry, CustomField, Item, Payload};
-use gophkeeper_client::transport::{ServerUrl, Trust, TrustRequest};
 use gophkeeper_client::vault::{ConnectOptions, Vault};
+use gophkeeper_client::vault::{ServerUrl, Trust, TrustRequest};
 use secrecy::SecretString;
 
 use crate::fixture;

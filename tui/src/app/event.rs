@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyEvent, MouseEventKind};
 use gophkeeper_client::item::Item;
-use gophkeeper_client::session::DeviceSession;
-use gophkeeper_client::sync::Resolution;
+use gophkeeper_client::vault::DeviceSession;
+use gophkeeper_client::vault::Resolution;
 use gophkeeper_client::vault::{ConflictView, Entry, VaultStatus};
 use secrecy::SecretString;
 use uuid::Uuid;

@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::Args;
 use crossterm::event::Event as TermEvent;
-use gophkeeper_client::transport::DEFAULT_SERVER_URL;
+use gophkeeper_client::vault::DEFAULT_SERVER_URL;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -90,12 +90,9 @@ pub async fn run(globals: &Globals, options: &Options) -> anyhow::Result<()> {
         .stored_profile()
         .await
         .context("cannot read the profile")?
-        .map(|(cache, profile)| {
-            drop(cache);
-            ProfileInfo {
-                username: profile.username,
-                server: profile.server_url,
-            }
+        .map(|profile| ProfileInfo {
+            username: profile.username,
+            server: profile.server_url,
         });
     let server = globals.server.as_deref().unwrap_or(DEFAULT_SERVER_URL);
     let state = State::new(options.config(globals.clock()), profile, server);

@@ -10,9 +10,9 @@ use clap::Args;
 
 use super::context::refresh;
 use super::{Done, Globals};
-use crate::backup;
 use crate::output::write_private;
 use crate::prompt;
+use gophkeeper_client::backup;
 
 #[derive(Debug, Args)]
 pub struct Export {

@@ -14,10 +14,10 @@ use zeroize::Zeroizing;
 use super::context::explain;
 use super::item_args::precheck;
 use super::{Done, Globals};
-use crate::backup::{self, BackupError};
 use crate::import::{Note, Parsed, bitwarden, keepassxc};
 use crate::output::write_stdout;
 use crate::prompt;
+use gophkeeper_client::backup::{self, BackupError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

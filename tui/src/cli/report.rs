@@ -3,7 +3,7 @@
 //! another device's change (a conflict, exit code 3).
 
 use anyhow::bail;
-use gophkeeper_client::sync::SyncReport;
+use gophkeeper_client::vault::SyncReport;
 use gophkeeper_client::vault::Vault;
 use uuid::Uuid;
 

@@ -4,7 +4,7 @@
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
-use gophkeeper_client::sync::Resolution;
+use gophkeeper_client::vault::Resolution;
 
 use super::context::explain;
 use super::{Done, Globals, report};

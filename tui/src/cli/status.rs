@@ -6,10 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use gophkeeper_client::cache::Profile;
-use gophkeeper_client::session::Session;
-use gophkeeper_client::tokens::TokenStore;
-use gophkeeper_client::transport::{ServerUrl, Transport};
+use gophkeeper_client::vault::profile_status;
 
 use super::{Done, Globals};
 use crate::output::{json, print_json, write_stdout};
@@ -24,46 +21,25 @@ pub struct Status {
     json: bool,
 }
 
-async fn reachable(profile: &Profile) -> bool {
-    let Ok(server) = ServerUrl::parse(&profile.server_url) else {
-        return false;
-    };
-    let Ok(transport) = Transport::open(server, profile.trust.clone()).await else {
-        return false;
-    };
-    let session = Session::new(transport);
-    matches!(
-        tokio::time::timeout(PING_TIMEOUT, session.ping()).await,
-        Ok(Ok(()))
-    )
-}
-
 pub async fn run(globals: &Globals, args: Status) -> anyhow::Result<Done> {
     let dir = globals.profile_dir()?;
-    let (cache, profile) = globals.stored_profile().await?.with_context(|| {
+    let found = profile_status(&dir, PING_TIMEOUT).await?.with_context(|| {
         format!(
             "no profile in {}; run `gophkeeper register <user>` or `gophkeeper login <user>`",
             dir.display()
         )
     })?;
-    let state = cache.sync_state().await?;
     let status = json::Status {
         profile: dir.display().to_string(),
-        server: profile.server_url.clone(),
-        username: profile.username.clone(),
-        user_id: profile.user_id,
-        logged_in: TokenStore::open(&dir, &profile.server_url, &profile.username)
-            .await
-            .load()
-            .await?
-            .is_some()
-            || cache.sealed_refresh_token().await?.is_some(),
-        online: reachable(&profile).await,
-        pending: cache.pending_count().await?,
-        conflicts: cache.conflicts().await?.len(),
-        last_sync_ms: state.last_sync_ms,
+        server: found.profile.server_url,
+        username: found.profile.username,
+        user_id: found.profile.user_id,
+        logged_in: found.logged_in,
+        online: found.online,
+        pending: found.pending,
+        conflicts: found.conflicts,
+        last_sync_ms: found.last_sync_ms,
     };
-    cache.close().await;
     if args.json {
         print_json(&status)?;
         return Ok(Done::Success);

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 use gophkeeper_client::item::Item;
-use gophkeeper_client::sync::Resolution;
+use gophkeeper_client::vault::Resolution;
 use gophkeeper_client::vault::{ConflictView, Entry, EntryState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -4,7 +4,7 @@
 //! exact fingerprint and pins it in the profile.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use gophkeeper_client::transport::ServerUrl;
+use gophkeeper_client::vault::ServerUrl;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;

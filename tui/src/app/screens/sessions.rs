@@ -1,7 +1,7 @@
 //! This account's signed-in devices; `x` signs one out.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use gophkeeper_client::session::DeviceSession;
+use gophkeeper_client::vault::DeviceSession;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;

@@ -49,9 +49,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 state
                     .profile
                     .as_ref()
-                    .map_or(gophkeeper_client::transport::DEFAULT_SERVER_URL, |p| {
-                        &p.server
-                    }),
+                    .map_or(gophkeeper_client::vault::DEFAULT_SERVER_URL, |p| &p.server),
             );
             if let Some(profile) = &state.profile {
                 connect.username.set(&profile.username);

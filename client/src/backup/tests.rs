@@ -1,4 +1,4 @@
-use gophkeeper_client::item::{CardExpiry, CustomField, Payload};
+use crate::item::{CardExpiry, CustomField, Payload};
 use proptest::prelude::*;
 
 use super::*;

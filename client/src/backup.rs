@@ -15,10 +15,10 @@
 //! unwrap). The sealed payload is `count ‖ (len ‖ item)*` with big-endian
 //! u32s and each item in the vault's own versioned encoding.
 
+use crate::crypto::{KdfParams, LocalKey, MasterKey, SALT_LEN, VaultKey};
+use crate::item::Item;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use gophkeeper_client::crypto::{KdfParams, LocalKey, MasterKey, SALT_LEN, VaultKey};
-use gophkeeper_client::item::Item;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -41,7 +41,7 @@ pub enum BackupError {
     #[error("the export file is damaged: {0}")]
     Corrupt(&'static str),
     #[error(transparent)]
-    Crypto(#[from] gophkeeper_client::crypto::CryptoError),
+    Crypto(#[from] crate::crypto::CryptoError),
 }
 
 #[derive(Serialize, Deserialize)]

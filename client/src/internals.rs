@@ -1,0 +1,14 @@
+//! The parts behind the facade, for the benches (key derivation, sealing,
+//! a first sync without the vault around it), the fuzz targets (the cache
+//! and record formats) and this crate's network tests. Only with the
+//! `internals` feature: user interfaces go through [`crate::vault`].
+
+pub use crate::cache::{CACHE_FILE, Cache, NewOp, OpKind, StoredRecord};
+pub use crate::crypto::{
+    AuthKey, KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, SALT_LEN, SEAL_OVERHEAD,
+    VaultKey,
+};
+pub use crate::session::Session;
+pub use crate::sync::SyncEngine;
+pub use crate::tokens::TokenStore;
+pub use crate::transport::Transport;
