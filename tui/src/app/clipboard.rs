@@ -6,7 +6,10 @@
 //! put on their clipboard. After the configured time the clipboard is
 //! cleared, but only if it still holds what we put there: something the
 //! person copied since is theirs. OSC 52 cannot be read back, so there the
-//! latest copy is overwritten with nothing when its time is up.
+//! latest copy is overwritten with nothing when its time is up. Locking
+//! and quitting take a copy back at once, on the same terms: a secret
+//! should not outlive the vault being open, and on X11 a program that
+//! exits with the clipboard hands it to the clipboard manager.
 
 use std::io::Write;
 use std::time::Duration;
@@ -159,13 +162,19 @@ impl Keeper {
     /// Clears the clipboard if our time is up and it still holds our text
     /// (or cannot be read). Returns whether it cleared.
     pub fn expire(&mut self, now: Instant) -> bool {
-        let Some((hash, at)) = self.ours else {
+        match self.ours {
+            Some((_, at)) if now >= at => self.take_back(),
+            _ => false,
+        }
+    }
+
+    /// Clears the clipboard now if it still holds our text (or cannot be
+    /// read), whatever the time: on lock and on quit. Returns whether it
+    /// cleared.
+    pub fn take_back(&mut self) -> bool {
+        let Some((hash, _)) = self.ours.take() else {
             return false;
         };
-        if now < at {
-            return false;
-        }
-        self.ours = None;
         let still_ours = self
             .clipboard
             .get()
@@ -174,15 +183,18 @@ impl Keeper {
     }
 }
 
+/// A clipboard tests can look into (and change, as the person would).
 #[cfg(test)]
-mod tests {
+pub mod fake {
     use std::sync::{Arc, Mutex};
 
-    use super::*;
+    use zeroize::Zeroizing;
 
-    /// A clipboard the test can look into (and change, as the person would).
-    #[derive(Clone, Default)]
-    struct Fake(Arc<Mutex<Option<String>>>, bool);
+    use super::{Clipboard, ClipboardError};
+
+    /// Shared contents; `true` makes it unreadable, as OSC 52 is.
+    #[derive(Debug, Clone, Default)]
+    pub struct Fake(pub Arc<Mutex<Option<String>>>, pub bool);
 
     impl Clipboard for Fake {
         fn set(&mut self, text: &str) -> Result<(), ClipboardError> {
@@ -204,9 +216,17 @@ mod tests {
         }
     }
 
-    fn held(fake: &Fake) -> Option<String> {
+    pub fn held(fake: &Fake) -> Option<String> {
         fake.0.lock().unwrap().clone()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::fake::{Fake, held};
+    use super::*;
 
     #[tokio::test(start_paused = true)]
     async fn cleared_after_the_configured_time() {
@@ -257,6 +277,22 @@ mod tests {
         tokio::time::advance(Duration::from_secs(5)).await;
         assert!(keeper.expire(Instant::now()));
         assert_eq!(held(&fake), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn taken_back_at_once_on_lock_or_quit_if_still_ours() {
+        let fake = Fake::default();
+        let mut keeper = Keeper::new(Box::new(fake.clone()), Duration::from_secs(30));
+        assert!(!keeper.take_back());
+        keeper.copy("password", "hunter2").unwrap();
+        assert!(keeper.take_back());
+        assert_eq!(held(&fake), None);
+        assert!(keeper.deadline().is_none() && !keeper.take_back());
+
+        keeper.copy("password", "hunter2").unwrap();
+        fake.clone().set("a link I copied").unwrap();
+        assert!(!keeper.take_back());
+        assert_eq!(held(&fake).as_deref(), Some("a link I copied"));
     }
 
     #[test]

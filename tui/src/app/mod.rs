@@ -184,21 +184,35 @@ async fn screen_loop(
             }
         };
         for effect in update::apply(&mut state, event) {
-            match effect {
-                Effect::Copy { what, text } => match keeper.copy(what, &text) {
-                    Ok(message) => state.info(message),
-                    Err(err) => state.error(err.to_string()),
-                },
-                Effect::Quit => {}
-                other => {
-                    let _ = effects.send(other).await;
-                }
+            if let Some(effect) = on_screen(&mut state, &mut keeper, effect) {
+                let _ = effects.send(effect).await;
             }
         }
         if state.quit {
             break Ok(());
         }
     };
+    keeper.take_back();
     stop.store(true, Ordering::Relaxed);
     result
+}
+
+/// Does what belongs to the screen loop (the clipboard); returns what is
+/// for the worker.
+fn on_screen(state: &mut State, keeper: &mut clipboard::Keeper, effect: Effect) -> Option<Effect> {
+    match effect {
+        Effect::Copy { what, text } => {
+            match keeper.copy(what, &text) {
+                Ok(message) => state.info(message),
+                Err(err) => state.error(err.to_string()),
+            }
+            None
+        }
+        Effect::Quit => None,
+        Effect::Lock => {
+            keeper.take_back();
+            Some(Effect::Lock)
+        }
+        other => Some(other),
+    }
 }

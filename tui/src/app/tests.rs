@@ -620,3 +620,32 @@ fn clicks_off_the_items_or_under_a_dialog_change_nothing() {
     assert_eq!(state.vault.as_ref().unwrap().list.selected, before);
     assert!(matches!(state.overlay, Some(Overlay::Help)));
 }
+
+/// The idle lock and quitting take a copied secret back at once, not
+/// only when its time is up; the worker still hears of the lock.
+#[tokio::test(start_paused = true)]
+async fn locking_takes_a_copied_secret_back_from_the_clipboard() {
+    use super::clipboard::Keeper;
+    use super::clipboard::fake::{Fake, held};
+
+    let fake = Fake::default();
+    // Longer than the idle lock (300 s), so only the lock can clear it.
+    let mut keeper = Keeper::new(Box::new(fake.clone()), Duration::from_secs(600));
+    let mut state = opened();
+    let copy = Effect::Copy {
+        what: "password",
+        text: Zeroizing::new("hunter2".into()),
+    };
+    assert!(super::on_screen(&mut state, &mut keeper, copy).is_none());
+    assert_eq!(held(&fake).as_deref(), Some("hunter2"));
+
+    tokio::time::sleep_until(state.lock_deadline().unwrap()).await;
+    let forwarded: Vec<Effect> = apply(&mut state, Event::Tick(0))
+        .into_iter()
+        .filter_map(|effect| super::on_screen(&mut state, &mut keeper, effect))
+        .collect();
+    assert!(matches!(forwarded.as_slice(), [Effect::Lock]));
+    assert!(keeper.deadline().is_none());
+    assert_eq!(held(&fake), None, "cleared on lock, before its own time");
+    assert!(super::on_screen(&mut state, &mut keeper, Effect::Quit).is_none());
+}
