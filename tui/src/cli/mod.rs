@@ -26,6 +26,7 @@ mod report;
 mod resolve;
 mod rm;
 mod sessions;
+mod shell;
 mod status;
 mod sync;
 mod totp;
@@ -110,6 +111,10 @@ pub enum Command {
     Import(import::Import),
     /// Write an encrypted backup of every item.
     Export(export::Export),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(shell::Completions),
+    /// Print the manual page (roff): `gophkeeper man | man -l -`.
+    Man,
 }
 
 impl Command {
@@ -133,6 +138,8 @@ impl Command {
             Self::Resolve(args) => resolve::run(globals, args).await,
             Self::Import(args) => import::run(globals, args).await,
             Self::Export(args) => export::run(globals, args).await,
+            Self::Completions(args) => shell::completions(&args),
+            Self::Man => shell::man(),
         }
     }
 }

@@ -21,6 +21,7 @@ mod offline;
 mod password;
 mod rejections;
 mod scan;
+mod shell;
 mod times;
 mod trust;
 #[cfg(unix)] // tmux, and `env -u` in the command it runs.
