@@ -6,6 +6,7 @@
 //! - [`cli`]: the subcommands, one file each, and what they share
 //!   (reporting what a change did, a sync before a read).
 //! - [`globals`]: the flags both share, and the profile they open.
+//! - [`hardening`]: no core dumps from the full-screen vault.
 //! - [`output`]: text for people (secrets masked) and the documented JSON
 //!   shapes for scripts.
 //! - [`prompt`]: master passwords without echo, the certificate question.
@@ -23,6 +24,7 @@ pub mod app;
 pub mod cli;
 pub mod generate;
 pub mod globals;
+pub mod hardening;
 pub mod import;
 pub mod output;
 pub mod prompt;

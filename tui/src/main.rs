@@ -25,6 +25,10 @@ fn main() -> ExitCode {
             );
             return ExitCode::from(exit::USAGE);
         }
+        // It holds the vault key for as long as it runs: no core dumps.
+        if let Err(err) = gophkeeper_tui::hardening::forbid_core_dumps() {
+            return fail(&anyhow::Error::new(err).context("cannot turn off core dumps"));
+        }
         // Full screen: no logging to the terminal it draws on.
         return match runtime.block_on(gophkeeper_tui::app::run(&cli.globals, &cli.vault)) {
             Ok(()) => ExitCode::SUCCESS,

@@ -145,6 +145,18 @@ async fn the_vault_in_a_terminal() {
     // told so, once.
     tmux.wait_for("no OS keyring here", wait).await;
     assert!(phone.path().join("refresh-token").exists());
+    // The process holding the key writes no core file (src/hardening.rs).
+    if cfg!(target_os = "linux") {
+        let pid = tmux.run(&["display", "-p", "-t", "gk", "#{pane_pid}"].map(String::from));
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", pid.trim())).unwrap();
+        let core: Vec<&str> = limits
+            .lines()
+            .find(|line| line.starts_with("Max core file size"))
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        assert_eq!(core[4..6], ["0", "0"], "{limits}");
+    }
 
     // Add a login.
     tmux.keys(&["a"]);
