@@ -9,6 +9,7 @@
 //! - [`hardening`]: no core dumps from the full-screen vault.
 //! - [`output`]: text for people (secrets masked) and the documented JSON
 //!   shapes for scripts.
+//! - [`reference`]: `gk://ITEM/FIELD` secret references and output masking.
 //! - [`prompt`]: master passwords without echo, the certificate question.
 //! - [`generate`]: passwords and passphrases from the OS CSPRNG.
 //! - [`totp`]: RFC 6238 codes from a login's TOTP secret.
@@ -28,4 +29,5 @@ pub mod hardening;
 pub mod import;
 pub mod output;
 pub mod prompt;
+pub mod reference;
 pub mod totp;

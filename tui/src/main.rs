@@ -39,6 +39,7 @@ fn main() -> ExitCode {
     match runtime.block_on(command.run(&cli.globals)) {
         Ok(Done::Success) => ExitCode::SUCCESS,
         Ok(Done::Conflict) => ExitCode::from(exit::CONFLICT),
+        Ok(Done::Exit(code)) => ExitCode::from(code),
         Err(err) => fail(&err),
     }
 }

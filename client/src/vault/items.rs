@@ -182,7 +182,7 @@ impl Vault {
             [] => Err(VaultError::NotFound(id_or_name.to_owned())),
             many => Err(VaultError::Ambiguous {
                 name: id_or_name.to_owned(),
-                count: many.len(),
+                ids: many.iter().map(|e| e.id).collect(),
             }),
         }
     }

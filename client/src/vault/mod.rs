@@ -49,8 +49,8 @@ pub enum VaultError {
     ProfileInUse { path: String, username: String },
     #[error("no item {0:?}")]
     NotFound(String),
-    #[error("{count} items are named {name:?}; use the id instead")]
-    Ambiguous { name: String, count: usize },
+    #[error("{} items are named {name:?}; use an id instead: {}", ids.len(), list_ids(ids))]
+    Ambiguous { name: String, ids: Vec<Uuid> },
     #[error("item {0} has an unresolved conflict; resolve it first")]
     InConflict(Uuid),
     #[error(transparent)]
@@ -71,6 +71,13 @@ pub enum VaultError {
     Tokens(#[from] TokenStoreError),
     #[error("internal error: {0}")]
     Unexpected(String),
+}
+
+fn list_ids(ids: &[Uuid]) -> String {
+    ids.iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl VaultError {

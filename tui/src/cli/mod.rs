@@ -16,15 +16,18 @@ mod export;
 mod generate;
 mod get;
 mod import;
+mod inject;
 mod item_args;
 mod list;
 mod login;
 mod logout;
 mod passwd;
+mod references;
 mod register;
 mod report;
 mod resolve;
 mod rm;
+mod run;
 mod sessions;
 mod shell;
 mod status;
@@ -49,6 +52,8 @@ pub enum Done {
     Success,
     /// Saved, but the server holds another version: the person chooses.
     Conflict,
+    /// `run`: the command's own exit code.
+    Exit(u8),
 }
 
 /// GophKeeper: a zero-knowledge password manager. Everything is encrypted
@@ -111,6 +116,11 @@ pub enum Command {
     Import(import::Import),
     /// Write an encrypted backup of every item.
     Export(export::Export),
+    /// Run a command with secrets in its environment: variables whose
+    /// value is gk://ITEM/FIELD get that field; its output is masked.
+    Run(run::Run),
+    /// Fill in the {{ gk://ITEM/FIELD }} references of a template.
+    Inject(inject::Inject),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(shell::Completions),
     /// Print the manual page (roff): `gophkeeper man | man -l -`.
@@ -138,6 +148,8 @@ impl Command {
             Self::Resolve(args) => resolve::run(globals, args).await,
             Self::Import(args) => import::run(globals, args).await,
             Self::Export(args) => export::run(globals, args).await,
+            Self::Run(args) => run::run(globals, args).await,
+            Self::Inject(args) => inject::run(globals, args).await,
             Self::Completions(args) => shell::completions(&args),
             Self::Man => shell::man(),
         }

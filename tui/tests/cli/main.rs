@@ -21,6 +21,7 @@ mod offline;
 mod password;
 mod rejections;
 mod scan;
+mod secrets;
 mod shell;
 mod times;
 mod trust;
