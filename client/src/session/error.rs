@@ -161,8 +161,8 @@ impl ApiError {
                     .map(Duration::from_millis),
                 message,
             },
-            Some("RECORD_TOO_LARGE") => Self::RecordTooLarge { message },
-            Some("INVALID_ARGUMENT") => Self::InvalidArgument { message },
+            Some("RECORD_TOO_LARGE" | "REQUEST_TOO_LARGE") => Self::RecordTooLarge { message },
+            Some("INVALID_ARGUMENT" | "MALFORMED_REQUEST") => Self::InvalidArgument { message },
             Some("SESSION_NOT_FOUND") => Self::NotFound { message },
             Some("TOO_MANY_STREAMS") => Self::TooManyStreams,
             Some("UNAVAILABLE" | "REPLICA_BEHIND") => Self::Unavailable { message },
@@ -252,6 +252,8 @@ mod tests {
             (Unauthenticated, Some("BAD_CREDENTIALS")),
             (InvalidArgument, Some("RECORD_TOO_LARGE")),
             (InvalidArgument, Some("INVALID_ARGUMENT")),
+            (InvalidArgument, Some("MALFORMED_REQUEST")),
+            (ResourceExhausted, Some("REQUEST_TOO_LARGE")),
             (AlreadyExists, Some("USERNAME_TAKEN")),
         ] {
             assert_eq!(class(code, reason), ErrorClass::BadInput, "{reason:?}");

@@ -5,6 +5,7 @@
 //! "wait for outcome".
 
 mod account;
+mod conventions;
 pub mod internal;
 mod vault;
 
@@ -65,13 +66,21 @@ pub async fn serve(
     health_reporter
         .set_serving::<VaultServer<vault::VaultApi>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(gophkeeper_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let public = public_descriptors()?;
+    let reflection = || {
+        PUBLIC_SERVICES.iter().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_file_descriptor_set(public.clone())
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+            |builder, name| builder.with_service_name(*name),
+        )
+    };
 
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
+        .layer(tower::util::MapResponseLayer::new(
+            conventions::conventional,
+        ))
         .tls_config(ServerTlsConfig::new().identity(identity))?
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
         .max_concurrent_streams(Some(settings.max_concurrent_streams_per_connection))
@@ -80,10 +89,31 @@ pub async fn serve(
         )
         .add_service(VaultServer::new(vault).max_decoding_message_size(settings.max_request_bytes))
         .add_service(health)
-        .add_service(reflection)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     Ok(())
+}
+
+/// What reflection lists on the public port: the services a client can
+/// call there, not the internal ones behind the gateway.
+const PUBLIC_SERVICES: [&str; 5] = [
+    "gophkeeper.v1.Account",
+    "gophkeeper.v1.Vault",
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// The proto files of the public API: without `internal.proto`, so that
+/// reflection does not describe the internal services either.
+fn public_descriptors() -> anyhow::Result<prost_types::FileDescriptorSet> {
+    let mut set: prost_types::FileDescriptorSet =
+        prost::Message::decode(gophkeeper_proto::FILE_DESCRIPTOR_SET)?;
+    set.file
+        .retain(|file| !file.name().ends_with("internal.proto"));
+    Ok(set)
 }
 
 /// Passes an internal service's error on to the client: its code, message

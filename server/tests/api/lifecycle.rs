@@ -8,6 +8,10 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::v1alpha::ServerReflectionRequest as AlphaRequest;
+use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient as AlphaReflectionClient;
+use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest as AlphaMessageRequest;
+use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse as AlphaMessageResponse;
 
 use crate::helpers::*;
 
@@ -135,13 +139,19 @@ async fn the_gateway_serves_health_and_reflection() {
         assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
     }
 
+    // v1 lists the public services only.
     let mut reflection = ServerReflectionClient::new(app.channel.clone());
-    let request = ServerReflectionRequest {
+    let ask = |request| ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
+        message_request: Some(request),
     };
     let mut responses = reflection
-        .server_reflection_info(tokio_stream::iter([request]))
+        .server_reflection_info(tokio_stream::iter([
+            ask(MessageRequest::ListServices(String::new())),
+            ask(MessageRequest::FileContainingSymbol(
+                "gophkeeper.v1.Vault".into(),
+            )),
+        ]))
         .await
         .unwrap()
         .into_inner();
@@ -149,17 +159,54 @@ async fn the_gateway_serves_health_and_reflection() {
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reflection answer");
     };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for expected in [
-        "gophkeeper.v1.Vault",
-        "gophkeeper.v1.Account",
-        "grpc.health.v1.Health",
-    ] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "{names:?} lacks {expected}"
-        );
-    }
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "gophkeeper.v1.Account",
+            "gophkeeper.v1.Vault",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ]
+    );
+    let public = responses.message().await.unwrap().unwrap();
+    assert!(
+        matches!(
+            public.message_response,
+            Some(MessageResponse::FileDescriptorResponse(_))
+        ),
+        "{public:?}"
+    );
+    // The internal API is not described either.
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter([ask(
+            MessageRequest::FileContainingSymbol("gophkeeper.v1.AuthService".into()),
+        )]))
+        .await
+        .unwrap()
+        .into_inner();
+    let refused = responses.message().await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+
+    // v1alpha, which many tools still speak, answers the same list.
+    let mut alpha = AlphaReflectionClient::new(app.channel.clone());
+    let mut responses = alpha
+        .server_reflection_info(tokio_stream::iter([AlphaRequest {
+            host: String::new(),
+            message_request: Some(AlphaMessageRequest::ListServices(String::new())),
+        }]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(AlphaMessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected v1alpha reflection answer");
+    };
+    let mut alpha_names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    alpha_names.sort();
+    assert_eq!(alpha_names, names);
 }
 
 #[tokio::test]

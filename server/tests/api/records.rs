@@ -188,7 +188,11 @@ async fn a_record_one_byte_over_512_kib_is_refused_and_exactly_512_kib_is_stored
         }))
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        gophkeeper_server::status::reason(&status),
+        Some("REQUEST_TOO_LARGE")
+    );
     assert_eq!(device.changes(0).await.unwrap().records.len(), 1);
 }
 

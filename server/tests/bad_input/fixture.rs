@@ -238,15 +238,3 @@ impl Decoder for RawCodec {
         Ok(Some(bytes))
     }
 }
-
-/// Asserts a status that carries no `gk-reason` (tonic's own refusals, made
-/// before any GophKeeper code runs) and returns its message.
-pub fn assert_plain_status(status: &Status, code: tonic::Code) -> String {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(
-        gophkeeper_server::status::reason(status),
-        None,
-        "{status:?}"
-    );
-    status.message().to_owned()
-}

@@ -63,8 +63,9 @@ async fn a_record_one_byte_over_512_kib_is_refused_on_create_and_on_update() {
 }
 
 /// Over `gateway.max_request_bytes` (1 MiB) tonic's decoder refuses the
-/// message before GophKeeper code runs, so there is no `gk-reason`; the code
-/// is OUT_OF_RANGE and the message names both sizes.
+/// message before GophKeeper code runs; the gateway turns tonic's
+/// OUT_OF_RANGE into RESOURCE_EXHAUSTED with a reason, and the message
+/// names both sizes.
 #[tokio::test]
 async fn a_request_over_the_gateway_limit_is_refused_by_the_decoder() {
     let fx = Fixture::new().await;
@@ -76,7 +77,7 @@ async fn a_request_over_the_gateway_limit_is_refused_by_the_decoder() {
     );
     let size = submit_request(huge.clone()).encoded_len();
     let status = submit(&fx.alice, Some(huge)).await.unwrap_err();
-    let message = assert_plain_status(&status, Code::OutOfRange);
+    let message = assert_status(&status, Code::ResourceExhausted, "REQUEST_TOO_LARGE");
     assert_eq!(
         message,
         format!(
@@ -86,10 +87,10 @@ async fn a_request_over_the_gateway_limit_is_refused_by_the_decoder() {
     fx.assert_unchanged(&before).await;
 }
 
-/// Bytes that are not a valid protobuf message. tonic maps a protobuf
-/// decode error to INTERNAL (as the gRPC status-code guide says a parse
-/// failure should), with prost's description as the message. The handler,
-/// and so authentication, validation and storage, never runs.
+/// Bytes that are not a valid protobuf message. tonic answers INTERNAL;
+/// the gateway says INVALID_ARGUMENT with a reason (the caller's mistake,
+/// not the server's), keeping prost's description as the message. The
+/// handler, and so authentication, validation and storage, never runs.
 #[tokio::test]
 async fn malformed_protobuf_bytes_are_refused_by_the_decoder() {
     let fx = Fixture::new().await;
@@ -151,13 +152,13 @@ async fn malformed_protobuf_bytes_are_refused_by_the_decoder() {
             .raw(SUBMIT, bytes, Some(&fx.alice.tokens.access_token))
             .await
             .unwrap_err();
-        let message = assert_plain_status(&status, Code::Internal);
+        let message = assert_status(&status, Code::InvalidArgument, "MALFORMED_REQUEST");
         assert_eq!(message, expected, "case {name}");
     }
     // The same refusal on an unauthenticated call that would otherwise
     // reach the login rate limiter and the user table.
     let status = fx.raw(LOGIN, vec![0xFF; 11], None).await.unwrap_err();
-    let message = assert_plain_status(&status, Code::Internal);
+    let message = assert_status(&status, Code::InvalidArgument, "MALFORMED_REQUEST");
     assert_eq!(message, "failed to decode Protobuf message: invalid varint");
     fx.assert_unchanged(&before).await;
 }

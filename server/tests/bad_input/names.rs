@@ -170,7 +170,7 @@ async fn a_user_name_that_is_not_utf8_is_refused_by_the_decoder() {
             .raw("/gophkeeper.v1.Account/Login", request, None)
             .await
             .unwrap_err();
-        let message = assert_plain_status(&status, Code::Internal);
+        let message = assert_status(&status, Code::InvalidArgument, "MALFORMED_REQUEST");
         assert_eq!(
             message,
             "failed to decode Protobuf message: LoginRequest.username: invalid string value: data is not UTF-8 encoded"
