@@ -25,7 +25,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(
     name = "gophkeeper-server",
-    version,
+    version = gophkeeper_build_info::version!(),
     about = "GophKeeper password manager server",
     args_conflicts_with_subcommands = true
 )]
@@ -82,6 +82,11 @@ fn real_main() -> anyhow::Result<ExitCode> {
     // Before logging starts, so that a refused role is one line on stderr.
     roles::check_engines(&settings)?;
     gophkeeper_server::logging::init(&settings.log);
+    // The exact build, first in every log: what a bug report needs.
+    tracing::info!(
+        version = gophkeeper_build_info::version!(),
+        "gophkeeper-server"
+    );
     let shutdown = CancellationToken::new();
     runtime.block_on(async {
         tokio::spawn(stop_on_signal(shutdown.clone()));

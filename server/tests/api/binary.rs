@@ -14,6 +14,32 @@ use crate::helpers::*;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_gophkeeper-server");
 
+/// `--version` names the exact build: version, commit, date, target.
+#[test]
+fn the_version_names_the_commit_date_and_target() {
+    let output = Command::new(BINARY).arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let line = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        line,
+        format!("gophkeeper-server {}\n", gophkeeper_build_info::version!())
+    );
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map_or("unknown".into(), |out| {
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        });
+    assert!(line.contains(&format!("({head} ")), "{line} is not {head}");
+    assert!(
+        line.contains(std::env::consts::ARCH) && line.contains(std::env::consts::OS),
+        "{line}"
+    );
+}
+
 #[test]
 fn cluster_roles_refuse_to_start_without_internal_tls() {
     // The shipped config, so that the engine check passes and the missing
@@ -83,6 +109,12 @@ async fn logs_carry_no_secret_and_sigterm_stops_it_cleanly() {
     assert!(
         log.iter().any(|l| l.contains(&fingerprint)),
         "fingerprint logged"
+    );
+    // The first line names the exact build.
+    let first: serde_json::Value = serde_json::from_str(&log[0]).unwrap();
+    assert_eq!(
+        first["fields"]["version"],
+        gophkeeper_build_info::version!()
     );
 
     // A workload with planted secrets.

@@ -66,7 +66,11 @@ pub enum Done {
 ///
 /// With no command, `gophkeeper` opens the full-screen vault.
 #[derive(Debug, Parser)]
-#[command(name = "gophkeeper", version, max_term_width = 100)]
+#[command(
+    name = "gophkeeper",
+    version = gophkeeper_build_info::version!(),
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub globals: Globals,

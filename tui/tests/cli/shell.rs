@@ -65,6 +65,17 @@ async fn completions_and_the_manual_come_from_the_parser() {
         assert!(page.contains(command), "the manual lacks {command}");
     }
 
+    // --version names the exact build.
+    let version = device.ok(&["--version"]).await.stdout;
+    assert_eq!(
+        version,
+        format!("gophkeeper {}\n", gophkeeper_build_info::version!())
+    );
+    assert!(
+        version.contains(std::env::consts::ARCH) && version.contains(std::env::consts::OS),
+        "{version}"
+    );
+
     // Nothing was created on the way.
     assert!(!device.profile().join("cache.db").exists());
     device
