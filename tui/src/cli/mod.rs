@@ -1,12 +1,14 @@
 //! The subcommands, one file each. Each file holds the command's
 //! arguments (clap derive) and a `run` that does it and prints the result.
 //! What they share lives in `context.rs` (finding and unlocking the
-//! profile, syncing before a read), `report.rs` (saying what a change did)
-//! and `item_args.rs` (the flags of `add` and `edit`).
+//! profile, syncing before a read), `report.rs` (saying what a change did),
+//! `item_args.rs` (the flags of `add` and `edit`) and `references.rs`
+//! (resolving `gk://` references for `run` and `inject`).
 //!
 //! Exit codes ([`exit`]): 0 done (a change queued while offline counts as
 //! done), 1 error, 2 usage error, 3 a change met another device's change and
-//! both versions are waiting in `gophkeeper conflicts`.
+//! both versions are waiting in `gophkeeper conflicts`; `run` passes on its
+//! command's code.
 
 mod add;
 mod conflicts;
