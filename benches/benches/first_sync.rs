@@ -21,14 +21,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gophkeeper_benches::BenchServer;
-use gophkeeper_client::internals::Cache;
-use gophkeeper_client::internals::Session;
-use gophkeeper_client::internals::SyncEngine;
-use gophkeeper_client::internals::Transport;
-use gophkeeper_client::internals::{AuthKey, KdfParams, MasterKey, RecordAad, VaultKey};
+use gophkeeper_client::internals::{
+    AuthKey, Cache, KdfParams, MasterKey, RecordAad, Session, SyncEngine, Transport, VaultKey,
+};
 use gophkeeper_client::item::{Item, ItemKind, Payload};
-use gophkeeper_client::vault::Profile;
-use gophkeeper_client::vault::{ServerUrl, Trust};
+use gophkeeper_client::vault::{Profile, ServerUrl, Trust};
 use gophkeeper_proto::v1;
 use uuid::Uuid;
 

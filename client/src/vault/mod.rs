@@ -21,19 +21,20 @@ pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Resolved, Saved};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};
 // The types a user interface names when it uses a vault.
-use crate::cache::{Cache, CacheError};
 pub use crate::cache::{Profile, default_profile_dir};
 pub use crate::crypto::CryptoError;
-use crate::crypto::{KdfParams, LocalKey, MasterKey, VaultKey};
-use crate::item::ItemError;
 pub use crate::session::{ApiError, DeviceSession, LoginReason};
-use crate::session::{Session, TokenListener, TokenUpdate};
 pub use crate::sync::{Resolution, SyncEvent, SyncReport};
-use crate::sync::{SyncEngine, SyncError, WatchHandle};
-use crate::tokens::{TokenStore, TokenStoreError};
 pub use crate::transport::{
     DEFAULT_SERVER_URL, Fingerprint, ServerUrl, TransportError, Trust, TrustRequest,
 };
+
+use crate::cache::{Cache, CacheError};
+use crate::crypto::{KdfParams, LocalKey, MasterKey, VaultKey};
+use crate::item::ItemError;
+use crate::session::{Session, TokenListener, TokenUpdate};
+use crate::sync::{SyncEngine, SyncError, WatchHandle};
+use crate::tokens::{TokenStore, TokenStoreError};
 use crate::transport::{Transport, establish_trust};
 
 /// The purpose label the refresh token is sealed under in the cache.
@@ -146,6 +147,28 @@ impl Drop for Vault {
         // rather than when the last background task notices.
         self.session.set_token_listener(None);
     }
+}
+
+/// Where this device's sealed refresh token is.
+enum StoredToken {
+    /// The token store (OS keyring or the profile's token file).
+    InStore(Vec<u8>),
+    /// The cache, in a profile from before the keyring; unlocking moves
+    /// it to the store.
+    InCache(Vec<u8>),
+}
+
+async fn stored_token(
+    tokens: &TokenStore,
+    cache: &Cache,
+) -> Result<Option<StoredToken>, VaultError> {
+    if let Some(sealed) = tokens.load().await? {
+        return Ok(Some(StoredToken::InStore(sealed)));
+    }
+    Ok(cache
+        .sealed_refresh_token()
+        .await?
+        .map(StoredToken::InCache))
 }
 
 /// Argon2id takes a fraction of a second of CPU and 64 MiB: off the async
@@ -340,17 +363,14 @@ impl Vault {
         let session = Arc::new(Session::new(transport));
         let local_key = Arc::new(LocalKey::derive(&key));
         let tokens = TokenStore::open(profile_dir, &profile.server_url, &profile.username).await;
-        let sealed = match tokens.load().await? {
-            Some(sealed) => Some(sealed),
-            // A profile from before the keyring: move the token over.
-            None => match cache.sealed_refresh_token().await? {
-                Some(sealed) => {
-                    tokens.save(&sealed).await?;
-                    cache.set_sealed_refresh_token(None).await?;
-                    Some(sealed)
-                }
-                None => None,
-            },
+        let sealed = match stored_token(&tokens, &cache).await? {
+            Some(StoredToken::InStore(sealed)) => Some(sealed),
+            Some(StoredToken::InCache(sealed)) => {
+                tokens.save(&sealed).await?;
+                cache.set_sealed_refresh_token(None).await?;
+                Some(sealed)
+            }
+            None => None,
         };
         if let Some(sealed) = sealed {
             match local_key.open(REFRESH_TOKEN_PURPOSE, &sealed) {

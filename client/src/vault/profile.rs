@@ -11,7 +11,7 @@ use crate::session::Session;
 use crate::tokens::TokenStore;
 use crate::transport::{ServerUrl, Transport};
 
-use super::VaultError;
+use super::{VaultError, stored_token};
 
 /// What `status` reports.
 #[derive(Debug)]
@@ -70,12 +70,8 @@ async fn read_status(
         return Ok(None);
     };
     let state = cache.sync_state().await?;
-    let logged_in = TokenStore::open(dir, &profile.server_url, &profile.username)
-        .await
-        .load()
-        .await?
-        .is_some()
-        || cache.sealed_refresh_token().await?.is_some();
+    let tokens = TokenStore::open(dir, &profile.server_url, &profile.username).await;
+    let logged_in = stored_token(&tokens, cache).await?.is_some();
     Ok(Some(ProfileStatus {
         logged_in,
         online: reachable(&profile, ping_timeout).await,

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use gophkeeper_client::vault::{ApiError, LoginReason};
-use gophkeeper_client::vault::{EntryState, Vault, VaultError, profile_status, stored_profile};
+use gophkeeper_client::vault::{
+    ApiError, EntryState, LoginReason, Vault, VaultError, profile_status, stored_profile,
+};
 use secrecy::SecretString;
 
 use crate::helpers::{Device, TestServer, note, password, text_of};

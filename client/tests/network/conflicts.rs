@@ -1,8 +1,7 @@
 //! Concurrent edits of one record on two devices: the conflict is reported,
 //! no version is lost, and each way of resolving it works.
 
-use gophkeeper_client::vault::Resolution;
-use gophkeeper_client::vault::{EntryState, Vault, VaultError};
+use gophkeeper_client::vault::{EntryState, Resolution, Vault, VaultError};
 use uuid::Uuid;
 
 use crate::helpers::{Device, TestServer, note, text_of};

@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gophkeeper_client::item::{CustomField, Item, Payload};
-use gophkeeper_client::vault::SyncEvent;
-use gophkeeper_client::vault::{ConnectOptions, Vault};
-use gophkeeper_client::vault::{ServerUrl, Trust, TrustRequest};
+use gophkeeper_client::vault::{ConnectOptions, ServerUrl, SyncEvent, Trust, TrustRequest, Vault};
 use gophkeeper_server::roles::all::{self as single_node, ServerHandle};
 use gophkeeper_server::settings::Settings;
 use secrecy::SecretString;

@@ -18,9 +18,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use gophkeeper_client::vault::Resolution;
-use gophkeeper_client::vault::{ConnectOptions, EntryState, Vault};
-use gophkeeper_client::vault::{ServerUrl, Trust, TrustRequest};
+use gophkeeper_client::vault::{
+    ConnectOptions, EntryState, Resolution, ServerUrl, Trust, TrustRequest, Vault,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tempfile::TempDir;

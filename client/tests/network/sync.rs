@@ -3,8 +3,7 @@
 //! command resent after its outcome was lost applies once.
 
 use gophkeeper_client::internals::{NewOp, OpKind};
-use gophkeeper_client::vault::EntryState;
-use gophkeeper_client::vault::SyncEvent;
+use gophkeeper_client::vault::{EntryState, SyncEvent};
 use gophkeeper_proto::v1::command_outcome::Result as Outcome;
 
 use crate::helpers::{Device, TestServer, eventually, note, text_of, wait_for};

@@ -1,9 +1,9 @@
 //! The three ways to trust the server, first contact, and a changed
 //! certificate.
 
-use gophkeeper_client::vault::ApiError;
-use gophkeeper_client::vault::{ConnectOptions, Vault, VaultError};
-use gophkeeper_client::vault::{Fingerprint, TransportError, Trust, TrustRequest};
+use gophkeeper_client::vault::{
+    ApiError, ConnectOptions, Fingerprint, TransportError, Trust, TrustRequest, Vault, VaultError,
+};
 
 use crate::helpers::{Device, TestServer, note, password};
 

@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gophkeeper_client::item::{CardExpiry, CustomField, Item, Payload};
-use gophkeeper_client::vault::{ConnectOptions, Vault};
-use gophkeeper_client::vault::{ServerUrl, Trust, TrustRequest};
+use gophkeeper_client::vault::{ConnectOptions, ServerUrl, Trust, TrustRequest, Vault};
 use secrecy::SecretString;
 
 use crate::fixture;

@@ -7,9 +7,7 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyEvent, MouseEventKind};
 use gophkeeper_client::item::Item;
-use gophkeeper_client::vault::DeviceSession;
-use gophkeeper_client::vault::Resolution;
-use gophkeeper_client::vault::{ConflictView, Entry, VaultStatus};
+use gophkeeper_client::vault::{ConflictView, DeviceSession, Entry, Resolution, VaultStatus};
 use secrecy::SecretString;
 use uuid::Uuid;
 use zeroize::Zeroizing;

@@ -5,8 +5,7 @@
 
 use crossterm::event::KeyCode;
 use gophkeeper_client::item::{Item, ItemKind, Payload};
-use gophkeeper_client::vault::ConflictView;
-use gophkeeper_client::vault::DeviceSession;
+use gophkeeper_client::vault::{ConflictView, DeviceSession};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use uuid::Uuid;

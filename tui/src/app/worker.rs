@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use gophkeeper_client::vault::{ConnectOptions, Saved, Vault, VaultError, device_name};
-use gophkeeper_client::vault::{ServerUrl, TransportError, Trust, TrustRequest};
-use gophkeeper_client::vault::{SyncEvent, SyncReport};
+use gophkeeper_client::vault::{
+    ConnectOptions, Saved, ServerUrl, SyncEvent, SyncReport, TransportError, Trust, TrustRequest,
+    Vault, VaultError, device_name,
+};
 use gophkeeper_private_file::Existing;
 use secrecy::SecretString;
 use tokio::sync::mpsc;

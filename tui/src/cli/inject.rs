@@ -38,6 +38,8 @@ pub async fn run(globals: &Globals, args: Inject) -> anyhow::Result<Done> {
         std::fs::read_to_string(&args.input)
             .with_context(|| format!("cannot read the template {}", args.input.display()))?
     };
+    // Checked before unlocking, so a refusal costs no password prompt; the
+    // write itself refuses atomically too.
     if let Some(out) = &args.output
         && !args.force
         && out.exists()

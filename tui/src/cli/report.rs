@@ -3,8 +3,7 @@
 //! another device's change (a conflict, exit code 3).
 
 use anyhow::bail;
-use gophkeeper_client::vault::SyncReport;
-use gophkeeper_client::vault::Vault;
+use gophkeeper_client::vault::{SyncReport, Vault};
 use uuid::Uuid;
 
 use super::Done;

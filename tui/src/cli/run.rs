@@ -109,8 +109,6 @@ pub async fn run(globals: &Globals, args: Run) -> anyhow::Result<Done> {
     let mut child = command
         .spawn()
         .with_context(|| format!("cannot start {}", program.to_string_lossy()))?;
-    // The variables are the child's now; the parent's copies go.
-    drop(named);
     let secrets: Vec<&str> = values.values().map(|v| v.as_str()).collect();
     let copies = if masking {
         let out = child.stdout.take().context("no stdout pipe")?;
@@ -126,6 +124,7 @@ pub async fn run(globals: &Globals, args: Run) -> anyhow::Result<Done> {
     } else {
         None
     };
+    // The values are the child's (and the maskers') now: ours go.
     drop(values);
     // Ctrl-C reaches the child from the terminal; we stay to report how
     // it ended (and to finish masking its output).

@@ -3,8 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 use gophkeeper_client::item::Item;
-use gophkeeper_client::vault::Resolution;
-use gophkeeper_client::vault::{ConflictView, Entry, EntryState};
+use gophkeeper_client::vault::{ConflictView, Entry, EntryState, Resolution};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
