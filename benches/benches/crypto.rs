@@ -6,9 +6,18 @@
 #![allow(clippy::expect_used)]
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gophkeeper_client::internals::{KdfParams, MasterKey, RecordAad, VaultKey};
+use gophkeeper_client::internals::{KdfParams, MasterKey, RecordAad, RecordHeader, VaultKey};
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use uuid::Uuid;
+
+/// Record format 2, as every client writes it.
+const HEADER: RecordHeader = RecordHeader {
+    key_epoch: 1,
+    version: 2,
+    base: 1,
+    writer: Uuid::nil(),
+    tombstone: false,
+};
 
 fn record_seal_open(c: &mut Criterion) {
     let key = VaultKey::generate();
@@ -16,13 +25,13 @@ fn record_seal_open(c: &mut Criterion) {
     let mut group = c.benchmark_group("record encrypt+decrypt");
     for size in [
         1024usize,
-        512 * 1024 - gophkeeper_client::internals::SEAL_OVERHEAD,
+        512 * 1024 - gophkeeper_client::internals::sealed_len(0),
     ] {
         let plaintext = vec![0x5A; size];
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::new("raw", size), &plaintext, |b, plaintext| {
             b.iter(|| {
-                let sealed = key.seal_record(&aad, plaintext);
+                let sealed = key.seal_record(&aad, &HEADER, 0, plaintext);
                 key.open_record(&aad, &sealed).expect("opens")
             });
         });
@@ -39,7 +48,7 @@ fn record_seal_open(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::new("item", size), &item, |b, item| {
             b.iter(|| {
-                let sealed = item.seal(&key, &aad).expect("seals");
+                let sealed = item.seal(&key, &aad, &HEADER, 0).expect("seals");
                 Item::open(&key, &aad, &sealed).expect("opens")
             });
         });

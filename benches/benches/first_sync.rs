@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gophkeeper_benches::BenchServer;
 use gophkeeper_client::internals::{
-    AuthKey, Cache, KdfParams, MasterKey, RecordAad, Session, SyncEngine, Transport, VaultKey,
+    AuthKey, Cache, KdfParams, MasterKey, RecordAad, RecordHeader, Sealer, Session, SyncEngine,
+    Transport, VaultKey,
 };
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use gophkeeper_client::vault::{Profile, ServerUrl, Trust};
@@ -39,10 +40,16 @@ struct Account {
     trust: Trust,
     username: String,
     auth_key: AuthKey,
-    vault_key: VaultKey,
+    vault_key: Arc<VaultKey>,
     user_id: Uuid,
     kdf: KdfParams,
     wrapped_vault_key: Vec<u8>,
+}
+
+/// The sync engine of a device of `account`, checking what it pulls.
+fn engine(account: &Account, cache: &Cache, session: Session) -> SyncEngine {
+    let sealer = Sealer::new(account.vault_key.clone(), account.user_id, Uuid::new_v4());
+    SyncEngine::new(cache.clone(), Arc::new(session), Arc::new(sealer))
 }
 
 async fn session(account: &Account) -> Session {
@@ -66,7 +73,7 @@ async fn fill(server: &BenchServer) -> Account {
         trust,
         username: format!("sync-{}", Uuid::new_v4()),
         auth_key: master.auth_key(),
-        vault_key,
+        vault_key: Arc::new(vault_key),
         user_id: Uuid::nil(),
         kdf,
         wrapped_vault_key,
@@ -113,12 +120,21 @@ fn create_login(account: &Account, i: usize) -> (Uuid, v1::Command) {
         },
     );
     let aad = RecordAad::new(account.user_id, record_id, ItemKind::Login);
+    let header = RecordHeader {
+        key_epoch: 1,
+        version: 1,
+        base: 0,
+        writer: Uuid::nil(),
+        tombstone: false,
+    };
     let command = v1::Command {
         command_id: Uuid::new_v4().to_string(),
         op: Some(v1::command::Op::Create(v1::CreateRecord {
             record_id: record_id.to_string(),
             kind: v1::RecordKind::Login as i32,
-            ciphertext: item.seal(&account.vault_key, &aad).expect("seal"),
+            ciphertext: item
+                .seal(&account.vault_key, &aad, &header, 0)
+                .expect("seal"),
         })),
     };
     (record_id, command)
@@ -155,7 +171,7 @@ async fn synced_devices(account: &Account) -> SyncedDevices {
         .login(&account.username, &account.auth_key, "synced device")
         .await
         .expect("login");
-    let engine = SyncEngine::new(cache.clone(), Arc::new(device));
+    let engine = engine(account, &cache, device);
     let first = engine.pull().await.expect("first pull");
     assert_eq!((first.pulled, first.offline), (ITEMS, None), "first pull");
     let other = session(account).await;
@@ -202,7 +218,7 @@ async fn first_sync(account: &Account) -> Duration {
         .login(&account.username, &account.auth_key, "bench device")
         .await
         .expect("login");
-    let engine = SyncEngine::new(cache.clone(), Arc::new(session));
+    let engine = engine(account, &cache, session);
 
     let started = Instant::now();
     let report = engine.pull().await.expect("pull");

@@ -80,10 +80,15 @@ fn take_record(device: &Device) -> Option<(String, u64)> {
     Some(records.swap_remove(index))
 }
 
-/// Random bytes: real ciphertext does not compress either.
+/// Random bytes: real ciphertext does not compress either. The first byte
+/// says record format 1, whose envelope the server does not look into (a
+/// random 2 would be a format 2 header, which it checks).
 fn ciphertext(len: usize) -> Vec<u8> {
     let mut bytes = vec![0; len];
     rand::thread_rng().fill(bytes.as_mut_slice());
+    if let Some(format) = bytes.first_mut() {
+        *format = 1;
+    }
     bytes
 }
 
@@ -186,6 +191,7 @@ async fn delete(device: &Device, started: Instant, stats: &Stats) -> Result<(), 
     let op = v1::command::Op::Delete(v1::DeleteRecord {
         record_id: record_id.clone(),
         base_revision,
+        tombstone: Vec::new(),
     });
     let revision = submit(device, op).await?;
     device.tracker.sent(&record_id, revision, started, stats);

@@ -3,12 +3,12 @@
 //! and record formats) and this crate's network tests. Only with the
 //! `internals` feature: user interfaces go through [`crate::vault`].
 
-pub use crate::cache::{CACHE_FILE, Cache, NewOp, OpKind, StoredRecord};
+pub use crate::cache::{CACHE_FILE, Cache, NewOp, OpKind, StoredRecord, Versions};
 pub use crate::crypto::{
-    AuthKey, KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, SALT_LEN, SEAL_OVERHEAD,
-    VaultKey,
+    AuthKey, KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, RecordHeader, SALT_LEN,
+    SEAL_OVERHEAD, VaultKey, sealed_len,
 };
 pub use crate::session::Session;
-pub use crate::sync::SyncEngine;
+pub use crate::sync::{Sealer, SyncEngine};
 pub use crate::tokens::TokenStore;
 pub use crate::transport::Transport;

@@ -31,9 +31,9 @@ use std::str::FromStr;
 use std::sync::LazyLock;
 
 use arbitrary::Arbitrary;
-use gophkeeper_client::internals::{Cache, StoredRecord};
+use gophkeeper_client::internals::{Cache, OpKind, StoredRecord};
 use gophkeeper_client::internals::{
-    KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, SALT_LEN, VaultKey,
+    KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, RecordHeader, SALT_LEN, VaultKey,
 };
 use gophkeeper_client::item::{Item, ItemKind};
 use gophkeeper_client::vault::ServerUrl;
@@ -174,7 +174,14 @@ fn bind<'q>(
             } => {
                 let kind = KINDS[usize::from(*kind) % KINDS.len()];
                 let aad = RecordAad::new(USER, small_uuid(*id), kind);
-                query.bind(fixture.vault_key.seal_record(&aad, plaintext))
+                let header = RecordHeader {
+                    key_epoch: 1,
+                    version: u64::from(*id) + 1,
+                    base: u64::from(*id),
+                    writer: USER,
+                    tombstone: false,
+                };
+                query.bind(fixture.vault_key.seal_record(&aad, &header, 0, plaintext))
             }
         };
     }
@@ -306,7 +313,10 @@ async fn read(fixture: &Fixture) {
     }
     for n in 0..4 {
         let _ = cache.conflict(small_uuid(n)).await;
+        let _ = cache.next_versions(small_uuid(n), OpKind::Update).await;
     }
+    let _ = cache.tamper_alerts().await;
+    let _ = cache.device_id().await;
 }
 
 fuzz_target!(|input: Input| {

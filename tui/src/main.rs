@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gophkeeper_tui::cli::{Cli, Done, exit};
+use gophkeeper_tui::cli::{Cli, Done, Tampered, exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -40,6 +40,10 @@ fn main() -> ExitCode {
         Ok(Done::Success) => ExitCode::SUCCESS,
         Ok(Done::Conflict) => ExitCode::from(exit::CONFLICT),
         Ok(Done::Exit(code)) => ExitCode::from(code),
+        Err(err) if err.is::<Tampered>() => {
+            fail(&err);
+            ExitCode::from(exit::TAMPERED)
+        }
         Err(err) => fail(&err),
     }
 }

@@ -8,6 +8,7 @@
 //! Nothing secret is stored in the clear: item contents live only inside
 //! record ciphertext. The directory is 0700 and the files 0600 on Unix.
 
+mod integrity;
 mod queue;
 mod records;
 
@@ -21,6 +22,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
+pub(crate) use self::integrity::stored_version;
+pub use self::integrity::{TamperAlert, TamperKind, Versions};
 pub use self::queue::{Conflict, NewOp, OpKind, PendingOp};
 pub use self::records::StoredRecord;
 use crate::crypto::{KdfParams, SALT_LEN};

@@ -49,7 +49,8 @@ pub struct NewOp {
     pub record_id: Uuid,
     pub kind: i32,
     pub op: OpKind,
-    /// Sealed item; `None` for a delete.
+    /// Sealed item, or a delete's sealed tombstone (`None` only for a
+    /// delete queued before record format 2).
     pub ciphertext: Option<Vec<u8>>,
     /// The revision the change is based on, if the record has no earlier
     /// queued command (ignored for creates).
@@ -150,7 +151,7 @@ fn conflict_from_row(row: &SqliteRow) -> Result<Conflict, CacheError> {
     })
 }
 
-async fn ops_of(
+pub(super) async fn ops_of(
     conn: &mut SqliteConnection,
     record_id: Uuid,
 ) -> Result<Vec<PendingOp>, CacheError> {
@@ -222,7 +223,8 @@ impl Cache {
                 false
             }
             (Some(last), OpKind::Delete) if !last.sent => {
-                sqlx::query("UPDATE pending SET op = 'delete', ciphertext = NULL WHERE seq = ?")
+                sqlx::query("UPDATE pending SET op = 'delete', ciphertext = ? WHERE seq = ?")
+                    .bind(op.ciphertext.as_deref())
                     .bind(last.seq)
                     .execute(&mut *tx)
                     .await?;

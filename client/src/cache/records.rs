@@ -7,6 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
+use super::integrity::{TamperAlert, record_alert};
 use super::{Cache, CacheError, from_sql, to_sql, uuid_column};
 
 /// One record as the server holds it: ciphertext, never plaintext.
@@ -87,16 +88,21 @@ pub(super) async fn upsert(
 }
 
 impl Cache {
-    /// Stores one page of changes and moves the cursor, atomically: a crash
-    /// mid-page re-fetches the page rather than skipping it.
+    /// Stores one page of changes, what the sync refused of it, and moves
+    /// the cursor, atomically: a crash mid-page re-fetches the page rather
+    /// than skipping it.
     pub async fn apply_changes(
         &self,
         records: &[StoredRecord],
+        refused: &[TamperAlert],
         next_cursor: u64,
     ) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
         for record in records {
             upsert(&mut tx, record).await?;
+        }
+        for alert in refused {
+            record_alert(&mut tx, alert).await?;
         }
         sqlx::query("UPDATE profile SET sync_cursor = max(sync_cursor, ?) WHERE id = 1")
             .bind(to_sql(next_cursor))
@@ -115,6 +121,20 @@ impl Cache {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// The mirror's copies of these records, where it has them.
+    pub async fn records(&self, ids: &[Uuid]) -> Result<Vec<StoredRecord>, CacheError> {
+        let ids = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+            .map_err(|e| CacheError::Corrupt(e.to_string()))?;
+        let rows = sqlx::query(
+            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
+             FROM records WHERE record_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
     }
 
     /// Every live (not deleted) record.

@@ -168,6 +168,6 @@ async fn a_conflict_keeps_the_newest_local_version_and_the_server_one() {
         revision: 4,
         ..theirs.clone()
     };
-    cache.apply_changes(&[old], 4).await.unwrap();
+    cache.apply_changes(&[old], &[], 4).await.unwrap();
     assert_eq!(cache.record(a).await.unwrap().unwrap().revision, 5);
 }

@@ -12,9 +12,15 @@ use super::secret::KeyBytes;
 
 pub(crate) const NONCE_LEN: usize = 24;
 pub(crate) const TAG_LEN: usize = 16;
-const HEADER_LEN: usize = 1 + NONCE_LEN;
-/// Bytes an envelope adds to its plaintext.
-pub(crate) const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
+/// Bytes an envelope with a one-byte version adds to its plaintext.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the wrapped key's length is computed from it in tests"
+    )
+)]
+pub(crate) const OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 
 /// Encrypts under a fresh random nonce.
 pub(crate) fn seal(key: &KeyBytes, version: u8, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
@@ -38,16 +44,29 @@ pub(crate) fn seal_with(
     plaintext_len: usize,
     write: impl FnOnce(&mut [u8]),
 ) -> Vec<u8> {
+    seal_after_header(key, &[version], aad, plaintext_len, write)
+}
+
+/// [`seal_with`] for an envelope whose clear header is longer than the
+/// version byte (record format 2): `header ‖ nonce ‖ ciphertext ‖ tag`.
+/// The header is in the clear; the caller binds it through `aad`.
+pub(crate) fn seal_after_header(
+    key: &KeyBytes,
+    header: &[u8],
+    aad: &[u8],
+    plaintext_len: usize,
+    write: impl FnOnce(&mut [u8]),
+) -> Vec<u8> {
     let mut nonce = [0; NONCE_LEN];
     OsRng.fill_bytes(&mut nonce);
-    seal_with_nonce(key, version, &nonce, aad, plaintext_len, write)
+    seal_with_nonce(key, header, &nonce, aad, plaintext_len, write)
 }
 
 /// Split out from [`seal_with`] only so that published test vectors, which
 /// fix the nonce, can run through the same code.
 pub(crate) fn seal_with_nonce(
     key: &KeyBytes,
-    version: u8,
+    header: &[u8],
     nonce: &[u8; NONCE_LEN],
     aad: &[u8],
     plaintext_len: usize,
@@ -55,11 +74,11 @@ pub(crate) fn seal_with_nonce(
 ) -> Vec<u8> {
     // Held as a `Plaintext` until it is encrypted, so that a panic in
     // `write` still wipes whatever it had written.
-    let mut out = Plaintext::zeroed(OVERHEAD + plaintext_len);
-    let (header, rest) = out.as_mut_slice().split_at_mut(HEADER_LEN);
+    let mut out = Plaintext::zeroed(header.len() + NONCE_LEN + TAG_LEN + plaintext_len);
+    let (clear, rest) = out.as_mut_slice().split_at_mut(header.len() + NONCE_LEN);
     let (body, tag_out) = rest.split_at_mut(plaintext_len);
-    header[0] = version;
-    header[1..].copy_from_slice(nonce);
+    clear[..header.len()].copy_from_slice(header);
+    clear[header.len()..].copy_from_slice(nonce);
     write(body);
     let cipher = XChaCha20Poly1305::new(<&Key>::from(key.as_bytes()));
     #[expect(
@@ -83,13 +102,28 @@ pub(crate) fn open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Plaintext, CryptoError> {
-    if sealed.len() < OVERHEAD || sealed.first() != Some(&version) {
+    if sealed.first() != Some(&version) {
         return Err(CryptoError::DecryptionFailed);
     }
-    let (header, body) = sealed.split_at(HEADER_LEN);
+    open_after_header(key, 1, aad, sealed)
+}
+
+/// Decrypts `header ‖ nonce ‖ ciphertext ‖ tag` whose clear header is
+/// `header_len` bytes; the caller has checked the header and bound it
+/// through `aad`.
+pub(crate) fn open_after_header(
+    key: &KeyBytes,
+    header_len: usize,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Plaintext, CryptoError> {
+    if sealed.len() < header_len + NONCE_LEN + TAG_LEN {
+        return Err(CryptoError::DecryptionFailed);
+    }
+    let (header, body) = sealed.split_at(header_len + NONCE_LEN);
     let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
     let (Ok(nonce), Ok(tag)) = (
-        <&[u8; NONCE_LEN]>::try_from(&header[1..]),
+        <&[u8; NONCE_LEN]>::try_from(&header[header_len..]),
         <&[u8; TAG_LEN]>::try_from(tag),
     ) else {
         return Err(CryptoError::DecryptionFailed);

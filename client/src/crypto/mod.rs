@@ -37,7 +37,7 @@ pub use plaintext::Plaintext;
 pub(crate) use plaintext::{wipe_bytes, wipe_string};
 #[cfg(any(test, feature = "internals"))]
 pub use record::SEAL_OVERHEAD;
-pub use record::{RecordAad, sealed_len};
+pub use record::{OpenedRecord, RecordAad, RecordHeader, sealed_len};
 
 /// What can go wrong in key derivation and decryption.
 ///

@@ -58,7 +58,7 @@ fn xchacha20poly1305_draft_irtf_cfrg_xchacha_03_a_3_1() {
     );
     let tag = unhex("c0875924c1c7987947deafd8780acf49");
 
-    let sealed = aead::seal_with_nonce(&key, 7, &nonce, &aad, plaintext.len(), |body| {
+    let sealed = aead::seal_with_nonce(&key, &[7], &nonce, &aad, plaintext.len(), |body| {
         body.copy_from_slice(plaintext);
     });
     let mut expected = vec![7];

@@ -10,7 +10,7 @@ use super::wire::{
     WireText,
 };
 use super::*;
-use crate::crypto::{CryptoError, RecordAad, SEAL_OVERHEAD, VaultKey};
+use crate::crypto::{CryptoError, RecordAad, RecordHeader, VaultKey, sealed_len};
 
 fn samples() -> Vec<Item> {
     let mut login = Item::new(
@@ -61,13 +61,21 @@ fn aad_for(item: &Item) -> RecordAad {
     RecordAad::new(Uuid::from_u128(7), Uuid::from_u128(8), item.kind())
 }
 
+const HEADER: RecordHeader = RecordHeader {
+    key_epoch: 1,
+    version: 1,
+    base: 0,
+    writer: Uuid::from_u128(5),
+    tombstone: false,
+};
+
 #[test]
 fn every_kind_round_trips_through_encode_and_seal() {
     let key = VaultKey::generate();
     for item in samples() {
         assert_eq!(Item::decode(&item.encode()).unwrap(), item);
         let aad = aad_for(&item);
-        let sealed = item.seal(&key, &aad).unwrap();
+        let sealed = item.seal(&key, &aad, &HEADER, 0).unwrap();
         assert_eq!(Item::open(&key, &aad, &sealed).unwrap(), item);
     }
 }
@@ -78,7 +86,7 @@ fn seal_refuses_invalid_items_and_wrong_kind_labels() {
     let mut item = samples().remove(0);
     let wrong = RecordAad::new(Uuid::nil(), Uuid::nil(), ItemKind::Card);
     assert!(matches!(
-        item.seal(&key, &wrong),
+        item.seal(&key, &wrong, &HEADER, 0),
         Err(ItemError::KindMismatch {
             item: ItemKind::Login,
             record: ItemKind::Card
@@ -86,7 +94,7 @@ fn seal_refuses_invalid_items_and_wrong_kind_labels() {
     ));
     item.name.clear();
     assert!(matches!(
-        item.seal(&key, &aad_for(&item)),
+        item.seal(&key, &aad_for(&item), &HEADER, 0),
         Err(ItemError::Invalid(ValidationError::EmptyName))
     ));
 }
@@ -96,7 +104,7 @@ fn open_reports_tampering_as_a_crypto_error() {
     let key = VaultKey::generate();
     let item = samples().remove(1);
     let aad = aad_for(&item);
-    let mut sealed = item.seal(&key, &aad).unwrap();
+    let mut sealed = item.seal(&key, &aad, &HEADER, 0).unwrap();
     *sealed.last_mut().unwrap() ^= 1;
     assert!(matches!(
         Item::open(&key, &aad, &sealed),
@@ -105,12 +113,41 @@ fn open_reports_tampering_as_a_crypto_error() {
 }
 
 #[test]
+fn a_tombstone_is_not_an_item() {
+    let key = VaultKey::generate();
+    let item = samples().remove(0);
+    let aad = aad_for(&item);
+    let tombstone = key.seal_tombstone(&aad, &HEADER, 0);
+    assert!(matches!(
+        Item::open(&key, &aad, &tombstone),
+        Err(ItemError::Tombstone)
+    ));
+    let as_tombstone = RecordHeader {
+        tombstone: true,
+        ..HEADER
+    };
+    assert!(matches!(
+        item.seal(&key, &aad, &as_tombstone, 0),
+        Err(ItemError::Tombstone)
+    ));
+}
+
+#[test]
+fn format_1_items_still_open() {
+    let key = VaultKey::generate();
+    let item = samples().remove(2);
+    let aad = aad_for(&item);
+    let sealed = key.seal_record_v1(&aad, &item.encode());
+    assert_eq!(Item::open(&key, &aad, &sealed).unwrap(), item);
+}
+
+#[test]
 fn open_checks_the_payload_against_the_authenticated_kind() {
     // A buggy client sealed a Text payload under a Card label.
     let key = VaultKey::generate();
     let item = samples().remove(1);
     let aad = RecordAad::new(Uuid::nil(), Uuid::nil(), ItemKind::Card);
-    let sealed = key.seal_record(&aad, &item.encode());
+    let sealed = key.seal_record(&aad, &HEADER, 0, &item.encode());
     assert!(matches!(
         Item::open(&key, &aad, &sealed),
         Err(ItemError::KindMismatch {
@@ -134,7 +171,7 @@ fn largest_binary_that_fits() -> usize {
     // overhead is constant there.
     let guess = MAX_RECORD_BYTES - 1024;
     let overhead = probe(guess).encode().len() - guess;
-    MAX_RECORD_BYTES - SEAL_OVERHEAD - overhead
+    MAX_RECORD_BYTES - sealed_len(0) - overhead
 }
 
 #[test]
@@ -149,13 +186,13 @@ fn the_512_kib_limit_is_exact() {
         },
     );
     let aad = aad_for(&item);
-    let sealed = item.seal(&key, &aad).unwrap();
+    let sealed = item.seal(&key, &aad, &HEADER, 0).unwrap();
     assert_eq!(sealed.len(), MAX_RECORD_BYTES);
 
     if let Payload::Binary { bytes, .. } = &mut item.payload {
         bytes.push(0);
     }
-    let err = item.seal(&key, &aad).unwrap_err();
+    let err = item.seal(&key, &aad, &HEADER, 0).unwrap_err();
     assert!(
         matches!(
             err,
@@ -174,7 +211,8 @@ fn the_512_kib_limit_is_exact() {
 
 #[test]
 fn check_sealed_size_boundary() {
-    let limit = MAX_RECORD_BYTES - SEAL_OVERHEAD;
+    // 78 bytes of envelope and 8 of sealed time (docs/design.md).
+    let limit = MAX_RECORD_BYTES - 86;
     assert_eq!(check_sealed_size(limit), Ok(MAX_RECORD_BYTES));
     assert!(check_sealed_size(limit + 1).is_err());
     assert!(check_sealed_size(usize::MAX).is_err());

@@ -15,17 +15,19 @@
 //! - **Watch** (see `watch.rs`) keeps a live stream open and pulls when told.
 
 mod resolve;
+mod sealer;
 mod watch;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use gophkeeper_proto::v1;
 use uuid::Uuid;
 
 pub use self::resolve::Resolution;
+pub use self::sealer::Sealer;
 pub use self::watch::{SyncEvent, WatchHandle};
-use crate::cache::{Cache, CacheError, OpKind, PendingOp, StoredRecord, now_ms};
+use crate::cache::{Cache, CacheError, OpKind, PendingOp, StoredRecord, TamperAlert, now_ms};
 use crate::session::{ApiError, Session};
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,10 @@ pub struct SyncReport {
     /// Set when the server could not be reached (or gave no outcome in
     /// time); the queue is kept for next time.
     pub offline: Option<String>,
+    /// Records the server served that this device refused (an older
+    /// version, a made-up deletion, a record that does not open); it keeps
+    /// showing the version it trusted.
+    pub tampered: Vec<TamperAlert>,
 }
 
 impl SyncReport {
@@ -75,6 +81,7 @@ impl SyncReport {
         self.rejected.extend(other.rejected);
         self.pending = other.pending;
         self.unconfirmed += other.unconfirmed;
+        self.tampered.extend(other.tampered);
         if other.offline.is_some() {
             self.offline = other.offline;
         }
@@ -88,6 +95,7 @@ impl SyncReport {
 pub struct SyncEngine {
     cache: Cache,
     session: Arc<Session>,
+    sealer: Arc<Sealer>,
     lock: tokio::sync::Mutex<()>,
 }
 
@@ -108,6 +116,7 @@ fn command(op: &PendingOp) -> Option<v1::Command> {
         OpKind::Delete => v1::command::Op::Delete(v1::DeleteRecord {
             record_id,
             base_revision: op.base_revision?,
+            tombstone: ciphertext,
         }),
     };
     Some(v1::Command {
@@ -126,12 +135,17 @@ impl PendingOp {
 }
 
 impl SyncEngine {
-    pub fn new(cache: Cache, session: Arc<Session>) -> Self {
+    pub fn new(cache: Cache, session: Arc<Session>, sealer: Arc<Sealer>) -> Self {
         Self {
             cache,
             session,
+            sealer,
             lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
     }
 
     #[cfg(feature = "internals")]
@@ -267,9 +281,14 @@ impl SyncEngine {
                 .map(StoredRecord::from_proto)
                 .collect::<Result<Vec<_>, _>>()?;
             report.pulled += records.len();
+            let (records, refused) = self.check_page(records).await?;
+            for alert in &refused {
+                tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "refused a record");
+            }
             self.cache
-                .apply_changes(&records, page.next_since_revision)
+                .apply_changes(&records, &refused, page.next_since_revision)
                 .await?;
+            report.tampered.extend(refused);
             // A server must move the cursor forward while it has more.
             if !page.has_more || page.next_since_revision <= since {
                 break;
@@ -282,5 +301,53 @@ impl SyncEngine {
         }
         report.pending = self.cache.pending_count().await?;
         Ok(report)
+    }
+
+    /// Splits a page into what may enter the mirror and what is refused.
+    /// Records are checked against the mirror and against the page's own
+    /// earlier records, so a page cannot roll back what it just served.
+    async fn check_page(
+        &self,
+        records: Vec<StoredRecord>,
+    ) -> Result<(Vec<StoredRecord>, Vec<TamperAlert>), SyncError> {
+        let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+        let mut known: HashMap<Uuid, StoredRecord> = self
+            .cache
+            .records(&ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let mut accepted = Vec::with_capacity(records.len());
+        let mut refused = Vec::new();
+        for record in records {
+            let trusted = known.get(&record.id);
+            if trusted.is_some_and(|t| t.revision >= record.revision) {
+                // An old page again: the mirror never moves back anyway.
+                continue;
+            }
+            match (self.sealer.check(&record, trusted), trusted) {
+                (Ok(()), _) => {
+                    known.insert(record.id, record.clone());
+                    accepted.push(record);
+                }
+                (Err(alert), Some(trusted)) => {
+                    // Keep the content this device trusts, under the
+                    // server's new revision: the revision is only the
+                    // server's compare-and-swap token, and taking it lets
+                    // this device's next edit replace what the server holds
+                    // by a version above it.
+                    let kept = StoredRecord {
+                        revision: record.revision,
+                        ..trusted.clone()
+                    };
+                    known.insert(kept.id, kept.clone());
+                    accepted.push(kept);
+                    refused.push(alert);
+                }
+                (Err(alert), None) => refused.push(alert),
+            }
+        }
+        Ok((accepted, refused))
     }
 }

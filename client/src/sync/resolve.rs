@@ -8,8 +8,8 @@
 use uuid::Uuid;
 
 use super::{SyncEngine, SyncError};
-use crate::cache::{Conflict, NewOp, OpKind};
-use crate::crypto::{RecordAad, VaultKey};
+use crate::cache::{Conflict, NewOp, OpKind, Versions, stored_version};
+use crate::crypto::Plaintext;
 use crate::item::ItemKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,10 +26,12 @@ pub enum Resolution {
 impl SyncEngine {
     /// Applies `choice` locally and queues what it needs; the caller pushes.
     /// Returns the id of a record made from "mine", if one was.
+    ///
+    /// Whatever goes out is sealed again as a new version above theirs: a
+    /// version number is never reused for other content, which is what
+    /// lets every device tell a rollback from an edit.
     pub async fn resolve(
         &self,
-        key: &VaultKey,
-        user_id: Uuid,
         record_id: Uuid,
         choice: Resolution,
     ) -> Result<Option<Uuid>, SyncError> {
@@ -40,6 +42,10 @@ impl SyncEngine {
             .await?
             .ok_or_else(|| SyncError::Resolve(format!("no conflict on record {record_id}")))?;
         let theirs = &conflict.theirs;
+        let above_theirs = Versions {
+            base: stored_version(&theirs.ciphertext),
+            version: stored_version(&theirs.ciphertext) + 1,
+        };
         let mine_deleted = conflict.mine_op == OpKind::Delete;
         let (op, new_id) = match choice {
             Resolution::KeepTheirs => (None, None),
@@ -49,26 +55,49 @@ impl SyncEngine {
                     record_id,
                     kind: theirs.kind,
                     op: OpKind::Delete,
-                    ciphertext: None,
+                    ciphertext: Some(self.sealer.seal_tombstone(
+                        record_id,
+                        kind_of(theirs.kind)?,
+                        above_theirs,
+                    )),
                     base_revision: Some(theirs.revision),
                 }),
                 None,
             ),
-            Resolution::KeepMine if !theirs.deleted && conflict.mine_op == OpKind::Update => (
-                Some(NewOp {
-                    record_id,
-                    kind: conflict.kind,
-                    op: OpKind::Update,
-                    ciphertext: conflict.mine_ciphertext.clone(),
-                    base_revision: Some(theirs.revision),
-                }),
-                None,
-            ),
+            Resolution::KeepMine if !theirs.deleted && conflict.mine_op == OpKind::Update => {
+                let kind = kind_of(conflict.kind)?;
+                let body = self.open_mine(&conflict, kind)?;
+                (
+                    Some(NewOp {
+                        record_id,
+                        kind: conflict.kind,
+                        op: OpKind::Update,
+                        ciphertext: Some(self.sealer.reseal(record_id, kind, &body, above_theirs)),
+                        base_revision: Some(theirs.revision),
+                    }),
+                    None,
+                )
+            }
             // Theirs is a tombstone (its id is dead), or mine was a create
             // whose id was taken: mine lives on under a new id.
             Resolution::KeepMine | Resolution::KeepBoth if !mine_deleted => {
-                let (op, id) = reseal_as_new(key, user_id, &conflict)?;
-                (Some(op), Some(id))
+                let kind = kind_of(conflict.kind)?;
+                let body = self.open_mine(&conflict, kind)?;
+                let new_id = Uuid::new_v4();
+                let create = Versions {
+                    base: 0,
+                    version: 1,
+                };
+                (
+                    Some(NewOp {
+                        record_id: new_id,
+                        kind: conflict.kind,
+                        op: OpKind::Create,
+                        ciphertext: Some(self.sealer.reseal(new_id, kind, &body, create)),
+                        base_revision: None,
+                    }),
+                    Some(new_id),
+                )
             }
             // Keep both of "deleted" and theirs: theirs is all there is.
             Resolution::KeepBoth | Resolution::KeepMine => (None, None),
@@ -76,30 +105,22 @@ impl SyncEngine {
         self.cache.resolve_conflict(record_id, op.as_ref()).await?;
         Ok(new_id)
     }
+
+    /// The body of "mine", the version this device wanted.
+    fn open_mine(&self, conflict: &Conflict, kind: ItemKind) -> Result<Plaintext, SyncError> {
+        let sealed = conflict
+            .mine_ciphertext
+            .as_deref()
+            .ok_or_else(|| SyncError::Resolve("my version has no content".into()))?;
+        let opened = self
+            .sealer
+            .key()
+            .open_record(&self.sealer.aad(conflict.record_id, kind), sealed)?;
+        Ok(opened.body)
+    }
 }
 
-fn reseal_as_new(
-    key: &VaultKey,
-    user_id: Uuid,
-    conflict: &Conflict,
-) -> Result<(NewOp, Uuid), SyncError> {
-    let kind = ItemKind::try_from(conflict.kind)
-        .map_err(|e| SyncError::Resolve(format!("{e}; this client cannot copy it")))?;
-    let sealed = conflict
-        .mine_ciphertext
-        .as_deref()
-        .ok_or_else(|| SyncError::Resolve("my version has no content".into()))?;
-    let plaintext = key.open_record(&RecordAad::new(user_id, conflict.record_id, kind), sealed)?;
-    let new_id = Uuid::new_v4();
-    let ciphertext = key.seal_record(&RecordAad::new(user_id, new_id, kind), &plaintext);
-    Ok((
-        NewOp {
-            record_id: new_id,
-            kind: conflict.kind,
-            op: OpKind::Create,
-            ciphertext: Some(ciphertext),
-            base_revision: None,
-        },
-        new_id,
-    ))
+fn kind_of(kind: i32) -> Result<ItemKind, SyncError> {
+    ItemKind::try_from(kind)
+        .map_err(|e| SyncError::Resolve(format!("{e}; this client cannot copy it")))
 }

@@ -161,6 +161,10 @@ impl SyncEngine {
 }
 
 /// `Ok(reason)`: worth reconnecting. `Err(event)`: the task must stop.
+#[expect(
+    clippy::result_large_err,
+    reason = "once per broken stream, and the event goes straight to the channel"
+)]
 fn stop_event(err: &SyncError) -> Result<String, SyncEvent> {
     match err {
         SyncError::Api(api) if api.needs_login() => Err(SyncEvent::LoginRequired {

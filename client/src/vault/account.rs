@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 
-use super::{Vault, VaultError, derive};
+use super::{TamperAlert, Vault, VaultError, derive};
 use crate::crypto::KdfParams;
 use crate::session::DeviceSession;
 use crate::sync::SyncEvent;
@@ -21,6 +21,8 @@ pub struct VaultStatus {
     pub logged_in: bool,
     pub pending: usize,
     pub conflicts: usize,
+    /// Records the sync refused as tampered with.
+    pub tampered: usize,
     /// Milliseconds since the Unix epoch.
     pub last_sync_ms: Option<i64>,
     /// Whether live updates are running.
@@ -93,6 +95,11 @@ impl Vault {
         self.watch = None;
     }
 
+    /// Every record the sync refused as tampered with, oldest first.
+    pub async fn tamper_alerts(&self) -> Result<Vec<TamperAlert>, VaultError> {
+        Ok(self.cache.tamper_alerts().await?)
+    }
+
     pub async fn status(&self) -> Result<VaultStatus, VaultError> {
         let state = self.cache.sync_state().await?;
         Ok(VaultStatus {
@@ -103,6 +110,7 @@ impl Vault {
             logged_in: self.session.has_tokens().await,
             pending: self.cache.pending_count().await?,
             conflicts: self.cache.conflicts().await?.len(),
+            tampered: self.cache.tamper_alerts().await?.len(),
             last_sync_ms: state.last_sync_ms,
             watching: self.watch.as_ref().is_some_and(|w| w.is_running()),
         })

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{Vault, VaultError};
 use crate::cache::{NewOp, OpKind};
 use crate::crypto::RecordAad;
-use crate::item::{Item, ItemKind};
+use crate::item::{Item, ItemError, ItemKind};
 use crate::sync::{Resolution, SyncError, SyncReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,13 +69,10 @@ struct Local {
 }
 
 impl Vault {
-    fn aad(&self, id: Uuid, kind: ItemKind) -> RecordAad {
-        RecordAad::new(self.profile.user_id, id, kind)
-    }
-
     fn open_item(&self, id: Uuid, kind: i32, sealed: &[u8]) -> Result<Item, VaultError> {
         let kind = ItemKind::try_from(kind)?;
-        Ok(Item::open(&self.key, &self.aad(id, kind), sealed)?)
+        let aad = RecordAad::new(self.profile.user_id, id, kind);
+        Ok(Item::open(&self.key, &aad, sealed)?)
     }
 
     async fn local_view(&self) -> Result<BTreeMap<Uuid, Local>, VaultError> {
@@ -114,7 +111,9 @@ impl Vault {
         for conflict in self.cache.conflicts().await? {
             if let Some(local) = view.get_mut(&conflict.record_id) {
                 local.state = EntryState::Conflict;
-            } else if let Some(ciphertext) = conflict.mine_ciphertext {
+            } else if conflict.mine_op != OpKind::Delete
+                && let Some(ciphertext) = conflict.mine_ciphertext
+            {
                 // Theirs is gone; show mine so that it is not lost from view.
                 view.insert(
                     conflict.record_id,
@@ -206,7 +205,8 @@ impl Vault {
     pub async fn add(&self, item: &Item) -> Result<Saved, VaultError> {
         let id = Uuid::new_v4();
         let kind = item.kind();
-        let ciphertext = item.seal(&self.key, &self.aad(id, kind))?;
+        let versions = self.cache.next_versions(id, OpKind::Create).await?;
+        let ciphertext = self.engine.sealer().seal_item(id, item, versions)?;
         self.cache
             .enqueue(&NewOp {
                 record_id: id,
@@ -277,8 +277,16 @@ impl Vault {
             }
         };
         let record_kind = ItemKind::try_from(kind)?;
+        if item.kind() != record_kind {
+            return Err(ItemError::KindMismatch {
+                item: item.kind(),
+                record: record_kind,
+            }
+            .into());
+        }
         let revision = base_revision;
-        let ciphertext = item.seal(&self.key, &self.aad(id, record_kind))?;
+        let versions = self.cache.next_versions(id, OpKind::Update).await?;
+        let ciphertext = self.engine.sealer().seal_item(id, item, versions)?;
         self.cache
             .enqueue(&NewOp {
                 record_id: id,
@@ -298,12 +306,17 @@ impl Vault {
 
     pub async fn delete(&self, id: Uuid) -> Result<Saved, VaultError> {
         let (kind, revision) = self.current(id).await?;
+        let versions = self.cache.next_versions(id, OpKind::Delete).await?;
+        let tombstone =
+            self.engine
+                .sealer()
+                .seal_tombstone(id, ItemKind::try_from(kind)?, versions);
         self.cache
             .enqueue(&NewOp {
                 record_id: id,
                 kind,
                 op: OpKind::Delete,
-                ciphertext: None,
+                ciphertext: Some(tombstone),
                 base_revision: Some(revision),
             })
             .await?;
@@ -324,8 +337,10 @@ impl Vault {
         let mut views = Vec::new();
         for conflict in self.cache.conflicts().await? {
             let mine = match &conflict.mine_ciphertext {
-                Some(sealed) => Some(self.open_item(conflict.record_id, conflict.kind, sealed)?),
-                None => None,
+                Some(sealed) if conflict.mine_op != OpKind::Delete => {
+                    Some(self.open_item(conflict.record_id, conflict.kind, sealed)?)
+                }
+                _ => None,
             };
             let theirs = if conflict.theirs.deleted {
                 None
@@ -347,10 +362,7 @@ impl Vault {
     }
 
     pub async fn resolve(&self, id: Uuid, choice: Resolution) -> Result<Resolved, VaultError> {
-        let new_record_id = self
-            .engine
-            .resolve(&self.key, self.profile.user_id, id, choice)
-            .await?;
+        let new_record_id = self.engine.resolve(id, choice).await?;
         let (report, login_required) = self.push_after_change().await?;
         Ok(Resolved {
             new_record_id,

@@ -21,7 +21,7 @@ pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Resolved, Saved};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};
 // The types a user interface names when it uses a vault.
-pub use crate::cache::{Profile, default_profile_dir};
+pub use crate::cache::{Profile, TamperAlert, TamperKind, default_profile_dir};
 pub use crate::crypto::CryptoError;
 pub use crate::session::{ApiError, DeviceSession, LoginReason};
 pub use crate::sync::{Resolution, SyncEvent, SyncReport};
@@ -33,7 +33,7 @@ use crate::cache::{Cache, CacheError};
 use crate::crypto::{KdfParams, LocalKey, MasterKey, VaultKey};
 use crate::item::ItemError;
 use crate::session::{Session, TokenListener, TokenUpdate};
-use crate::sync::{SyncEngine, SyncError, WatchHandle};
+use crate::sync::{Sealer, SyncEngine, SyncError, WatchHandle};
 use crate::tokens::{TokenStore, TokenStoreError};
 use crate::transport::{Transport, establish_trust};
 
@@ -127,7 +127,7 @@ pub struct Vault {
     cache: Cache,
     session: Arc<Session>,
     engine: Arc<SyncEngine>,
-    key: VaultKey,
+    key: Arc<VaultKey>,
     profile: Profile,
     tokens: TokenStore,
     watch: Option<WatchHandle>,
@@ -309,7 +309,7 @@ impl Vault {
             // Profiles made before the keyring kept it in the cache.
             cache.set_sealed_refresh_token(None).await?;
         }
-        let vault = Self::assemble(cache, session, key, local_key, profile, tokens);
+        let vault = Self::assemble(cache, session, key, local_key, profile, tokens).await?;
         // A first sync is a courtesy: offline right after login is possible.
         if let Err(err) = vault.engine.sync().await {
             tracing::warn!(%err, "first sync after login failed");
@@ -317,17 +317,23 @@ impl Vault {
         Ok(vault)
     }
 
-    fn assemble(
+    async fn assemble(
         cache: Cache,
         session: Arc<Session>,
         key: VaultKey,
         local_key: Arc<LocalKey>,
         profile: Profile,
         tokens: TokenStore,
-    ) -> Self {
+    ) -> Result<Self, VaultError> {
+        let key = Arc::new(key);
+        let sealer = Sealer::new(key.clone(), profile.user_id, cache.device_id().await?);
         session.set_token_listener(Some(token_listener(tokens.clone(), local_key)));
-        let engine = Arc::new(SyncEngine::new(cache.clone(), session.clone()));
-        Self {
+        let engine = Arc::new(SyncEngine::new(
+            cache.clone(),
+            session.clone(),
+            Arc::new(sealer),
+        ));
+        Ok(Self {
             cache,
             session,
             engine,
@@ -335,7 +341,7 @@ impl Vault {
             profile,
             tokens,
             watch: None,
-        }
+        })
     }
 
     /// Opens a profile with the master password alone, without the network:
@@ -382,9 +388,7 @@ impl Vault {
                 Err(_) => tracing::warn!("the stored refresh token does not open; log in again"),
             }
         }
-        Ok(Self::assemble(
-            cache, session, key, local_key, profile, tokens,
-        ))
+        Self::assemble(cache, session, key, local_key, profile, tokens).await
     }
 
     /// Wipes the keys and stops live updates. Same as dropping the vault.

@@ -16,4 +16,5 @@ mod conflicts;
 mod disk;
 mod model;
 mod sync;
+mod tamper;
 mod trust;

@@ -356,6 +356,9 @@ impl Run {
                 .collect();
             assert!(vault.conflicts().await.unwrap().is_empty());
             assert_eq!(vault.status().await.unwrap().pending, 0);
+            // An honest server: the integrity checks raise no alarm.
+            let alerts = vault.tamper_alerts().await.unwrap();
+            assert!(alerts.is_empty(), "seed {}: {alerts:?}", self.seed);
             states.push(state);
         }
         for other in &states[1..] {

@@ -370,7 +370,7 @@ mod tests {
         let mut second = create(record);
         second.op = Op::Update {
             base_revision: 1,
-            ciphertext: vec![2],
+            ciphertext: vec![7],
         };
         let bobs = create(RecordId::new_random());
         let queued = [

@@ -51,6 +51,73 @@ fn ciphertext(bytes: Vec<u8>) -> Result<Vec<u8>, CommandError> {
     Ok(bytes)
 }
 
+/// The first byte of a record in format 2, the length of its clear header,
+/// and the least it can be: header, nonce, the sealed time and the tag.
+const FORMAT_2: u8 = 2;
+const FORMAT_2_HEADER: usize = 38;
+const FORMAT_2_MIN_LEN: usize = FORMAT_2_HEADER + 24 + 8 + 16;
+const FLAG_TOMBSTONE: u8 = 1;
+
+/// Checks the clear header of a record format 2 envelope
+/// (docs/design.md). The server cannot authenticate it, but it refuses what
+/// no writer makes, so that a broken client fails here and not on every
+/// other device. Other first bytes are format 1 (or opaque data in tests);
+/// only a delete's tombstone must be format 2.
+fn envelope(bytes: &[u8], tombstone: bool) -> Result<(), CommandError> {
+    if bytes.first() != Some(&FORMAT_2) {
+        return if tombstone {
+            Err(invalid(
+                "tombstone must be a sealed record format 2 tombstone",
+            ))
+        } else {
+            Ok(())
+        };
+    }
+    if bytes.len() < FORMAT_2_MIN_LEN {
+        return Err(invalid(format!(
+            "a record format 2 envelope is at least {FORMAT_2_MIN_LEN} bytes"
+        )));
+    }
+    let u64_at = |at: usize| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_be_bytes(word)
+    };
+    let (version, base, flags) = (u64_at(5), u64_at(13), bytes[FORMAT_2_HEADER - 1]);
+    if flags & !FLAG_TOMBSTONE != 0 {
+        return Err(invalid("the record format 2 header has unknown flags"));
+    }
+    if (flags & FLAG_TOMBSTONE != 0) != tombstone {
+        return Err(invalid(if tombstone {
+            "a delete's tombstone must have the tombstone flag"
+        } else {
+            "a create or update must not have the tombstone flag"
+        }));
+    }
+    if version == 0 || base >= version {
+        return Err(invalid(
+            "the record format 2 header needs a version of at least 1, above its base version",
+        ));
+    }
+    Ok(())
+}
+
+fn sealed(bytes: Vec<u8>) -> Result<Vec<u8>, CommandError> {
+    let bytes = ciphertext(bytes)?;
+    envelope(&bytes, false)?;
+    Ok(bytes)
+}
+
+/// A delete's tombstone: empty from clients before format 2.
+fn tombstone(bytes: Vec<u8>) -> Result<Vec<u8>, CommandError> {
+    if bytes.is_empty() {
+        return Ok(bytes);
+    }
+    let bytes = ciphertext(bytes)?;
+    envelope(&bytes, true)?;
+    Ok(bytes)
+}
+
 fn base_revision(value: u64) -> Result<u64, CommandError> {
     if value == 0 || i64::try_from(value).is_err() {
         return Err(invalid(
@@ -79,7 +146,7 @@ pub fn validate(
                 create.record_id,
                 Op::Create {
                     kind,
-                    ciphertext: ciphertext(create.ciphertext)?,
+                    ciphertext: sealed(create.ciphertext)?,
                 },
             )
         }
@@ -87,13 +154,14 @@ pub fn validate(
             update.record_id,
             Op::Update {
                 base_revision: base_revision(update.base_revision)?,
-                ciphertext: ciphertext(update.ciphertext)?,
+                ciphertext: sealed(update.ciphertext)?,
             },
         ),
         Some(v1::command::Op::Delete(delete)) => (
             delete.record_id,
             Op::Delete {
                 base_revision: base_revision(delete.base_revision)?,
+                tombstone: tombstone(delete.tombstone)?,
             },
         ),
     };
@@ -125,9 +193,13 @@ pub fn to_wire(command: ApplyCommand) -> v1::Command {
             base_revision,
             ciphertext,
         }),
-        Op::Delete { base_revision } => v1::command::Op::Delete(v1::DeleteRecord {
+        Op::Delete {
+            base_revision,
+            tombstone,
+        } => v1::command::Op::Delete(v1::DeleteRecord {
             record_id,
             base_revision,
+            tombstone,
         }),
     };
     v1::Command {
@@ -212,6 +284,7 @@ mod tests {
             op: Some(v1::command::Op::Delete(v1::DeleteRecord {
                 record_id: record.clone(),
                 base_revision: 0,
+                tombstone: Vec::new(),
             })),
         };
         cases.push((delete, "base_revision"));
@@ -220,5 +293,81 @@ mod tests {
             assert!(err.to_string().contains(expected), "{err} lacks {expected}");
         }
         assert!(validate(UserId::new_random(), SessionId::new_random(), None).is_err());
+    }
+
+    /// A well-formed format 2 envelope of `len` bytes with this header.
+    fn format_2(version: u64, base: u64, flags: u8, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0x5A; len];
+        bytes[0] = FORMAT_2;
+        bytes[1..5].copy_from_slice(&1u32.to_be_bytes());
+        bytes[5..13].copy_from_slice(&version.to_be_bytes());
+        bytes[13..21].copy_from_slice(&base.to_be_bytes());
+        bytes[37] = flags;
+        bytes
+    }
+
+    fn with_op(op: v1::command::Op) -> v1::Command {
+        v1::Command {
+            command_id: uuid::Uuid::new_v4().to_string(),
+            op: Some(op),
+        }
+    }
+
+    fn update_with(ciphertext: Vec<u8>) -> v1::Command {
+        with_op(v1::command::Op::Update(v1::UpdateRecord {
+            record_id: uuid::Uuid::new_v4().to_string(),
+            base_revision: 3,
+            ciphertext,
+        }))
+    }
+
+    fn delete_with(tombstone: Vec<u8>) -> v1::Command {
+        with_op(v1::command::Op::Delete(v1::DeleteRecord {
+            record_id: uuid::Uuid::new_v4().to_string(),
+            base_revision: 3,
+            tombstone,
+        }))
+    }
+
+    #[test]
+    fn format_2_headers_no_writer_makes_are_refused() {
+        let min = FORMAT_2_MIN_LEN;
+        assert!(check(update_with(format_2(2, 1, 0, min))).is_ok());
+        assert!(check(delete_with(format_2(2, 1, FLAG_TOMBSTONE, min))).is_ok());
+        // A format 1 delete (no tombstone) still goes through: old clients.
+        assert!(check(delete_with(Vec::new())).is_ok());
+        let cases: [(v1::Command, &str); 7] = [
+            (update_with(format_2(2, 1, 0, min - 1)), "at least 86 bytes"),
+            (update_with(format_2(2, 1, 4, min)), "unknown flags"),
+            (
+                update_with(format_2(2, 1, FLAG_TOMBSTONE, min)),
+                "must not have the tombstone flag",
+            ),
+            (update_with(format_2(0, 0, 0, min)), "version of at least 1"),
+            (update_with(format_2(5, 5, 0, min)), "above its base"),
+            (
+                delete_with(format_2(2, 1, 0, min)),
+                "must have the tombstone flag",
+            ),
+            (
+                delete_with(vec![1; min]),
+                "tombstone must be a sealed record format 2",
+            ),
+        ];
+        for (command, expected) in cases {
+            let err = check(command).unwrap_err();
+            assert!(err.to_string().contains(expected), "{err} lacks {expected}");
+        }
+    }
+
+    #[test]
+    fn a_tombstone_travels_to_the_consumer() {
+        let user = UserId::new_random();
+        let session = SessionId::new_random();
+        let tombstone = format_2(4, 3, FLAG_TOMBSTONE, FORMAT_2_MIN_LEN);
+        let checked = validate(user, session, Some(delete_with(tombstone.clone()))).unwrap();
+        assert!(matches!(&checked.op, Op::Delete { tombstone: t, .. } if *t == tombstone));
+        let again = validate(user, session, Some(to_wire(checked.clone()))).unwrap();
+        assert_eq!(checked, again);
     }
 }

@@ -62,8 +62,11 @@ pub(crate) enum Write<'a> {
     Replace {
         ciphertext: &'a [u8],
     },
-    /// Empty the ciphertext and mark the record deleted.
-    Tombstone,
+    /// Mark the record deleted; its ciphertext becomes the client's sealed
+    /// tombstone (empty from clients before record format 2).
+    Tombstone {
+        tombstone: &'a [u8],
+    },
 }
 
 /// Applies one command inside the caller's transaction. Commands earlier in
@@ -149,7 +152,9 @@ async fn write_record<S: ApplySteps + ?Sized>(
         (Op::Update { ciphertext, .. }, Decision::Replace, Some(current)) => {
             (Write::Replace { ciphertext }, current.kind)
         }
-        (Op::Delete { .. }, Decision::Tombstone, Some(current)) => (Write::Tombstone, current.kind),
+        (Op::Delete { tombstone, .. }, Decision::Tombstone, Some(current)) => {
+            (Write::Tombstone { tombstone }, current.kind)
+        }
         _ => {
             return Err(StoreError::Corrupt(format!(
                 "decision {decision:?} does not fit a {} command",

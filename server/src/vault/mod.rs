@@ -98,6 +98,8 @@ pub enum Op {
     },
     Delete {
         base_revision: u64,
+        /// The client's sealed tombstone; empty before record format 2.
+        tombstone: Vec<u8>,
     },
 }
 
@@ -117,15 +119,34 @@ impl std::fmt::Debug for Op {
                 .field("base_revision", base_revision)
                 .field("ciphertext_len", &ciphertext.len())
                 .finish(),
-            Op::Delete { base_revision } => f
+            Op::Delete {
+                base_revision,
+                tombstone,
+            } => f
                 .debug_struct("Delete")
                 .field("base_revision", base_revision)
+                .field("tombstone_len", &tombstone.len())
                 .finish(),
         }
     }
 }
 
+/// Whether a sealed record is in record format 2 (its first byte). Once a
+/// record is, an older client may not write it back in format 1, which
+/// would strip its rollback protection.
+fn is_format_2(sealed: &[u8]) -> bool {
+    sealed.first() == Some(&2)
+}
+
 impl Op {
+    /// What the command stores as the record's ciphertext.
+    pub fn sealed(&self) -> &[u8] {
+        match self {
+            Op::Create { ciphertext, .. } | Op::Update { ciphertext, .. } => ciphertext,
+            Op::Delete { tombstone, .. } => tombstone,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::Create { .. } => "create",
@@ -157,11 +178,18 @@ pub fn decide(existing: Option<&StoredRecord>, op: &Op) -> Decision {
         (Op::Update { .. } | Op::Delete { .. }, None) => {
             Decision::Rejected(Reason::NotFound, "record not found".into())
         }
-        (Op::Update { base_revision, .. } | Op::Delete { base_revision }, Some(current)) => {
+        (Op::Update { base_revision, .. } | Op::Delete { base_revision, .. }, Some(current)) => {
             if current.revision != *base_revision {
                 Decision::Conflict(current.clone())
             } else if current.deleted {
                 Decision::Rejected(Reason::Deleted, "record is deleted".into())
+            } else if is_format_2(&current.ciphertext) && !is_format_2(op.sealed()) {
+                Decision::Rejected(
+                    Reason::OlderFormat,
+                    "the record is in record format 2 and this change is not; \
+                     update the client that sent it"
+                        .into(),
+                )
             } else if matches!(op, Op::Delete { .. }) {
                 Decision::Tombstone
             } else {
@@ -332,7 +360,13 @@ mod tests {
         let existing = stored(7, false);
         assert_eq!(decide(Some(&existing), &update(7)), Decision::Replace);
         assert_eq!(
-            decide(Some(&existing), &Op::Delete { base_revision: 7 }),
+            decide(
+                Some(&existing),
+                &Op::Delete {
+                    base_revision: 7,
+                    tombstone: Vec::new()
+                }
+            ),
             Decision::Tombstone
         );
         for stale in [0, 6, 8, u64::MAX] {
@@ -341,6 +375,40 @@ mod tests {
                 Decision::Conflict(existing.clone())
             );
         }
+    }
+
+    #[test]
+    fn a_format_2_record_is_not_written_back_in_format_1() {
+        let mut existing = stored(7, false);
+        existing.ciphertext = vec![2, 0, 0];
+        let older = [
+            update(7),
+            Op::Delete {
+                base_revision: 7,
+                tombstone: Vec::new(),
+            },
+        ];
+        for op in older {
+            assert!(matches!(
+                decide(Some(&existing), &op),
+                Decision::Rejected(v1::rejected::Reason::OlderFormat, _)
+            ));
+        }
+        let newer = Op::Update {
+            base_revision: 7,
+            ciphertext: vec![2, 1],
+        };
+        assert_eq!(decide(Some(&existing), &newer), Decision::Replace);
+        let tombstone = Op::Delete {
+            base_revision: 7,
+            tombstone: vec![2, 1],
+        };
+        assert_eq!(decide(Some(&existing), &tombstone), Decision::Tombstone);
+        // Format 1 records take either, so old clients keep working.
+        assert_eq!(
+            decide(Some(&stored(7, false)), &update(7)),
+            Decision::Replace
+        );
     }
 
     #[test]

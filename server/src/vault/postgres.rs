@@ -229,10 +229,11 @@ impl ApplySteps for PgConnection {
             .bind(now_ms)
             .bind(user)
             .bind(record),
-            Write::Tombstone => sqlx::query(
-                "UPDATE records SET ciphertext = ''::bytea, deleted = true, revision = $1, \
-                 updated_at_ms = $2 WHERE user_id = $3 AND record_id = $4",
+            Write::Tombstone { tombstone } => sqlx::query(
+                "UPDATE records SET ciphertext = $1, deleted = true, revision = $2, \
+                 updated_at_ms = $3 WHERE user_id = $4 AND record_id = $5",
             )
+            .bind(tombstone)
             .bind(revision)
             .bind(now_ms)
             .bind(user)

@@ -178,10 +178,11 @@ impl ApplySteps for SqliteConnection {
             .bind(now_ms)
             .bind(user)
             .bind(record),
-            Write::Tombstone => sqlx::query(
-                "UPDATE records SET ciphertext = x'', deleted = 1, revision = ?, \
+            Write::Tombstone { tombstone } => sqlx::query(
+                "UPDATE records SET ciphertext = ?, deleted = 1, revision = ?, \
                  updated_at_ms = ? WHERE user_id = ? AND record_id = ?",
             )
+            .bind(tombstone.to_vec())
             .bind(revision)
             .bind(now_ms)
             .bind(user)

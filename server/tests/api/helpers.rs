@@ -357,6 +357,7 @@ pub fn delete_cmd(record_id: &str, base_revision: u64) -> v1::Command {
         op: Some(v1::command::Op::Delete(v1::DeleteRecord {
             record_id: record_id.into(),
             base_revision,
+            tombstone: Vec::new(),
         })),
     }
 }

@@ -79,7 +79,7 @@ async fn parallel_updates_of_one_record_lose_nothing(stores: Stores) {
                 let stores = stores.clone();
                 let barrier = barrier.clone();
                 tokio::spawn(async move {
-                    let cmd = command(user, id, update(round, &[i as u8; 4]));
+                    let cmd = command(user, id, update(round, &[i as u8 + 16; 4]));
                     barrier.wait().await;
                     (i, stores.writer.apply(&cmd, 2_000).await.unwrap())
                 })
@@ -107,7 +107,7 @@ async fn parallel_updates_of_one_record_lose_nothing(stores: Stores) {
         stores.settle().await;
         let (records, head) = stores.reader.get_records(user, &[id]).await.unwrap();
         assert_eq!(head, round + 1);
-        assert_eq!(records[0].ciphertext, vec![winner as u8; 4]);
+        assert_eq!(records[0].ciphertext, vec![winner as u8 + 16; 4]);
     }
 }
 

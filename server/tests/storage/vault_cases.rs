@@ -20,6 +20,7 @@ pub fn cases() -> Vec<Case> {
         case!(deleted_record_rejects_changes),
         case!(other_users_record_is_not_found),
         case!(tombstones_are_in_changes),
+        case!(a_sealed_tombstone_is_stored_and_format_2_is_never_downgraded),
         case!(paging_by_count_never_skips_or_repeats),
         case!(paging_by_bytes_never_skips_or_repeats),
         case!(list_by_kind_orders_by_id_and_pages),
@@ -153,7 +154,17 @@ async fn create_update_delete_take_revisions_1_2_3(stores: Stores) {
 
     let result = stores
         .writer
-        .apply(&command(user, id, Op::Delete { base_revision: 2 }), 3_000)
+        .apply(
+            &command(
+                user,
+                id,
+                Op::Delete {
+                    base_revision: 2,
+                    tombstone: Vec::new(),
+                },
+            ),
+            3_000,
+        )
         .await
         .unwrap();
     assert_eq!(revision_of(&result), 3);
@@ -246,7 +257,14 @@ async fn a_batch_applies_in_order_and_sees_its_own_writes(stores: Stores) {
         command(alice, id, update(1, b"v2")),
         created.clone(),
         command(alice, id, update(1, b"stale")),
-        command(alice, id, Op::Delete { base_revision: 2 }),
+        command(
+            alice,
+            id,
+            Op::Delete {
+                base_revision: 2,
+                tombstone: Vec::new(),
+            },
+        ),
         command(alice, RecordId::new_random(), update(1, b"nothing there")),
     ];
     let results = stores.writer.apply_batch(&batch, 1_000).await.unwrap();
@@ -291,7 +309,10 @@ async fn stale_base_conflicts_and_overwrites_nothing(stores: Stores) {
     for op in [
         update(1, b"stale"),
         update(3, b"from the future"),
-        Op::Delete { base_revision: 1 },
+        Op::Delete {
+            base_revision: 1,
+            tombstone: Vec::new(),
+        },
         create(v1::RecordKind::Login, b"same id again"),
     ] {
         let name = op.name();
@@ -326,8 +347,25 @@ async fn stale_base_conflicts_and_overwrites_nothing(stores: Stores) {
 async fn deleted_record_rejects_changes(stores: Stores) {
     let user = UserId::new_random();
     let (id, _) = new_record(&stores, user, b"v1").await;
-    apply_ok(&stores, &command(user, id, Op::Delete { base_revision: 1 })).await;
-    for op in [update(2, b"revive"), Op::Delete { base_revision: 2 }] {
+    apply_ok(
+        &stores,
+        &command(
+            user,
+            id,
+            Op::Delete {
+                base_revision: 1,
+                tombstone: Vec::new(),
+            },
+        ),
+    )
+    .await;
+    for op in [
+        update(2, b"revive"),
+        Op::Delete {
+            base_revision: 2,
+            tombstone: Vec::new(),
+        },
+    ] {
         let result = stores
             .writer
             .apply(&command(user, id, op), 2_000)
@@ -345,7 +383,13 @@ async fn other_users_record_is_not_found(stores: Stores) {
     let intruder = UserId::new_random();
     let (id, _) = new_record(&stores, owner, b"mine").await;
 
-    for op in [update(1, b"theirs"), Op::Delete { base_revision: 1 }] {
+    for op in [
+        update(1, b"theirs"),
+        Op::Delete {
+            base_revision: 1,
+            tombstone: Vec::new(),
+        },
+    ] {
         let result = stores
             .writer
             .apply(&command(intruder, id, op), 2_000)
@@ -372,7 +416,18 @@ async fn tombstones_are_in_changes(stores: Stores) {
     let user = UserId::new_random();
     let (a, _) = new_record(&stores, user, b"a").await;
     let (b, _) = new_record(&stores, user, b"b").await;
-    apply_ok(&stores, &command(user, a, Op::Delete { base_revision: 1 })).await;
+    apply_ok(
+        &stores,
+        &command(
+            user,
+            a,
+            Op::Delete {
+                base_revision: 1,
+                tombstone: Vec::new(),
+            },
+        ),
+    )
+    .await;
     stores.settle().await;
 
     let page = stores.reader.changes_since(user, 0, ALL).await.unwrap();
@@ -394,6 +449,50 @@ async fn tombstones_are_in_changes(stores: Stores) {
     let page = stores.reader.changes_since(user, 3, ALL).await.unwrap();
     assert!(page.records.is_empty());
     assert_eq!((page.current_revision, page.has_more), (3, false));
+}
+
+/// Record format 2 (docs/design.md): a delete's sealed tombstone becomes
+/// the record's ciphertext, and a record in format 2 refuses a format 1
+/// update or a delete without a tombstone, changing nothing.
+async fn a_sealed_tombstone_is_stored_and_format_2_is_never_downgraded(stores: Stores) {
+    let user = UserId::new_random();
+    let (id, _) = new_record(&stores, user, b"\x02 version 1").await;
+    let older = [
+        update(1, b"\x01 format 1"),
+        Op::Delete {
+            base_revision: 1,
+            tombstone: Vec::new(),
+        },
+    ];
+    for op in older {
+        let result = stores
+            .writer
+            .apply(&command(user, id, op), 2_000)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                &result.outcome.result,
+                Some(Outcome::Rejected(r)) if r.reason == Reason::OlderFormat as i32
+            ),
+            "{result:?}"
+        );
+        assert!(result.change.is_none());
+    }
+    let tombstone = b"\x02 sealed tombstone".to_vec();
+    let delete = Op::Delete {
+        base_revision: 1,
+        tombstone: tombstone.clone(),
+    };
+    assert_eq!(apply_ok(&stores, &command(user, id, delete)).await, 2);
+    stores.settle().await;
+    let page = stores.reader.changes_since(user, 0, ALL).await.unwrap();
+    let seen: Vec<_> = page
+        .records
+        .iter()
+        .map(|r| (r.record_id, r.revision, r.deleted, r.ciphertext.clone()))
+        .collect();
+    assert_eq!(seen, vec![(id, 2, true, tombstone)]);
 }
 
 /// Follows `changes_since` page by page the way a client does and returns
@@ -520,6 +619,7 @@ async fn list_by_kind_orders_by_id_and_pages(stores: Stores) {
             gone,
             Op::Delete {
                 base_revision: gone_revision,
+                tombstone: Vec::new(),
             },
         ),
     )

@@ -79,6 +79,7 @@ fn status_line(state: &State) -> Line<'static> {
         logged_in,
         pending,
         conflicts,
+        tampered,
         last_sync_ms,
         watching,
         ..
@@ -92,7 +93,12 @@ fn status_line(state: &State) -> Line<'static> {
         || "never".to_owned(),
         |ms| state.config.clock.time_of_day(ms),
     );
-    let mut text = format!(" {dot} {connection} · pending {pending} · last sync {last}");
+    let mut text = format!(" {dot} {connection}");
+    // First, so that no width of terminal cuts it off.
+    if *tampered > 0 {
+        text.push_str(&format!(" · {tampered} TAMPERED, refused"));
+    }
+    text.push_str(&format!(" · pending {pending} · last sync {last}"));
     if *watching {
         text.push_str(" · live");
     }

@@ -280,6 +280,15 @@ fn conflict() {
 }
 
 #[test]
+fn tampered_records_stay_in_the_status_bar() {
+    let mut state = opened();
+    state.vault.as_mut().unwrap().status.tampered = 2;
+    let screen = draw(&state);
+    assert!(screen.contains("2 TAMPERED, refused"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
 fn offline_status_and_lock() {
     let mut state = opened();
     let vault = state.vault.as_mut().unwrap();

@@ -23,6 +23,7 @@ pub fn status() -> VaultStatus {
         logged_in: true,
         pending: 0,
         conflicts: 0,
+        tampered: 0,
         last_sync_ms: Some(1_764_095_400_000),
         watching: true,
     }

@@ -148,9 +148,11 @@ impl Worker {
         };
         let event = match effect {
             Effect::Sync => match vault.sync().await {
-                Ok(report) => Event::Info(match report.offline {
-                    Some(reason) => format!("offline: {reason}"),
-                    None => format!("synced: {} change(s) fetched", report.pulled),
+                Ok(report) => tamper_alert(&report).unwrap_or_else(|| {
+                    Event::Info(match report.offline {
+                        Some(reason) => format!("offline: {reason}"),
+                        None => format!("synced: {} change(s) fetched", report.pulled),
+                    })
                 }),
                 Err(err) => Event::Failed(explain(&err)),
             },
@@ -261,9 +263,10 @@ impl Worker {
     /// After login or unlock: first sync (offline is fine), show the
     /// items, start live updates.
     async fn open(&mut self, mut vault: Vault) {
-        if let Err(err) = vault.sync().await {
-            self.send(Event::Info(explain(&err))).await;
-        }
+        let alert = match vault.sync().await {
+            Ok(report) => tamper_alert(&report),
+            Err(err) => Some(Event::Info(explain(&err))),
+        };
         self.live = Some(vault.watch());
         let entries = vault.list().await;
         let status = vault.status().await;
@@ -274,6 +277,9 @@ impl Worker {
                 self.send(Event::Opened { entries, status }).await;
                 if let Some(notice) = notice {
                     self.send(Event::Info(notice)).await;
+                }
+                if let Some(alert) = alert {
+                    self.send(alert).await;
                 }
             }
             (Err(err), _) | (_, Err(err)) => {
@@ -295,7 +301,12 @@ impl Worker {
 
     async fn on_live(&mut self, event: SyncEvent) {
         match event {
-            SyncEvent::Connected(_) | SyncEvent::Synced(_) => self.reload().await,
+            SyncEvent::Connected(report) | SyncEvent::Synced(report) => {
+                self.reload().await;
+                if let Some(alert) = tamper_alert(&report) {
+                    self.send(alert).await;
+                }
+            }
             SyncEvent::Offline { .. } => {
                 if let Some(vault) = &self.vault
                     && let Ok(status) = vault.status().await
@@ -344,4 +355,17 @@ fn saved(result: Result<Saved, VaultError>, done: &str) -> Event {
         Ok(saved) => Event::Saved(describe(&saved.report, saved.login_required.as_ref(), done)),
         Err(err) => Event::Failed(explain(&err)),
     }
+}
+
+/// The alert a sync that refused something raises: shown until the next
+/// message, and the status bar keeps the count.
+fn tamper_alert(report: &SyncReport) -> Option<Event> {
+    (!report.tampered.is_empty()).then(|| {
+        Event::Failed(format!(
+            "WARNING: the server served {} change(s) that this device refused as tampered with \
+             (an older version, a made-up deletion, or altered data); it keeps showing the \
+             newest versions it trusts. `gophkeeper status` counts them.",
+            report.tampered.len()
+        ))
+    })
 }

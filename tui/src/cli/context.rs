@@ -37,7 +37,7 @@ pub async fn refresh(vault: &Vault) -> anyhow::Result<()> {
             report.conflicts.len()
         );
     }
-    Ok(())
+    super::report::tampered(vault, &report.tampered).await
 }
 
 /// The item a change (`edit`, `rm`) is about, as this device holds it.

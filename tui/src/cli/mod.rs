@@ -38,6 +38,7 @@ mod totp;
 
 use clap::{Parser, Subcommand};
 
+pub use self::report::Tampered;
 pub use crate::globals::Globals;
 
 /// Process exit codes.
@@ -46,6 +47,9 @@ pub mod exit {
     /// Bad arguments (clap uses it too), or no command given.
     pub const USAGE: u8 = 2;
     pub const CONFLICT: u8 = 3;
+    /// The sync refused something the server served (an older version, a
+    /// made-up deletion, a record that does not open, a fork).
+    pub const TAMPERED: u8 = 4;
 }
 
 /// How a command ended when it did not fail.

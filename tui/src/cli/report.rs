@@ -3,10 +3,59 @@
 //! another device's change (a conflict, exit code 3).
 
 use anyhow::bail;
-use gophkeeper_client::vault::{SyncReport, Vault};
+use gophkeeper_client::vault::{SyncReport, TamperAlert, TamperKind, Vault};
 use uuid::Uuid;
 
 use super::Done;
+
+/// The sync refused what the server served; the command ends with exit
+/// code 4 after saying what (docs/cli.md).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the server served {count} change(s) that this device refused as tampered with; it keeps \
+     showing the newest versions it trusts (`gophkeeper status` counts them)"
+)]
+pub struct Tampered {
+    pub count: usize,
+}
+
+/// Says loudly what the sync refused, naming each item as this device
+/// knows it, and fails with [`Tampered`] if it refused anything.
+pub async fn tampered(vault: &Vault, alerts: &[TamperAlert]) -> anyhow::Result<()> {
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    for alert in alerts {
+        // Debug formatting escapes control characters in a name.
+        let item = match vault.get(&alert.record_id.to_string()).await {
+            Ok(entry) => format!("{:?} ({})", entry.item.name, alert.record_id),
+            Err(_) => format!("record {}", alert.record_id),
+        };
+        let what = match alert.what {
+            TamperKind::Rollback => format!(
+                "the server served an older version of {item}; refused, this device keeps the \
+                 newest version it has seen"
+            ),
+            TamperKind::ForgedDeletion => format!(
+                "the server marked {item} deleted, but no device of yours deleted it; refused, \
+                 the item stays"
+            ),
+            TamperKind::DoesNotOpen => format!(
+                "the server served a version of {item} that does not decrypt (altered or \
+                 corrupted); refused"
+            ),
+            TamperKind::Fork => format!(
+                "the server served a version of {item} that contradicts one this device already \
+                 holds (a forked history); refused"
+            ),
+        };
+        eprintln!("WARNING: {what}");
+    }
+    Err(Tampered {
+        count: alerts.len(),
+    }
+    .into())
+}
 
 /// Reports the push that followed a change. `what` names the change for
 /// people, e.g. `added login "Mail"`.

@@ -38,6 +38,7 @@ pub async fn run(globals: &Globals, args: Status) -> anyhow::Result<Done> {
         online: found.online,
         pending: found.pending,
         conflicts: found.conflicts,
+        tampered: found.tampered,
         last_sync_ms: found.last_sync_ms,
     };
     if args.json {
@@ -48,7 +49,7 @@ pub async fn run(globals: &Globals, args: Status) -> anyhow::Result<Done> {
     let clock = globals.clock();
     let text = format!(
         "profile:    {}\nserver:     {}\nuser:       {} ({})\nlogged in:  {}\nonline:     {}\n\
-         pending:    {}\nconflicts:  {}\nlast sync:  {}\n",
+         pending:    {}\nconflicts:  {}\ntampered:   {}\nlast sync:  {}\n",
         status.profile,
         status.server,
         status.username,
@@ -57,6 +58,7 @@ pub async fn run(globals: &Globals, args: Status) -> anyhow::Result<Done> {
         yes_no(status.online),
         status.pending,
         status.conflicts,
+        status.tampered,
         status
             .last_sync_ms
             .map_or_else(|| "never".into(), |ms| clock.date_time(ms)),

@@ -26,6 +26,7 @@ pub async fn run(globals: &Globals) -> anyhow::Result<Done> {
         "synced: {} change(s) sent, {} received, {} still queued",
         result.applied, result.pulled, result.pending
     );
+    report::tampered(&vault, &result.tampered).await?;
     if !result.conflicts.is_empty() {
         report::conflicts_hint("sync", &result.conflicts);
         return Ok(Done::Conflict);

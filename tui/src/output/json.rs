@@ -205,6 +205,8 @@ pub struct Status {
     /// Changes made on this device that the server has not applied yet.
     pub pending: usize,
     pub conflicts: usize,
+    /// Records the sync refused as tampered with by the server.
+    pub tampered: usize,
     pub last_sync_ms: Option<i64>,
 }
 

@@ -23,6 +23,7 @@ mod rejections;
 mod scan;
 mod secrets;
 mod shell;
+mod tamper;
 mod times;
 mod trust;
 #[cfg(unix)] // tmux, and `env -u` in the command it runs.

@@ -113,6 +113,7 @@ fn status_sessions_conflicts_and_codes() {
         online: false,
         pending: 2,
         conflicts: 1,
+        tampered: 0,
         last_sync_ms: None,
     };
     let mut keys: Vec<String> = to_value(&status)
@@ -132,6 +133,7 @@ fn status_sessions_conflicts_and_codes() {
             "pending",
             "profile",
             "server",
+            "tampered",
             "user_id",
             "username"
         ]

@@ -1,0 +1,170 @@
+//! Sealing this device's changes in record format 2 and checking what the
+//! server serves against what this device already trusts
+//! (`docs/design.md`, "Tamper evidence").
+//!
+//! A record from the server is stored only if it opens under the vault key
+//! and does not go back: its authenticated version must be above the
+//! version this device holds, or be the very same bytes. A deletion must be
+//! a tombstone sealed by a key holder. Anything else is refused and kept as
+//! a [`TamperAlert`]; the mirror keeps the version it trusted, so no device
+//! shows an older secret as current or loses an item to a made-up deletion.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::cache::{StoredRecord, TamperAlert, TamperKind, Versions, now_ms, stored_version};
+use crate::crypto::{CryptoError, OpenedRecord, RecordAad, RecordHeader, VaultKey};
+use crate::item::{Item, ItemError, ItemKind};
+
+/// The key epoch every record is sealed under until key rotation (#16)
+/// makes new ones.
+const KEY_EPOCH: u32 = 1;
+
+/// What sealing and checking records needs: the vault key, whose vault it
+/// is, and this device.
+pub struct Sealer {
+    key: Arc<VaultKey>,
+    user_id: Uuid,
+    device_id: Uuid,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer")
+            .field("user_id", &self.user_id)
+            .field("device_id", &self.device_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sealer {
+    pub fn new(key: Arc<VaultKey>, user_id: Uuid, device_id: Uuid) -> Self {
+        Self {
+            key,
+            user_id,
+            device_id,
+        }
+    }
+
+    pub(crate) fn key(&self) -> &VaultKey {
+        &self.key
+    }
+
+    pub(crate) fn aad(&self, record_id: Uuid, kind: ItemKind) -> RecordAad {
+        RecordAad::new(self.user_id, record_id, kind)
+    }
+
+    fn header(&self, versions: Versions, tombstone: bool) -> RecordHeader {
+        RecordHeader {
+            key_epoch: KEY_EPOCH,
+            version: versions.version,
+            base: versions.base,
+            writer: self.device_id,
+            tombstone,
+        }
+    }
+
+    pub fn seal_item(
+        &self,
+        record_id: Uuid,
+        item: &Item,
+        versions: Versions,
+    ) -> Result<Vec<u8>, ItemError> {
+        item.seal(
+            &self.key,
+            &self.aad(record_id, item.kind()),
+            &self.header(versions, false),
+            now_ms(),
+        )
+    }
+
+    /// A record's plaintext body sealed again as another version or under
+    /// another id (conflict resolution).
+    pub(crate) fn reseal(
+        &self,
+        record_id: Uuid,
+        kind: ItemKind,
+        body: &[u8],
+        versions: Versions,
+    ) -> Vec<u8> {
+        self.key.seal_record(
+            &self.aad(record_id, kind),
+            &self.header(versions, false),
+            now_ms(),
+            body,
+        )
+    }
+
+    pub fn seal_tombstone(&self, record_id: Uuid, kind: ItemKind, versions: Versions) -> Vec<u8> {
+        self.key.seal_tombstone(
+            &self.aad(record_id, kind),
+            &self.header(versions, true),
+            now_ms(),
+        )
+    }
+
+    pub(crate) fn open(&self, record: &StoredRecord) -> Result<OpenedRecord, CryptoError> {
+        let kind = ItemKind::try_from(record.kind).map_err(|_| CryptoError::DecryptionFailed)?;
+        self.key
+            .open_record(&self.aad(record.id, kind), &record.ciphertext)
+    }
+
+    /// Whether `incoming` from the server may replace `known`, the copy
+    /// this device trusts (none if it never saw the record).
+    pub fn check(
+        &self,
+        incoming: &StoredRecord,
+        known: Option<&StoredRecord>,
+    ) -> Result<(), TamperAlert> {
+        let refuse = |what| Err(TamperAlert::new(incoming.id, what, incoming.revision));
+        if ItemKind::try_from(incoming.kind).is_err() {
+            // A kind from a newer client: this one cannot open it, and only
+            // shows it as unknown. It may not replace a record it knows.
+            return match known {
+                None => Ok(()),
+                Some(_) => refuse(TamperKind::DoesNotOpen),
+            };
+        }
+        let known_in_v2 =
+            known.is_some_and(|k| RecordHeader::peek(&k.ciphertext).ok().flatten().is_some());
+        if incoming.deleted && incoming.ciphertext.is_empty() {
+            // A deletion from before format 2 carries no tombstone; it is
+            // believed only for a record this device never saw in format 2.
+            return if known_in_v2 && !known.is_some_and(|k| k.deleted) {
+                refuse(TamperKind::ForgedDeletion)
+            } else {
+                Ok(())
+            };
+        }
+        let Ok(opened) = self.open(incoming) else {
+            return refuse(if incoming.deleted {
+                TamperKind::ForgedDeletion
+            } else {
+                TamperKind::DoesNotOpen
+            });
+        };
+        if opened.is_tombstone() != incoming.deleted {
+            return refuse(if incoming.deleted {
+                TamperKind::ForgedDeletion
+            } else {
+                TamperKind::DoesNotOpen
+            });
+        }
+        let Some(known) = known else {
+            return Ok(());
+        };
+        let known_version = stored_version(&known.ciphertext);
+        if opened.header.is_none() && known_in_v2 {
+            return refuse(TamperKind::Rollback);
+        }
+        let version = opened.version();
+        if version < known_version {
+            return refuse(TamperKind::Rollback);
+        }
+        if version == known_version && known_in_v2 && incoming.ciphertext != known.ciphertext {
+            return refuse(TamperKind::Fork);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,247 @@
+//! A server that lies is caught (SECURITY.md, "A malicious server"). The
+//! test plays the server's operator: between syncs it rewrites the rows of
+//! the single node's vault database directly (serving an old ciphertext as
+//! new, marking a live record deleted, corrupting a byte, joining two
+//! forked histories) and checks that every device refuses the change,
+//! reports it, and keeps showing the newest version it trusted.
+
+use std::path::Path;
+
+use gophkeeper_client::vault::{TamperKind, Vault};
+use sqlx::{Connection, Row, SqliteConnection};
+use uuid::Uuid;
+
+use crate::helpers::{Device, TestServer, note, text_of};
+
+/// The operator's handle on the server's vault database.
+struct Operator {
+    db: SqliteConnection,
+}
+
+/// One stored row as the server holds it.
+#[derive(Clone)]
+struct StoredRow {
+    ciphertext: Vec<u8>,
+    revision: i64,
+}
+
+impl Operator {
+    async fn open(server: &TestServer) -> Self {
+        let path = server.data.path().join("vault.db");
+        Self {
+            db: connect(&path).await,
+        }
+    }
+
+    async fn row(&mut self, record: Uuid) -> StoredRow {
+        let row = sqlx::query("SELECT ciphertext, revision FROM records WHERE record_id = ?")
+            .bind(record.as_bytes().to_vec())
+            .fetch_one(&mut self.db)
+            .await
+            .unwrap();
+        StoredRow {
+            ciphertext: row.get("ciphertext"),
+            revision: row.get("revision"),
+        }
+    }
+
+    /// Serves `ciphertext` (and `deleted`) as the record's newest change,
+    /// under the user's next revision, as an honest write would be.
+    async fn serve(&mut self, user: Uuid, record: Uuid, ciphertext: &[u8], deleted: bool) {
+        let user = user.as_bytes().to_vec();
+        let next: i64 = sqlx::query_scalar(
+            "UPDATE user_revisions SET revision = revision + 1 WHERE user_id = ? RETURNING revision",
+        )
+        .bind(&user)
+        .fetch_one(&mut self.db)
+        .await
+        .unwrap();
+        let changed = sqlx::query(
+            "UPDATE records SET ciphertext = ?, deleted = ?, revision = ? \
+             WHERE user_id = ? AND record_id = ?",
+        )
+        .bind(ciphertext)
+        .bind(deleted)
+        .bind(next)
+        .bind(&user)
+        .bind(record.as_bytes().to_vec())
+        .execute(&mut self.db)
+        .await
+        .unwrap();
+        assert_eq!(changed.rows_affected(), 1);
+    }
+
+    /// Puts a row back exactly as it was (ciphertext and revision): to the
+    /// devices that have not seen what came after, nothing happened.
+    async fn restore(&mut self, record: Uuid, row: &StoredRow) {
+        sqlx::query("UPDATE records SET ciphertext = ?, revision = ? WHERE record_id = ?")
+            .bind(&row.ciphertext)
+            .bind(row.revision)
+            .bind(record.as_bytes().to_vec())
+            .execute(&mut self.db)
+            .await
+            .unwrap();
+    }
+}
+
+async fn connect(path: &Path) -> SqliteConnection {
+    let url = format!("sqlite://{}", path.display());
+    SqliteConnection::connect(&url).await.unwrap()
+}
+
+async fn text(vault: &Vault, name: &str) -> String {
+    text_of(&vault.get(name).await.unwrap().item)
+}
+
+async fn kinds(vault: &Vault) -> Vec<TamperKind> {
+    vault
+        .tamper_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.what)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_older_version_served_as_new_is_refused_and_the_newest_stays() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "rollback").await;
+    let vault_b = b.login(&server, "rollback").await;
+    let id = vault_a
+        .add(&note("bank", "old-pin"))
+        .await
+        .unwrap()
+        .record_id;
+    let mut operator = Operator::open(&server).await;
+    let old = operator.row(id).await;
+    vault_a.edit(id, &note("bank", "new-pin")).await.unwrap();
+    vault_b.sync().await.unwrap();
+    assert_eq!(text(&vault_b, "bank").await, "new-pin");
+
+    operator
+        .serve(vault_a.user_id(), id, &old.ciphertext, false)
+        .await;
+    for vault in [&vault_a, &vault_b] {
+        let report = vault.sync().await.unwrap();
+        assert_eq!(report.tampered.len(), 1, "{report:?}");
+        assert_eq!(report.tampered[0].record_id, id);
+        assert_eq!(report.tampered[0].what, TamperKind::Rollback);
+        assert_eq!(text(vault, "bank").await, "new-pin");
+        assert_eq!(vault.status().await.unwrap().tampered, 1);
+    }
+    // A later honest edit still gets through.
+    vault_a.edit(id, &note("bank", "newest")).await.unwrap();
+    let report = vault_b.sync().await.unwrap();
+    assert!(report.tampered.is_empty(), "{report:?}");
+    assert_eq!(text(&vault_b, "bank").await, "newest");
+}
+
+#[tokio::test]
+async fn a_deletion_the_server_made_up_is_refused_and_the_item_stays() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "forged").await;
+    let vault_b = b.login(&server, "forged").await;
+    let first = vault_a.add(&note("first", "1")).await.unwrap().record_id;
+    let second = vault_a.add(&note("second", "2")).await.unwrap().record_id;
+    vault_b.sync().await.unwrap();
+    let mut operator = Operator::open(&server).await;
+    let user = vault_a.user_id();
+
+    // The deleted flag with an empty ciphertext (what a delete was before
+    // tombstones), and the flag on the live ciphertext.
+    operator.serve(user, first, &[], true).await;
+    let live = operator.row(second).await;
+    operator.serve(user, second, &live.ciphertext, true).await;
+    let report = vault_b.sync().await.unwrap();
+    let mut refused: Vec<_> = report
+        .tampered
+        .iter()
+        .map(|t| (t.record_id, t.what))
+        .collect();
+    refused.sort();
+    let mut expected = vec![
+        (first, TamperKind::ForgedDeletion),
+        (second, TamperKind::ForgedDeletion),
+    ];
+    expected.sort();
+    assert_eq!(refused, expected);
+    assert_eq!(vault_b.list().await.unwrap().len(), 2);
+    assert_eq!(text(&vault_b, "first").await, "1");
+
+    // A real deletion, sealed by a key holder, goes through quietly.
+    let third = vault_a.add(&note("third", "3")).await.unwrap().record_id;
+    vault_b.sync().await.unwrap();
+    vault_a.delete(third).await.unwrap();
+    let report = vault_b.sync().await.unwrap();
+    assert!(report.tampered.is_empty(), "{report:?}");
+    assert!(vault_b.get("third").await.is_err());
+    assert_eq!(
+        kinds(&vault_b).await,
+        [TamperKind::ForgedDeletion, TamperKind::ForgedDeletion]
+    );
+}
+
+#[tokio::test]
+async fn a_corrupted_record_is_refused_and_the_last_good_one_stays() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "corrupt").await;
+    let vault_b = b.login(&server, "corrupt").await;
+    let id = vault_a
+        .add(&note("wifi", "hunter2"))
+        .await
+        .unwrap()
+        .record_id;
+    vault_b.sync().await.unwrap();
+    let mut operator = Operator::open(&server).await;
+    let mut bytes = operator.row(id).await.ciphertext;
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    operator.serve(vault_a.user_id(), id, &bytes, false).await;
+    let report = vault_b.sync().await.unwrap();
+    assert_eq!(report.tampered.len(), 1);
+    assert_eq!(report.tampered[0].what, TamperKind::DoesNotOpen);
+    assert_eq!(text(&vault_b, "wifi").await, "hunter2");
+}
+
+/// The server keeps two devices apart (each writes its own version 2 of a
+/// record from the same version 1) and then joins them: the device that
+/// holds one version 2 refuses the other.
+#[tokio::test]
+async fn a_fork_then_join_is_refused() {
+    let server = TestServer::start().await;
+    let (a, c) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "fork").await;
+    let vault_c = c.login(&server, "fork").await;
+    let id = vault_a.add(&note("shared", "v1")).await.unwrap().record_id;
+    vault_c.sync().await.unwrap();
+    let mut operator = Operator::open(&server).await;
+    let before = operator.row(id).await;
+
+    vault_a.edit(id, &note("shared", "a's v2")).await.unwrap();
+    // Hide A's write from C: the row goes back to version 1, so C's edit
+    // from version 1 is accepted as if A's never happened.
+    let a_v2 = operator.row(id).await;
+    operator.restore(id, &before).await;
+    vault_c.edit(id, &note("shared", "c's v2")).await.unwrap();
+    let report = vault_c.sync().await.unwrap();
+    assert!(report.conflicts.is_empty() && report.tampered.is_empty());
+    assert_eq!(text(&vault_c, "shared").await, "c's v2");
+
+    // Join: A now gets C's version 2 under a new revision.
+    let report = vault_a.sync().await.unwrap();
+    assert_eq!(report.tampered.len(), 1, "{report:?}");
+    assert_eq!(report.tampered[0].what, TamperKind::Fork);
+    assert_eq!(text(&vault_a, "shared").await, "a's v2");
+    // And C, served A's version 2 as newer, refuses it too.
+    operator
+        .serve(vault_a.user_id(), id, &a_v2.ciphertext, false)
+        .await;
+    let report = vault_c.sync().await.unwrap();
+    assert_eq!(report.tampered.len(), 1, "{report:?}");
+    assert_eq!(report.tampered[0].what, TamperKind::Fork);
+    assert_eq!(text(&vault_c, "shared").await, "c's v2");
+}
