@@ -165,6 +165,12 @@ impl Cache {
         })
     }
 
+    /// Keeps one refusal outside a page of changes (a conflict's "theirs").
+    pub async fn add_tamper_alert(&self, alert: &TamperAlert) -> Result<(), CacheError> {
+        let mut conn = self.pool.acquire().await?;
+        record_alert(&mut conn, alert).await
+    }
+
     /// Every record the sync refused, oldest first.
     pub async fn tamper_alerts(&self) -> Result<Vec<TamperAlert>, CacheError> {
         let rows = sqlx::query(

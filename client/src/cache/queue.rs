@@ -80,6 +80,8 @@ pub struct PendingOp {
     pub ciphertext: Option<Vec<u8>>,
     pub base_revision: Option<u64>,
     pub sent: bool,
+    /// Only re-seals a format 1 record in format 2 ([`Cache::enqueue_upgrade`]).
+    pub upgrade: bool,
 }
 
 impl std::fmt::Debug for PendingOp {
@@ -129,6 +131,7 @@ fn pending_from_row(row: &SqliteRow) -> Result<PendingOp, CacheError> {
         ciphertext: row.try_get("ciphertext")?,
         base_revision: base.map(from_sql).transpose()?,
         sent: row.try_get("sent")?,
+        upgrade: row.try_get("upgrade")?,
     })
 }
 
@@ -156,7 +159,7 @@ pub(super) async fn ops_of(
     record_id: Uuid,
 ) -> Result<Vec<PendingOp>, CacheError> {
     let rows = sqlx::query(
-        "SELECT seq, command_id, record_id, op, kind, ciphertext, base_revision, sent \
+        "SELECT seq, command_id, record_id, op, kind, ciphertext, base_revision, sent, upgrade \
          FROM pending WHERE record_id = ? ORDER BY seq",
     )
     .bind(record_id.to_string())
@@ -255,7 +258,7 @@ impl Cache {
     /// Every queued command, oldest first.
     pub async fn pending(&self) -> Result<Vec<PendingOp>, CacheError> {
         let rows = sqlx::query(
-            "SELECT seq, command_id, record_id, op, kind, ciphertext, base_revision, sent \
+            "SELECT seq, command_id, record_id, op, kind, ciphertext, base_revision, sent, upgrade \
              FROM pending ORDER BY seq",
         )
         .fetch_all(&self.pool)
@@ -320,6 +323,14 @@ impl Cache {
     ) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
         let ops = ops_of(&mut tx, op.record_id).await?;
+        if op.upgrade && ops.iter().all(|o| o.seq == op.seq) {
+            // Another device changed (or upgraded) the record first; this
+            // re-seal carried no edit, so theirs simply stands.
+            delete_op(&mut tx, op.seq).await?;
+            upsert(&mut tx, theirs).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         let newest = ops.iter().rfind(|o| o.seq >= op.seq).unwrap_or(op);
         let mine_op = if newest.op == OpKind::Delete {
             OpKind::Delete
@@ -406,5 +417,31 @@ impl Cache {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Queues the re-seal of a format 1 record in format 2, unless the
+    /// record has queued changes or a conflict (those re-seal it anyway).
+    /// Returns whether it was queued.
+    pub async fn enqueue_upgrade(&self, op: &NewOp) -> Result<bool, CacheError> {
+        let mut tx = self.pool.begin().await?;
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM pending WHERE record_id = ?1) \
+             + (SELECT count(*) FROM conflicts WHERE record_id = ?1)",
+        )
+        .bind(op.record_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        if busy > 0 {
+            return Ok(false);
+        }
+        let base = op.base_revision.ok_or_else(|| {
+            CacheError::Corrupt("an upgrade needs the record's base revision".into())
+        })?;
+        insert(&mut tx, op, Some(base)).await?;
+        sqlx::query("UPDATE pending SET upgrade = 1 WHERE seq = last_insert_rowid()")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

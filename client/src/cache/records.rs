@@ -137,6 +137,19 @@ impl Cache {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// Live records still in record format 1 (first byte 1), which the
+    /// upgrade pass re-seals in format 2.
+    pub async fn format_1_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
+        let rows = sqlx::query(
+            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
+             FROM records WHERE deleted = 0 AND substr(ciphertext, 1, 1) = x'01' \
+             ORDER BY record_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
     /// Every live (not deleted) record.
     pub async fn live_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
         let rows = sqlx::query(

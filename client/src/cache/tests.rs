@@ -171,3 +171,43 @@ async fn a_conflict_keeps_the_newest_local_version_and_the_server_one() {
     cache.apply_changes(&[old], &[], 4).await.unwrap();
     assert_eq!(cache.record(a).await.unwrap().unwrap().revision, 5);
 }
+
+#[tokio::test]
+async fn an_upgrade_that_meets_a_conflict_is_dropped_without_a_conflict() {
+    let (_dir, cache) = cache().await;
+    let id = Uuid::new_v4();
+    let mine = StoredRecord {
+        id,
+        kind: 2,
+        ciphertext: vec![1, 1, 1],
+        revision: 4,
+        deleted: false,
+        updated_at_ms: 0,
+    };
+    cache.apply_changes(&[mine], &[], 4).await.unwrap();
+    assert!(
+        cache
+            .enqueue_upgrade(&op(id, OpKind::Update, b"\x02 re-sealed", Some(4)))
+            .await
+            .unwrap()
+    );
+    // Not twice, and not over a queued change of the person's.
+    assert!(
+        !cache
+            .enqueue_upgrade(&op(id, OpKind::Update, b"\x02 again", Some(4)))
+            .await
+            .unwrap()
+    );
+    let queued = cache.pending().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].upgrade);
+    let theirs = StoredRecord {
+        ciphertext: b"\x02 theirs".to_vec(),
+        revision: 5,
+        ..cache.record(id).await.unwrap().unwrap()
+    };
+    cache.finish_conflict(&queued[0], &theirs).await.unwrap();
+    assert!(cache.conflicts().await.unwrap().is_empty());
+    assert_eq!(cache.pending_count().await.unwrap(), 0);
+    assert_eq!(cache.record(id).await.unwrap().unwrap(), theirs);
+}

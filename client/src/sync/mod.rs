@@ -16,6 +16,7 @@
 
 mod resolve;
 mod sealer;
+mod upgrade;
 mod watch;
 
 use std::collections::{HashMap, HashSet};
@@ -166,6 +167,9 @@ impl SyncEngine {
         if report.offline.is_none() {
             report.merge(self.pull_locked().await?);
         }
+        if report.offline.is_none() && self.queue_upgrades().await? > 0 {
+            report.merge(self.push_locked().await?);
+        }
         Ok(report)
     }
 
@@ -244,6 +248,10 @@ impl SyncEngine {
                         ApiError::Protocol("a conflict outcome without the current record".into())
                     })?;
                     let theirs = StoredRecord::from_proto(theirs)?;
+                    let Some(theirs) = self.checked_theirs(theirs, &mut report).await? else {
+                        blocked.insert(op.record_id);
+                        continue;
+                    };
                     self.cache.finish_conflict(&op, &theirs).await?;
                     tracing::info!(record_id = %op.record_id, "conflict");
                     report.conflicts.push(op.record_id);
@@ -301,6 +309,29 @@ impl SyncEngine {
         }
         report.pending = self.cache.pending_count().await?;
         Ok(report)
+    }
+
+    /// The server's side of a conflict, checked like a pulled record: if
+    /// refused, this device's trusted copy stands in for it (under the
+    /// server's revision, so "keep mine" replaces what the server holds).
+    /// `None` when it is refused and there is no trusted copy: the command
+    /// stays queued.
+    async fn checked_theirs(
+        &self,
+        theirs: StoredRecord,
+        report: &mut SyncReport,
+    ) -> Result<Option<StoredRecord>, SyncError> {
+        let known = self.cache.record(theirs.id).await?;
+        let Err(alert) = self.sealer.check(&theirs, known.as_ref()) else {
+            return Ok(Some(theirs));
+        };
+        tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "refused a record");
+        self.cache.add_tamper_alert(&alert).await?;
+        report.tampered.push(alert);
+        Ok(known.map(|trusted| StoredRecord {
+            revision: theirs.revision,
+            ..trusted
+        }))
     }
 
     /// Splits a page into what may enter the mirror and what is refused.

@@ -7,11 +7,13 @@
 
 use std::path::Path;
 
-use gophkeeper_client::vault::{TamperKind, Vault};
+use gophkeeper_client::internals::{MasterKey, RecordAad};
+use gophkeeper_client::item::ItemKind;
+use gophkeeper_client::vault::{TamperKind, Vault, stored_profile};
 use sqlx::{Connection, Row, SqliteConnection};
 use uuid::Uuid;
 
-use crate::helpers::{Device, TestServer, note, text_of};
+use crate::helpers::{Device, TestServer, note, password, text_of};
 
 /// The operator's handle on the server's vault database.
 struct Operator {
@@ -69,6 +71,31 @@ impl Operator {
         .await
         .unwrap();
         assert_eq!(changed.rows_affected(), 1);
+    }
+
+    /// Adds a record as a client from before record format 2 wrote it.
+    async fn insert(&mut self, user: Uuid, record: Uuid, kind: i64, ciphertext: &[u8]) {
+        let user = user.as_bytes().to_vec();
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO user_revisions (user_id, revision) VALUES (?, 1) \
+             ON CONFLICT (user_id) DO UPDATE SET revision = revision + 1 RETURNING revision",
+        )
+        .bind(&user)
+        .fetch_one(&mut self.db)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO records (user_id, record_id, kind, ciphertext, revision, deleted, \
+             created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, 0, 0, 0)",
+        )
+        .bind(&user)
+        .bind(record.as_bytes().to_vec())
+        .bind(kind)
+        .bind(ciphertext)
+        .bind(next)
+        .execute(&mut self.db)
+        .await
+        .unwrap();
     }
 
     /// Puts a row back exactly as it was (ciphertext and revision): to the
@@ -244,4 +271,75 @@ async fn a_fork_then_join_is_refused() {
     assert_eq!(report.tampered.len(), 1, "{report:?}");
     assert_eq!(report.tampered[0].what, TamperKind::Fork);
     assert_eq!(text(&vault_c, "shared").await, "c's v2");
+}
+
+/// Records an older client sealed in format 1 are re-sealed in format 2 by
+/// the next device that syncs, read the same everywhere, and from then on
+/// the format 1 bytes served again count as a rollback.
+#[tokio::test]
+async fn format_1_records_are_upgraded_and_cannot_come_back() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "legacy").await;
+    let user = vault_a.user_id();
+    // What a client before format 2 would have sealed.
+    let profile = stored_profile(a.profile()).await.unwrap().unwrap();
+    let master = MasterKey::derive(&password(), &profile.kdf).unwrap();
+    let key = master
+        .key_encryption_key()
+        .unwrap(&profile.wrapped_vault_key)
+        .unwrap();
+    let id = Uuid::new_v4();
+    let item = note("old note", "from 2025");
+    let format_1 = key.seal_record_v1(&RecordAad::new(user, id, ItemKind::Text), &item.encode());
+    let mut operator = Operator::open(&server).await;
+    operator.insert(user, id, 2, &format_1).await;
+
+    // B's first sync reads it and upgrades it.
+    let vault_b = b.login(&server, "legacy").await;
+    assert_eq!(text(&vault_b, "old note").await, "from 2025");
+    let stored = operator.row(id).await.ciphertext;
+    assert_eq!(stored[0], 2, "the server now holds format 2");
+    let report = vault_a.sync().await.unwrap();
+    assert!(report.tampered.is_empty(), "{report:?}");
+    assert_eq!(text(&vault_a, "old note").await, "from 2025");
+    // Nothing is left to upgrade: another sync sends nothing.
+    assert_eq!(vault_b.sync().await.unwrap().applied, 0);
+
+    operator.serve(user, id, &format_1, false).await;
+    for vault in [&vault_a, &vault_b] {
+        let report = vault.sync().await.unwrap();
+        assert_eq!(report.tampered.len(), 1, "{report:?}");
+        assert_eq!(report.tampered[0].what, TamperKind::Rollback);
+        assert!(vault.tamper_alerts().await.unwrap().len() == 1);
+    }
+}
+
+/// The server answers a device's edit with a conflict whose "theirs" is an
+/// older version: refused like a pulled one, and the conflict shows the
+/// version the device trusted instead, so no choice brings the old one
+/// back.
+#[tokio::test]
+async fn a_conflict_cannot_smuggle_in_an_older_version() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "smuggle").await;
+    let vault_b = b.login(&server, "smuggle").await;
+    let id = vault_a.add(&note("otp", "seed-1")).await.unwrap().record_id;
+    let mut operator = Operator::open(&server).await;
+    let old = operator.row(id).await;
+    vault_a.edit(id, &note("otp", "seed-2")).await.unwrap();
+    vault_b.sync().await.unwrap();
+
+    operator
+        .serve(vault_a.user_id(), id, &old.ciphertext, false)
+        .await;
+    // B edits from what it holds; the server's current is the old one.
+    let saved = vault_b.edit(id, &note("otp", "seed-3")).await.unwrap();
+    assert_eq!(saved.report.conflicts, [id]);
+    assert_eq!(saved.report.tampered.len(), 1);
+    assert_eq!(saved.report.tampered[0].what, TamperKind::Rollback);
+    let conflicts = vault_b.conflicts().await.unwrap();
+    assert_eq!(text_of(conflicts[0].theirs.as_ref().unwrap()), "seed-2");
+    assert_eq!(text_of(conflicts[0].mine.as_ref().unwrap()), "seed-3");
 }

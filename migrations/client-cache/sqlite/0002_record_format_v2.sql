@@ -3,6 +3,10 @@
 
 ALTER TABLE profile ADD COLUMN device_id TEXT;
 
+-- Set on a command that only re-seals a format 1 record in format 2: it
+-- carries no edit of the person's, so a conflict drops it silently.
+ALTER TABLE pending ADD COLUMN upgrade INTEGER NOT NULL DEFAULT 0;
+
 -- Records the server served that this device refused: an older version of
 -- a record than one it had seen, a deletion no key holder made, a record
 -- that does not open, or a second, different record under a version it

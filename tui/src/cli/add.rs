@@ -172,4 +172,5 @@ pub async fn run(globals: &Globals, args: Add) -> anyhow::Result<Done> {
         &saved.report,
         saved.login_required.as_deref(),
     )
+    .await
 }

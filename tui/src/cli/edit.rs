@@ -197,4 +197,5 @@ pub async fn run(globals: &Globals, mut args: Edit) -> anyhow::Result<Done> {
         &saved.report,
         saved.login_required.as_deref(),
     )
+    .await
 }

@@ -59,7 +59,7 @@ pub async fn tampered(vault: &Vault, alerts: &[TamperAlert]) -> anyhow::Result<(
 
 /// Reports the push that followed a change. `what` names the change for
 /// people, e.g. `added login "Mail"`.
-pub fn change(
+pub async fn change(
     vault: &Vault,
     what: &str,
     report: &SyncReport,
@@ -78,6 +78,9 @@ pub fn change(
     }
     if !report.conflicts.is_empty() {
         conflicts_hint(what, &report.conflicts);
+    }
+    tampered(vault, &report.tampered).await?;
+    if !report.conflicts.is_empty() {
         return Ok(Done::Conflict);
     }
     if let Some(reason) = &report.offline {

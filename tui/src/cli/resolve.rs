@@ -63,4 +63,5 @@ pub async fn run(globals: &Globals, args: Resolve) -> anyhow::Result<Done> {
         &resolved.report,
         resolved.login_required.as_deref(),
     )
+    .await
 }

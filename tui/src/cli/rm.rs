@@ -27,4 +27,5 @@ pub async fn run(globals: &Globals, args: Rm) -> anyhow::Result<Done> {
         &saved.report,
         saved.login_required.as_deref(),
     )
+    .await
 }
