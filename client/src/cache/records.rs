@@ -150,6 +150,17 @@ impl Cache {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// Every record of the mirror, tombstones included.
+    pub async fn all_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
+        let rows = sqlx::query(
+            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
+             FROM records ORDER BY record_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
     /// Every live (not deleted) record.
     pub async fn live_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
         let rows = sqlx::query(

@@ -18,6 +18,7 @@
 //! practice, so no device has to keep a nonce counter in sync with another.
 
 mod aead;
+mod fingerprint;
 mod kdf;
 mod keys;
 mod local;
@@ -28,6 +29,7 @@ mod secret;
 #[cfg(test)]
 mod vectors;
 
+pub use fingerprint::FingerprintEntry;
 pub use kdf::{KdfParams, SALT_LEN};
 #[cfg(feature = "internals")]
 pub use keys::KeyEncryptionKey;

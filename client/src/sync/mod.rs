@@ -311,6 +311,27 @@ impl SyncEngine {
         Ok(report)
     }
 
+    /// Everything the server holds for this user now, page by page, without
+    /// touching the cache; `None` when the server cannot be reached.
+    pub async fn server_view(&self) -> Result<Option<Vec<StoredRecord>>, SyncError> {
+        let mut records = Vec::new();
+        let mut since = 0;
+        loop {
+            let page = match self.session.changes(since, 0).await {
+                Ok(page) => page,
+                Err(err) if err.is_retryable() => return Ok(None),
+                Err(err) => return Err(err.into()),
+            };
+            for record in page.records {
+                records.push(StoredRecord::from_proto(record)?);
+            }
+            if !page.has_more || page.next_since_revision <= since {
+                return Ok(Some(records));
+            }
+            since = page.next_since_revision;
+        }
+    }
+
     /// The server's side of a conflict, checked like a pulled record: if
     /// refused, this device's trusted copy stands in for it (under the
     /// server's revision, so "keep mine" replaces what the server holds).

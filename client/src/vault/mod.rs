@@ -9,6 +9,7 @@ mod account;
 mod device;
 mod items;
 mod profile;
+mod verify;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use self::account::VaultStatus;
 pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Resolved, Saved};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};
+pub use self::verify::{Finding, Place, Problem, VerifyReport};
 // The types a user interface names when it uses a vault.
 pub use crate::cache::{Profile, TamperAlert, TamperKind, default_profile_dir};
 pub use crate::crypto::CryptoError;

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use gophkeeper_client::internals::{MasterKey, RecordAad};
 use gophkeeper_client::item::ItemKind;
-use gophkeeper_client::vault::{TamperKind, Vault, stored_profile};
+use gophkeeper_client::vault::{Place, Problem, TamperKind, Vault, stored_profile};
 use sqlx::{Connection, Row, SqliteConnection};
 use uuid::Uuid;
 
@@ -342,4 +342,69 @@ async fn a_conflict_cannot_smuggle_in_an_older_version() {
     let conflicts = vault_b.conflicts().await.unwrap();
     assert_eq!(text_of(conflicts[0].theirs.as_ref().unwrap()), "seed-2");
     assert_eq!(text_of(conflicts[0].mine.as_ref().unwrap()), "seed-3");
+}
+
+/// `verify`: two devices that synced with an honest server show the same
+/// fingerprint and no findings; a record the server drops, or corrupts
+/// under the revision the devices already have, is named.
+#[tokio::test]
+async fn verify_compares_devices_and_names_withheld_and_altered_records() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "verify").await;
+    let vault_b = b.login(&server, "verify").await;
+    let kept = vault_a.add(&note("kept", "1")).await.unwrap().record_id;
+    let dropped = vault_a.add(&note("dropped", "2")).await.unwrap().record_id;
+    let gone = vault_a.add(&note("gone", "3")).await.unwrap().record_id;
+    vault_a.delete(gone).await.unwrap();
+    vault_b.sync().await.unwrap();
+    let (report_a, report_b) = (
+        vault_a.verify().await.unwrap(),
+        vault_b.verify().await.unwrap(),
+    );
+    assert!(report_a.findings.is_empty(), "{report_a:?}");
+    assert!(report_b.findings.is_empty(), "{report_b:?}");
+    assert_eq!((report_a.records, report_a.server_records), (3, Some(3)));
+    assert_eq!(report_a.fingerprint, report_b.fingerprint);
+    // Any change moves it, on both devices alike once they synced.
+    vault_a.edit(kept, &note("kept", "1b")).await.unwrap();
+    vault_b.sync().await.unwrap();
+    let after = vault_b.verify().await.unwrap().fingerprint;
+    assert_ne!(after, report_b.fingerprint);
+    assert_eq!(vault_a.verify().await.unwrap().fingerprint, after);
+
+    // The operator drops one record and alters another in place.
+    let mut operator = Operator::open(&server).await;
+    sqlx::query("DELETE FROM records WHERE record_id = ?")
+        .bind(dropped.as_bytes().to_vec())
+        .execute(&mut operator.db)
+        .await
+        .unwrap();
+    let mut bytes = operator.row(kept).await.ciphertext;
+    bytes[70] ^= 1;
+    sqlx::query("UPDATE records SET ciphertext = ? WHERE record_id = ?")
+        .bind(&bytes)
+        .bind(kept.as_bytes().to_vec())
+        .execute(&mut operator.db)
+        .await
+        .unwrap();
+    let report = vault_b.verify().await.unwrap();
+    let mut findings: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.record_id, f.problem, f.place))
+        .collect();
+    findings.sort_by_key(|f| f.0);
+    let mut expected = vec![
+        (dropped, Problem::Withheld, Place::Server),
+        (
+            kept,
+            Problem::Tampered(TamperKind::DoesNotOpen),
+            Place::Server,
+        ),
+    ];
+    expected.sort_by_key(|f| f.0);
+    assert_eq!(findings, expected);
+    // The device's own copy is still whole: the fingerprint has not moved.
+    assert_eq!(report.fingerprint, after);
 }

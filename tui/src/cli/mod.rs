@@ -35,6 +35,7 @@ mod shell;
 mod status;
 mod sync;
 mod totp;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -135,6 +136,9 @@ pub enum Command {
     Completions(shell::Completions),
     /// Print the manual page (roff): `gophkeeper man | man -l -`.
     Man,
+    /// Check this device's copy and the server's against each other, and
+    /// print the vault fingerprint to compare between devices.
+    Verify(verify::Verify),
 }
 
 impl Command {
@@ -162,6 +166,7 @@ impl Command {
             Self::Inject(args) => inject::run(globals, args).await,
             Self::Completions(args) => shell::completions(&args),
             Self::Man => shell::man(),
+            Self::Verify(args) => verify::run(globals, args).await,
         }
     }
 }

@@ -12,8 +12,8 @@ use super::Done;
 /// code 4 after saying what (docs/cli.md).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the server served {count} change(s) that this device refused as tampered with; it keeps \
-     showing the newest versions it trusts (`gophkeeper status` counts them)"
+    "{count} record(s) failed the integrity checks (see above); this device keeps showing the \
+     newest versions it trusts (`gophkeeper verify` lists what is wrong)"
 )]
 pub struct Tampered {
     pub count: usize,

@@ -8,6 +8,7 @@
 //! - `sessions --json`: an array of [`Session`].
 //! - `conflicts --json`: an array of [`Conflict`].
 //! - `totp --json`: one [`TotpCode`].
+//! - `verify --json`: one [`Verify`].
 //!
 //! Ids are UUID strings, times are milliseconds since the Unix epoch, kinds
 //! are `login`, `text`, `binary` or `card`, and states are `synced`,
@@ -239,6 +240,29 @@ pub struct TotpCode<'a> {
     pub period: u64,
     pub digits: u32,
     pub algorithm: &'static str,
+}
+
+/// `verify --json`.
+#[derive(Debug, Serialize)]
+pub struct Verify {
+    /// Records in this device's copy, tombstones included.
+    pub records: usize,
+    /// Records the server holds; null when it could not be reached.
+    pub server_records: Option<usize>,
+    pub fingerprint: String,
+    pub problems: Vec<VerifyProblem>,
+}
+
+/// One record `verify` found wrong.
+#[derive(Debug, Serialize)]
+pub struct VerifyProblem {
+    pub id: Uuid,
+    /// The item's name as this device knows it, if it can show it.
+    pub name: Option<String>,
+    /// `rollback`, `forged-deletion`, `does-not-open`, `fork` or `withheld`.
+    pub problem: &'static str,
+    /// `this-device`, `server` or `earlier-sync`.
+    pub place: &'static str,
 }
 
 #[cfg(test)]

@@ -74,3 +74,59 @@ async fn an_older_version_from_the_server_fails_the_command_and_is_not_shown() {
     let status = phone.ok(&["status", "--json"]).await.json();
     assert_eq!(status["tampered"], 1);
 }
+
+/// `verify`: the same fingerprint on two devices of one vault, and a
+/// record the server dropped named with exit code 4, in text and JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_prints_one_fingerprint_per_vault_and_names_what_is_wrong() {
+    let server = TestServer::start().await;
+    let (laptop, phone) = (Device::new(&server), Device::new(&server));
+    laptop.ok(&["register", "vera"]).await;
+    laptop
+        .ok(&["add", "text", "Diary", "--text", "dear diary"])
+        .await;
+    let id = laptop
+        .ok(&["add", "text", "Plans", "--text", "world domination"])
+        .await
+        .stdout;
+    let id = uuid::Uuid::parse_str(id.trim()).unwrap();
+    phone.ok(&["login", "vera"]).await;
+    let fingerprint = |out: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix("vault fingerprint: "))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no fingerprint in {out}"))
+    };
+    let on_laptop = laptop.ok(&["verify"]).await.stdout;
+    let on_phone = phone.ok(&["verify"]).await.stdout;
+    assert!(on_laptop.contains("checked 2 record(s) on this device, 2 on the server"));
+    assert_eq!(fingerprint(&on_laptop), fingerprint(&on_phone));
+    let json = phone.ok(&["verify", "--json"]).await.json();
+    assert_eq!(json["fingerprint"], fingerprint(&on_phone).as_str());
+    assert_eq!(json["problems"], serde_json::json!([]));
+
+    let db = server.data.path().join("vault.db");
+    let mut db = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM records WHERE record_id = ?")
+        .bind(id.as_bytes().to_vec())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let out = phone.run(&["verify"]).await;
+    let out = out.fails_with(4, "failed the integrity checks");
+    assert!(
+        out.stdout.contains(&format!(
+            "PROBLEM: \"Plans\" ({id}): this device holds it; the server's answer lacks it"
+        )),
+        "{out:#?}"
+    );
+    let json = phone.run(&["verify", "--json"]).await;
+    assert_eq!(json.code, 4);
+    let problems = &json.json()["problems"];
+    assert_eq!(problems[0]["id"], id.to_string());
+    assert_eq!(problems[0]["name"], "Plans");
+    assert_eq!(problems[0]["problem"], "withheld");
+    assert_eq!(problems[0]["place"], "server");
+}

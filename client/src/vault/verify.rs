@@ -1,0 +1,144 @@
+//! `verify`: checks everything this device holds and everything the server
+//! holds now against what this device trusts, and gives the vault
+//! fingerprint a person compares between devices (docs/design.md, "Tamper
+//! evidence").
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use super::{TamperKind, Vault, VaultError};
+use crate::cache::{OpKind, StoredRecord, stored_version};
+use crate::crypto::FingerprintEntry;
+use crate::item::ItemKind;
+
+/// Where a problem was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// In this device's copy (the mirror or the queue).
+    ThisDevice,
+    /// In what the server holds now.
+    Server,
+    /// Refused by an earlier sync (a kept tamper alert).
+    EarlierSync,
+}
+
+/// What is wrong with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Tampered(TamperKind),
+    /// This device holds the record, the server's answer lacks it.
+    Withheld,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub record_id: Uuid,
+    pub problem: Problem,
+    pub place: Place,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Records in this device's copy, tombstones included.
+    pub records: usize,
+    /// Records the server holds, or `None` if it could not be reached.
+    pub server_records: Option<usize>,
+    pub findings: Vec<Finding>,
+    /// Over every record this device holds (id, version, tombstone), keyed
+    /// with the vault key: two devices that synced with an honest server
+    /// show the same one.
+    pub fingerprint: String,
+}
+
+impl Vault {
+    /// Checks this device's copy, the queue, and the server's current view.
+    /// Sync first: the fingerprint covers what the server confirmed.
+    pub async fn verify(&self) -> Result<VerifyReport, VaultError> {
+        let sealer = self.engine.sealer();
+        let mirror = self.cache.all_records().await?;
+        let mut findings = Vec::new();
+        let mut found = |record_id, problem, place| {
+            findings.push(Finding {
+                record_id,
+                problem,
+                place,
+            });
+        };
+        for record in &mirror {
+            let legacy_deletion = record.deleted && record.ciphertext.is_empty();
+            if legacy_deletion || ItemKind::try_from(record.kind).is_err() {
+                continue;
+            }
+            let opens = sealer
+                .open(record)
+                .is_ok_and(|opened| opened.is_tombstone() == record.deleted);
+            if !opens {
+                found(
+                    record.id,
+                    Problem::Tampered(TamperKind::DoesNotOpen),
+                    Place::ThisDevice,
+                );
+            }
+        }
+        for op in self.cache.pending().await? {
+            let Some(ciphertext) = op.ciphertext else {
+                continue;
+            };
+            let queued = StoredRecord {
+                id: op.record_id,
+                kind: op.kind,
+                ciphertext,
+                revision: 0,
+                deleted: op.op == OpKind::Delete,
+                updated_at_ms: 0,
+            };
+            let opens = sealer
+                .open(&queued)
+                .is_ok_and(|opened| opened.is_tombstone() == queued.deleted);
+            if !opens {
+                found(
+                    op.record_id,
+                    Problem::Tampered(TamperKind::DoesNotOpen),
+                    Place::ThisDevice,
+                );
+            }
+        }
+        for alert in self.cache.tamper_alerts().await? {
+            found(
+                alert.record_id,
+                Problem::Tampered(alert.what),
+                Place::EarlierSync,
+            );
+        }
+        let server = self.engine.server_view().await?;
+        if let Some(server) = &server {
+            let mut known: HashMap<Uuid, &StoredRecord> =
+                mirror.iter().map(|r| (r.id, r)).collect();
+            for record in server {
+                let trusted = known.remove(&record.id);
+                if let Err(alert) = sealer.check(record, trusted) {
+                    found(record.id, Problem::Tampered(alert.what), Place::Server);
+                }
+            }
+            for id in known.into_keys() {
+                found(id, Problem::Withheld, Place::Server);
+            }
+        }
+        let entries: Vec<FingerprintEntry> = mirror
+            .iter()
+            .map(|r| FingerprintEntry {
+                record_id: r.id,
+                version: stored_version(&r.ciphertext),
+                tombstone: r.deleted,
+            })
+            .collect();
+        findings.sort_by_key(|f| f.record_id);
+        Ok(VerifyReport {
+            records: mirror.len(),
+            server_records: server.as_ref().map(Vec::len),
+            findings,
+            fingerprint: self.key.vault_fingerprint(&entries),
+        })
+    }
+}
