@@ -171,6 +171,24 @@ impl Cache {
         record_alert(&mut conn, alert).await
     }
 
+    /// Keeps an alert unless the same one (record, what, revision) is kept.
+    pub async fn add_tamper_alert_once(&self, alert: &TamperAlert) -> Result<(), CacheError> {
+        let mut tx = self.pool.begin().await?;
+        let known: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM tamper_alerts WHERE record_id = ? AND what = ? AND revision = ?",
+        )
+        .bind(alert.record_id.to_string())
+        .bind(alert.what.as_str())
+        .bind(to_sql(alert.revision))
+        .fetch_one(&mut *tx)
+        .await?;
+        if known == 0 {
+            record_alert(&mut tx, alert).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every record the sync refused, oldest first.
     pub async fn tamper_alerts(&self) -> Result<Vec<TamperAlert>, CacheError> {
         let rows = sqlx::query(

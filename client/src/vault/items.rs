@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::{Vault, VaultError};
-use crate::cache::{NewOp, OpKind};
+use crate::cache::{NewOp, OpKind, TamperAlert, TamperKind};
 use crate::crypto::RecordAad;
 use crate::item::{Item, ItemError, ItemKind};
 use crate::sync::{Resolution, SyncError, SyncReport};
@@ -58,6 +58,23 @@ pub struct ConflictView {
     pub mine: Option<Item>,
     pub theirs: Option<Item>,
     pub theirs_revision: u64,
+}
+
+/// What [`Vault::list_checked`] found.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub entries: Vec<Entry>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A record this device holds but cannot show.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    pub id: Uuid,
+    /// A kind from a newer client (update this one), rather than a copy
+    /// that does not decrypt.
+    pub newer_kind: bool,
+    pub reason: String,
 }
 
 /// The newest local version of one record.
@@ -129,11 +146,19 @@ impl Vault {
         Ok(view)
     }
 
-    /// Every item, sorted by name. Records this client cannot open (a kind
-    /// from a newer client, or a ciphertext that fails authentication) are
-    /// left out and logged; [`Vault::get`] by id reports the error.
+    /// Every item, sorted by name. Records this client cannot open are
+    /// left out, never silently: see [`Vault::list_checked`].
     pub async fn list(&self) -> Result<Vec<Entry>, VaultError> {
+        Ok(self.list_checked().await?.entries)
+    }
+
+    /// Every item, sorted by name, and the records this device holds but
+    /// cannot open: a kind from a newer client, or a copy that does not
+    /// decrypt. The latter are kept as tamper alerts (once per record and
+    /// revision), so `status` counts them and `verify` lists them.
+    pub async fn list_checked(&self) -> Result<Listing, VaultError> {
         let mut entries = Vec::new();
+        let mut unreadable = Vec::new();
         for (id, local) in self.local_view().await? {
             match self.open_item(id, local.kind, &local.ciphertext) {
                 Ok(item) => entries.push(Entry {
@@ -142,11 +167,26 @@ impl Vault {
                     state: local.state,
                     item,
                 }),
-                Err(err) => tracing::warn!(record_id = %id, %err, "skipping a record"),
+                Err(err) => {
+                    tracing::warn!(record_id = %id, %err, "a record does not open");
+                    let newer_kind = matches!(err, VaultError::UnknownKind(_));
+                    if !newer_kind {
+                        let alert = TamperAlert::new(id, TamperKind::DoesNotOpen, local.revision);
+                        self.cache.add_tamper_alert_once(&alert).await?;
+                    }
+                    unreadable.push(Unreadable {
+                        id,
+                        newer_kind,
+                        reason: err.to_string(),
+                    });
+                }
             }
         }
         entries.sort_by(|a, b| a.item.name.cmp(&b.item.name).then(a.id.cmp(&b.id)));
-        Ok(entries)
+        Ok(Listing {
+            entries,
+            unreadable,
+        })
     }
 
     /// One item by id, or by name (exact, else ignoring case).

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 pub use self::account::VaultStatus;
 pub use self::device::device_name;
-pub use self::items::{ConflictView, Entry, EntryState, Resolved, Saved};
+pub use self::items::{ConflictView, Entry, EntryState, Listing, Resolved, Saved, Unreadable};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};
 pub use self::verify::{Finding, Place, Problem, VerifyReport};
 // The types a user interface names when it uses a vault.

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::context::refresh;
-use super::{Done, Globals};
+use super::{Done, Globals, report};
 use crate::output::write_private;
 use crate::prompt;
 use gophkeeper_client::backup;
@@ -28,7 +28,16 @@ pub async fn run(globals: &Globals, args: Export) -> anyhow::Result<Done> {
     let password = prompt::password(prompt::PASSWORD_ENV, "Master password: ")?;
     let vault = globals.unlock_with(&password).await?;
     refresh(&vault).await?;
-    let items: Vec<_> = vault.list().await?.into_iter().map(|e| e.item).collect();
+    let listing = vault.list_checked().await?;
+    if !listing.unreadable.is_empty() {
+        report::unreadable(&listing.unreadable);
+        anyhow::bail!(
+            "{} record(s) of this vault cannot be read here (listed above); nothing was \
+             exported, since a backup that leaves items out would look complete",
+            listing.unreadable.len()
+        );
+    }
+    let items: Vec<_> = listing.entries.into_iter().map(|e| e.item).collect();
     let count = items.len();
     let sealed = tokio::task::spawn_blocking(move || backup::seal(&items, &password))
         .await

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use gophkeeper_client::item::ItemKind;
 
 use super::context::refresh;
-use super::{Done, Globals};
+use super::{Done, Globals, report};
 use crate::output::json::Summary;
 use crate::output::text::summary_line;
 use crate::output::{print_json, write_stdout};
@@ -42,7 +42,9 @@ pub struct List {
 pub async fn run(globals: &Globals, args: List) -> anyhow::Result<Done> {
     let vault = globals.unlock().await?;
     refresh(&vault).await?;
-    let mut entries = vault.list().await?;
+    let listing = vault.list_checked().await?;
+    report::unreadable(&listing.unreadable);
+    let mut entries = listing.entries;
     if let Some(kind) = args.kind {
         let kind = ItemKind::from(kind);
         entries.retain(|e| e.item.kind() == kind);

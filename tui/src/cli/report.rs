@@ -3,7 +3,7 @@
 //! another device's change (a conflict, exit code 3).
 
 use anyhow::bail;
-use gophkeeper_client::vault::{SyncReport, TamperAlert, TamperKind, Vault};
+use gophkeeper_client::vault::{SyncReport, TamperAlert, TamperKind, Unreadable, Vault};
 use uuid::Uuid;
 
 use super::Done;
@@ -17,6 +17,25 @@ use super::Done;
 )]
 pub struct Tampered {
     pub count: usize,
+}
+
+/// Names the records a listing had to leave out, on standard error.
+pub fn unreadable(records: &[Unreadable]) {
+    for record in records {
+        if record.newer_kind {
+            eprintln!(
+                "warning: record {} is of a kind this client does not know ({}); update \
+                 gophkeeper to see it",
+                record.id, record.reason
+            );
+        } else {
+            eprintln!(
+                "WARNING: record {} does not decrypt on this device (altered or corrupted); it is \
+                 not shown. `gophkeeper verify` checks the whole vault",
+                record.id
+            );
+        }
+    }
 }
 
 /// Says loudly what the sync refused, naming each item as this device

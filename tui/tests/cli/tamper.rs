@@ -130,3 +130,55 @@ async fn verify_prints_one_fingerprint_per_vault_and_names_what_is_wrong() {
     assert_eq!(problems[0]["problem"], "withheld");
     assert_eq!(problems[0]["place"], "server");
 }
+
+/// A record of the local copy that does not decrypt is never skipped
+/// silently: `list` names it, `status` counts it, `export` refuses to write
+/// a backup without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_does_not_decrypt_is_named_counted_and_stops_export() {
+    let server = TestServer::start().await;
+    let device = Device::new(&server);
+    device.ok(&["register", "nina"]).await;
+    device.ok(&["add", "text", "Fine", "--text", "ok"]).await;
+    let id = device
+        .ok(&["add", "text", "Broken", "--text", "soon"])
+        .await
+        .stdout;
+    let id = id.trim().to_owned();
+    let cache = device.profile().join("cache.db");
+    let mut db = SqliteConnection::connect(&format!("sqlite://{}", cache.display()))
+        .await
+        .unwrap();
+    let mut bytes: Vec<u8> =
+        sqlx::query_scalar("SELECT ciphertext FROM records WHERE record_id = ?")
+            .bind(&id)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    sqlx::query("UPDATE records SET ciphertext = ? WHERE record_id = ?")
+        .bind(&bytes)
+        .bind(&id)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+
+    let out = device.ok(&["list"]).await;
+    assert!(out.stdout.contains("Fine") && !out.stdout.contains("Broken"));
+    assert!(
+        out.stderr.contains(&format!(
+            "WARNING: record {id} does not decrypt on this device"
+        )),
+        "{out:#?}"
+    );
+    let status = device.ok(&["status", "--json"]).await.json();
+    assert_eq!(status["tampered"], 1);
+    let backup = device.profile().join("backup.gkx");
+    let out = device
+        .run(&["export", "--out", backup.to_str().unwrap()])
+        .await;
+    out.fails_with(1, "1 record(s) of this vault cannot be read here");
+    assert!(!backup.exists());
+}
