@@ -10,15 +10,6 @@ use gophkeeper_client::internals::{KdfParams, MasterKey, RecordAad, RecordHeader
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use uuid::Uuid;
 
-/// Record format 2, as every client writes it.
-const HEADER: RecordHeader = RecordHeader {
-    key_epoch: 1,
-    version: 2,
-    base: 1,
-    writer: Uuid::nil(),
-    tombstone: false,
-};
-
 fn record_seal_open(c: &mut Criterion) {
     let key = VaultKey::generate();
     let aad = RecordAad::new(Uuid::new_v4(), Uuid::new_v4(), ItemKind::Binary);
@@ -31,7 +22,7 @@ fn record_seal_open(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::new("raw", size), &plaintext, |b, plaintext| {
             b.iter(|| {
-                let sealed = key.seal_record(&aad, &HEADER, 0, plaintext);
+                let sealed = key.seal_record(&aad, &RecordHeader::SAMPLE, 0, plaintext);
                 key.open_record(&aad, &sealed).expect("opens")
             });
         });
@@ -48,7 +39,9 @@ fn record_seal_open(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::new("item", size), &item, |b, item| {
             b.iter(|| {
-                let sealed = item.seal(&key, &aad, &HEADER, 0).expect("seals");
+                let sealed = item
+                    .seal(&key, &aad, &RecordHeader::SAMPLE, 0)
+                    .expect("seals");
                 Item::open(&key, &aad, &sealed).expect("opens")
             });
         });

@@ -120,20 +120,13 @@ fn create_login(account: &Account, i: usize) -> (Uuid, v1::Command) {
         },
     );
     let aad = RecordAad::new(account.user_id, record_id, ItemKind::Login);
-    let header = RecordHeader {
-        key_epoch: 1,
-        version: 1,
-        base: 0,
-        writer: Uuid::nil(),
-        tombstone: false,
-    };
     let command = v1::Command {
         command_id: Uuid::new_v4().to_string(),
         op: Some(v1::command::Op::Create(v1::CreateRecord {
             record_id: record_id.to_string(),
             kind: v1::RecordKind::Login as i32,
             ciphertext: item
-                .seal(&account.vault_key, &aad, &header, 0)
+                .seal(&account.vault_key, &aad, &RecordHeader::SAMPLE, 0)
                 .expect("seal"),
         })),
     };

@@ -17,15 +17,6 @@ use gophkeeper_client::internals::{RecordAad, RecordHeader, VaultKey, sealed_len
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use uuid::Uuid;
 
-/// Record format 2, as every client writes it.
-const HEADER: RecordHeader = RecordHeader {
-    key_epoch: 1,
-    version: 2,
-    base: 1,
-    writer: Uuid::nil(),
-    tombstone: false,
-};
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "item".into());
@@ -42,7 +33,7 @@ fn main() {
 fn raw(key: &VaultKey, aad: &RecordAad, iterations: usize) {
     let plaintext = vec![0x5A; 512 * 1024 - sealed_len(0)];
     for _ in 0..iterations {
-        let sealed = key.seal_record(aad, &HEADER, 0, black_box(&plaintext));
+        let sealed = key.seal_record(aad, &RecordHeader::SAMPLE, 0, black_box(&plaintext));
         black_box(key.open_record(aad, &sealed).expect("opens"));
     }
 }
@@ -56,7 +47,9 @@ fn item(key: &VaultKey, aad: &RecordAad, iterations: usize) {
         },
     );
     for _ in 0..iterations {
-        let sealed = black_box(&item).seal(key, aad, &HEADER, 0).expect("seals");
+        let sealed = black_box(&item)
+            .seal(key, aad, &RecordHeader::SAMPLE, 0)
+            .expect("seals");
         black_box(Item::open(key, aad, &sealed).expect("opens"));
     }
 }

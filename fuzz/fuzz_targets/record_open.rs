@@ -21,15 +21,6 @@ use uuid::Uuid;
 /// Random per process: no outcome checked here depends on the key's value.
 static KEY: LazyLock<VaultKey> = LazyLock::new(VaultKey::generate);
 
-/// Record format 2, as every client writes it.
-const HEADER: RecordHeader = RecordHeader {
-    key_epoch: 1,
-    version: 3,
-    base: 2,
-    writer: Uuid::from_u128(5),
-    tombstone: false,
-};
-
 const KINDS: [ItemKind; 4] = [
     ItemKind::Login,
     ItemKind::Text,
@@ -44,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let kind = KINDS[usize::from(mode >> 1) % KINDS.len()];
     let aad = RecordAad::new(Uuid::from_u128(7), Uuid::from_u128(42), kind);
     if mode & 1 == 0 {
-        let sealed = KEY.seal_record(&aad, &HEADER, 0, rest);
+        let sealed = KEY.seal_record(&aad, &RecordHeader::SAMPLE, 0, rest);
         let opened = Item::open(&KEY, &aad, &sealed);
         match (Item::decode(rest), opened) {
             (Ok(item), Ok(opened)) => {

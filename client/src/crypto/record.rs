@@ -140,6 +140,19 @@ impl RecordHeader {
     }
 }
 
+#[cfg(feature = "internals")]
+impl RecordHeader {
+    /// The header of a second version of a record, for the benches and
+    /// fuzz targets that seal records without a vault around them.
+    pub const SAMPLE: RecordHeader = RecordHeader {
+        key_epoch: 1,
+        version: 2,
+        base: 1,
+        writer: Uuid::nil(),
+        tombstone: false,
+    };
+}
+
 /// A record that opened: what its header says (`None` for format 1), when
 /// the writing device sealed it, and its body (empty for a tombstone).
 #[derive(Debug)]

@@ -65,40 +65,28 @@ impl Vault {
                 place,
             });
         };
-        for record in &mirror {
+        let queued = self.cache.pending().await?.into_iter().filter_map(|op| {
+            let deleted = op.op == OpKind::Delete;
+            op.ciphertext.map(|ciphertext| StoredRecord {
+                id: op.record_id,
+                kind: op.kind,
+                ciphertext,
+                revision: 0,
+                deleted,
+                updated_at_ms: 0,
+            })
+        });
+        for record in mirror.iter().cloned().chain(queued) {
             let legacy_deletion = record.deleted && record.ciphertext.is_empty();
             if legacy_deletion || ItemKind::try_from(record.kind).is_err() {
                 continue;
             }
             let opens = sealer
-                .open(record)
+                .open(&record)
                 .is_ok_and(|opened| opened.is_tombstone() == record.deleted);
             if !opens {
                 found(
                     record.id,
-                    Problem::Tampered(TamperKind::DoesNotOpen),
-                    Place::ThisDevice,
-                );
-            }
-        }
-        for op in self.cache.pending().await? {
-            let Some(ciphertext) = op.ciphertext else {
-                continue;
-            };
-            let queued = StoredRecord {
-                id: op.record_id,
-                kind: op.kind,
-                ciphertext,
-                revision: 0,
-                deleted: op.op == OpKind::Delete,
-                updated_at_ms: 0,
-            };
-            let opens = sealer
-                .open(&queued)
-                .is_ok_and(|opened| opened.is_tombstone() == queued.deleted);
-            if !opens {
-                found(
-                    op.record_id,
                     Problem::Tampered(TamperKind::DoesNotOpen),
                     Place::ThisDevice,
                 );

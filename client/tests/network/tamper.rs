@@ -50,14 +50,8 @@ impl Operator {
     /// Serves `ciphertext` (and `deleted`) as the record's newest change,
     /// under the user's next revision, as an honest write would be.
     async fn serve(&mut self, user: Uuid, record: Uuid, ciphertext: &[u8], deleted: bool) {
+        let next = self.next_revision(user).await;
         let user = user.as_bytes().to_vec();
-        let next: i64 = sqlx::query_scalar(
-            "UPDATE user_revisions SET revision = revision + 1 WHERE user_id = ? RETURNING revision",
-        )
-        .bind(&user)
-        .fetch_one(&mut self.db)
-        .await
-        .unwrap();
         let changed = sqlx::query(
             "UPDATE records SET ciphertext = ?, deleted = ?, revision = ? \
              WHERE user_id = ? AND record_id = ?",
@@ -73,17 +67,22 @@ impl Operator {
         assert_eq!(changed.rows_affected(), 1);
     }
 
-    /// Adds a record as a client from before record format 2 wrote it.
-    async fn insert(&mut self, user: Uuid, record: Uuid, kind: i64, ciphertext: &[u8]) {
-        let user = user.as_bytes().to_vec();
-        let next: i64 = sqlx::query_scalar(
+    /// Takes the user's next revision, as every write does.
+    async fn next_revision(&mut self, user: Uuid) -> i64 {
+        sqlx::query_scalar(
             "INSERT INTO user_revisions (user_id, revision) VALUES (?, 1) \
              ON CONFLICT (user_id) DO UPDATE SET revision = revision + 1 RETURNING revision",
         )
-        .bind(&user)
+        .bind(user.as_bytes().to_vec())
         .fetch_one(&mut self.db)
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Adds a record as a client from before record format 2 wrote it.
+    async fn insert(&mut self, user: Uuid, record: Uuid, kind: i64, ciphertext: &[u8]) {
+        let next = self.next_revision(user).await;
+        let user = user.as_bytes().to_vec();
         sqlx::query(
             "INSERT INTO records (user_id, record_id, kind, ciphertext, revision, deleted, \
              created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, 0, 0, 0)",
