@@ -32,13 +32,14 @@ pub struct KdfParams {
 impl KdfParams {
     /// 64 MiB: RFC 9106's second recommended profile, also Bitwarden's default.
     pub const MIN_MEMORY_KIB: u32 = 64 * 1024;
-    /// 4 GiB: more than any device we target can spare.
-    pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+    /// 1 GiB: what a phone-class device can still spare, and the most a
+    /// hostile server can make a client allocate.
+    pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
     pub const MIN_ITERATIONS: u32 = 3;
-    /// At 64 MiB, 100 passes already take tens of seconds on a laptop.
-    pub const MAX_ITERATIONS: u32 = 100;
+    /// At 1 GiB, 10 passes take several seconds on a laptop already.
+    pub const MAX_ITERATIONS: u32 = 10;
     pub const MIN_PARALLELISM: u32 = 1;
-    pub const MAX_PARALLELISM: u32 = 64;
+    pub const MAX_PARALLELISM: u32 = 16;
 
     /// RFC 9106 §4 second profile (m = 64 MiB, t = 3, p = 4) with a fresh
     /// random salt. Used at registration and on password change.
@@ -50,6 +51,40 @@ impl KdfParams {
             iterations: 3,
             parallelism: 4,
             salt,
+        }
+    }
+
+    /// Refuses parameters cheaper, in any cost, than `known`: what this
+    /// device already used for the account. A server that lowers them
+    /// (to make the password cheaper to guess) is refused before any
+    /// hashing; higher ones, set from another device, pass.
+    pub fn check_not_lower_than(&self, known: &KdfParams) -> Result<(), CryptoError> {
+        let costs = [
+            ("memory (KiB)", self.memory_kib, known.memory_kib),
+            ("iterations", self.iterations, known.iterations),
+            ("parallelism", self.parallelism, known.parallelism),
+        ];
+        for (parameter, value, known) in costs {
+            if value < known {
+                return Err(CryptoError::KdfLowered {
+                    parameter,
+                    value,
+                    known,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Fresh default parameters, but no cheaper in any cost than `current`:
+    /// a password change never lowers what another device raised.
+    pub fn generate_at_least(current: &KdfParams) -> Self {
+        let fresh = Self::generate_default();
+        Self {
+            memory_kib: fresh.memory_kib.max(current.memory_kib),
+            iterations: fresh.iterations.max(current.iterations),
+            parallelism: fresh.parallelism.max(current.parallelism),
+            salt: fresh.salt,
         }
     }
 
@@ -201,13 +236,44 @@ mod tests {
     }
 
     #[test]
+    fn a_server_cannot_lower_what_the_device_knows() {
+        let known = params(128 * 1024, 4, 4);
+        known.check_not_lower_than(&known).unwrap();
+        params(256 * 1024, 5, 8)
+            .check_not_lower_than(&known)
+            .unwrap();
+        for lower in [
+            params(65536, 4, 4),
+            params(128 * 1024, 3, 4),
+            params(128 * 1024, 4, 2),
+        ] {
+            let err = lower.check_not_lower_than(&known).unwrap_err();
+            assert!(matches!(err, CryptoError::KdfLowered { .. }), "{err}");
+        }
+        let msg = params(65536, 4, 4)
+            .check_not_lower_than(&known)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("memory (KiB) is 65536"), "{msg}");
+        assert!(msg.contains("131072"), "{msg}");
+        // A password change keeps the higher costs and takes a new salt.
+        let next = KdfParams::generate_at_least(&known);
+        assert_eq!(
+            (next.memory_kib, next.iterations, next.parallelism),
+            (128 * 1024, 4, 4)
+        );
+        assert_ne!(next.salt, known.salt);
+    }
+
+    #[test]
     fn absurd_costs_are_refused() {
         let max_mem = KdfParams::MAX_MEMORY_KIB;
-        params(max_mem, 100, 64).validate().unwrap();
+        assert_eq!(max_mem, 1024 * 1024, "issue 16: a 1 GiB ceiling");
+        params(max_mem, 10, 16).validate().unwrap();
         for absurd in [
             params(max_mem + 1, 3, 4),
-            params(65536, 101, 4),
-            params(65536, 3, 65),
+            params(65536, 11, 4),
+            params(65536, 3, 17),
         ] {
             let err = absurd.validate().unwrap_err();
             assert!(matches!(err, CryptoError::KdfTooExpensive { .. }), "{err}");

@@ -66,6 +66,19 @@ pub enum CryptoError {
         value: u32,
         maximum: u32,
     },
+    /// The KDF parameters are cheaper than what this device already used
+    /// for the account: a server lowering them to make the password
+    /// cheaper to guess.
+    #[error(
+        "refusing KDF parameters: {parameter} is {value}, lower than the {known} this device \
+         already used for this account (a server lowering them makes the password cheaper to \
+         guess; if you changed them on purpose, log in with a new profile directory)"
+    )]
+    KdfLowered {
+        parameter: &'static str,
+        value: u32,
+        known: u32,
+    },
     /// The server named a KDF this client does not implement.
     #[error("unsupported KDF algorithm {algorithm:?}; this client only knows \"argon2id\"")]
     UnsupportedKdf { algorithm: String },

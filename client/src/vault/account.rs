@@ -52,7 +52,7 @@ impl Vault {
             .key_encryption_key()
             .unwrap(&self.profile.wrapped_vault_key)
             .map_err(|_| VaultError::WrongPassword)?;
-        let new_kdf = KdfParams::generate_default();
+        let new_kdf = KdfParams::generate_at_least(&self.profile.kdf);
         let new_master = derive(new, &new_kdf).await?;
         let new_wrapped = new_master.key_encryption_key().wrap(&self.key);
         self.session

@@ -265,6 +265,12 @@ impl Vault {
         let transport = Transport::open(options.server.clone(), trust).await?;
         let session = Arc::new(Session::new(transport));
         let kdf = session.prelogin(username).await?;
+        if let Some(known) = existing
+            .as_ref()
+            .filter(|p| p.server_url == options.server.as_str() && p.username == username)
+        {
+            kdf.check_not_lower_than(&known.kdf)?;
+        }
         let master = derive(password, &kdf).await?;
         let mut login = session
             .login(username, &master.auth_key(), &options.device_name)

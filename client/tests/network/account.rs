@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use gophkeeper_client::vault::{
-    ApiError, EntryState, LoginReason, Vault, VaultError, profile_status, stored_profile,
+    ApiError, CryptoError, EntryState, LoginReason, Vault, VaultError, profile_status,
+    stored_profile,
 };
 use secrecy::SecretString;
+use sqlx::Connection;
 
 use crate::helpers::{Device, TestServer, note, password, text_of};
 
@@ -240,4 +242,49 @@ async fn a_password_change_sends_other_devices_to_log_in_again() {
     vault_a.revoke_session(&other.session_id).await.unwrap();
     let err = vault_b.sync().await.unwrap_err();
     assert!(err.to_string().contains("log in again"), "{err}");
+}
+
+/// A server that answers prelogin with cheaper KDF costs than this device
+/// already used for the account is refused before any hashing (issue 16,
+/// item 3); the device's profile stays as it was.
+#[tokio::test]
+async fn a_login_refuses_kdf_costs_lower_than_the_profile_knows() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let _vault_a = a.register(&server, "costs").await;
+    drop(b.login(&server, "costs").await);
+    // As if another device had raised the costs and this one had seen it:
+    // the server's 64 MiB is now lower than what the profile knows.
+    let cache = b.profile().join("cache.db");
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", cache.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE profile SET kdf_memory_kib = 131072")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let err = Vault::login(
+        &server.options(),
+        b.profile(),
+        "costs",
+        &password(),
+        &mut |_| false,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VaultError::Crypto(CryptoError::KdfLowered {
+                value: 65536,
+                known: 131072,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("lower than the 131072"), "{err}");
+    let kept = stored_profile(b.profile()).await.unwrap().unwrap();
+    assert_eq!(kept.kdf.memory_kib, 131_072);
 }

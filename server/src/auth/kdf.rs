@@ -20,11 +20,11 @@ pub enum KdfError {
     Missing,
     #[error("kdf algorithm must be \"argon2id\"")]
     Algorithm,
-    #[error("kdf memory must be between 65536 and 4194304 KiB (64 MiB to 4 GiB)")]
+    #[error("kdf memory must be between 65536 and 1048576 KiB (64 MiB to 1 GiB)")]
     Memory,
-    #[error("kdf iterations must be between 3 and 100")]
+    #[error("kdf iterations must be between 3 and 10")]
     Iterations,
-    #[error("kdf parallelism must be between 1 and 64")]
+    #[error("kdf parallelism must be between 1 and 16")]
     Parallelism,
     #[error("kdf salt must be 16 to 64 bytes")]
     Salt,
@@ -37,13 +37,15 @@ pub fn validate(kdf: Option<&v1::KdfParams>) -> Result<StoredKdf, KdfError> {
     if kdf.algorithm != ALGORITHM {
         return Err(KdfError::Algorithm);
     }
-    if !(DEFAULT_MEMORY_KIB..=4 * 1024 * 1024).contains(&kdf.memory_kib) {
+    // The ceilings are the client's (1 GiB, t = 10, p = 16): parameters a
+    // client refuses would lock the account out.
+    if !(DEFAULT_MEMORY_KIB..=1024 * 1024).contains(&kdf.memory_kib) {
         return Err(KdfError::Memory);
     }
-    if !(DEFAULT_ITERATIONS..=100).contains(&kdf.iterations) {
+    if !(DEFAULT_ITERATIONS..=10).contains(&kdf.iterations) {
         return Err(KdfError::Iterations);
     }
-    if !(1..=64).contains(&kdf.parallelism) {
+    if !(1..=16).contains(&kdf.parallelism) {
         return Err(KdfError::Parallelism);
     }
     if !(SALT_LEN..=64).contains(&kdf.salt.len()) {
