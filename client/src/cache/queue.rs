@@ -273,6 +273,17 @@ impl Cache {
         Ok(usize::try_from(count).unwrap_or(0))
     }
 
+    /// Replaces the ciphertext of a command never sent (a re-seal in a newer
+    /// format); a sent one is frozen and stays as it is.
+    pub async fn replace_unsent(&self, seq: i64, ciphertext: &[u8]) -> Result<(), CacheError> {
+        sqlx::query("UPDATE pending SET ciphertext = ? WHERE seq = ? AND sent = 0")
+            .bind(ciphertext)
+            .bind(seq)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Freezes a command before its first send.
     pub async fn mark_sent(&self, seq: i64) -> Result<(), CacheError> {
         sqlx::query("UPDATE pending SET sent = 1 WHERE seq = ?")

@@ -37,6 +37,7 @@ pub use keys::{AuthKey, MasterKey, VaultKey};
 pub use local::LocalKey;
 pub use plaintext::Plaintext;
 pub(crate) use plaintext::{wipe_bytes, wipe_string};
+pub(crate) use record::RECORD_FORMAT_V2;
 #[cfg(any(test, feature = "internals"))]
 pub use record::SEAL_OVERHEAD;
 pub use record::{OpenedRecord, RecordAad, RecordHeader, sealed_len};

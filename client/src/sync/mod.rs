@@ -184,6 +184,7 @@ impl SyncEngine {
     }
 
     async fn push_locked(&self) -> Result<SyncReport, SyncError> {
+        self.reseal_queued_format_1().await?;
         let mut report = SyncReport::default();
         // Records whose earlier command is still unresolved this round.
         let mut blocked: HashSet<Uuid> = HashSet::new();

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use gophkeeper_client::internals::{MasterKey, RecordAad};
+use gophkeeper_client::internals::{Cache, MasterKey, NewOp, OpKind, RecordAad, VaultKey};
 use gophkeeper_client::item::ItemKind;
 use gophkeeper_client::vault::{Place, Problem, TamperKind, Vault, stored_profile};
 use sqlx::{Connection, Row, SqliteConnection};
@@ -113,6 +113,16 @@ impl Operator {
 async fn connect(path: &Path) -> SqliteConnection {
     let url = format!("sqlite://{}", path.display());
     SqliteConnection::connect(&url).await.unwrap()
+}
+
+/// The vault key of a device's profile, derived as the client does.
+async fn vault_key_of(device: &Device) -> VaultKey {
+    let profile = stored_profile(device.profile()).await.unwrap().unwrap();
+    let master = MasterKey::derive(&password(), &profile.kdf).unwrap();
+    master
+        .key_encryption_key()
+        .unwrap(&profile.wrapped_vault_key)
+        .unwrap()
 }
 
 async fn text(vault: &Vault, name: &str) -> String {
@@ -282,12 +292,7 @@ async fn format_1_records_are_upgraded_and_cannot_come_back() {
     let vault_a = a.register(&server, "legacy").await;
     let user = vault_a.user_id();
     // What a client before format 2 would have sealed.
-    let profile = stored_profile(a.profile()).await.unwrap().unwrap();
-    let master = MasterKey::derive(&password(), &profile.kdf).unwrap();
-    let key = master
-        .key_encryption_key()
-        .unwrap(&profile.wrapped_vault_key)
-        .unwrap();
+    let key = vault_key_of(&a).await;
     let id = Uuid::new_v4();
     let item = note("old note", "from 2025");
     let format_1 = key.seal_record_v1(&RecordAad::new(user, id, ItemKind::Text), &item.encode());
@@ -406,4 +411,43 @@ async fn verify_compares_devices_and_names_withheld_and_altered_records() {
     assert_eq!(findings, expected);
     // The device's own copy is still whole: the fingerprint has not moved.
     assert_eq!(report.fingerprint, after);
+}
+
+/// A change queued in format 1 before this client was updated, and never
+/// sent, is re-sealed in format 2 before it goes out: the server would
+/// refuse it for a record already in format 2, and the edit would be lost.
+#[tokio::test]
+async fn a_change_queued_in_format_1_is_resealed_not_lost() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "queued").await;
+    let id = vault_a.add(&note("plan", "v1")).await.unwrap().record_id;
+    drop(b.login(&server, "queued").await);
+    let key = vault_key_of(&b).await;
+    let cache = Cache::open(b.profile()).await.unwrap();
+    let mirrored = cache.record(id).await.unwrap().unwrap();
+    let old_format = key.seal_record_v1(
+        &RecordAad::new(vault_a.user_id(), id, ItemKind::Text),
+        &note("plan", "v2 from before the update").encode(),
+    );
+    cache
+        .enqueue(&NewOp {
+            record_id: id,
+            kind: 2,
+            op: OpKind::Update,
+            ciphertext: Some(old_format),
+            base_revision: Some(mirrored.revision),
+        })
+        .await
+        .unwrap();
+    cache.close().await;
+
+    let vault_b = b.unlock().await;
+    let report = vault_b.sync().await.unwrap();
+    assert!(report.rejected.is_empty(), "{report:?}");
+    assert_eq!(report.applied, 1, "{report:?}");
+    vault_a.sync().await.unwrap();
+    assert_eq!(text(&vault_a, "plan").await, "v2 from before the update");
+    let mut operator = Operator::open(&server).await;
+    assert_eq!(operator.row(id).await.ciphertext[0], 2);
 }
