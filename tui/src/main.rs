@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use gophkeeper_tui::cli::{Cli, Done, Tampered, exit};
+use gophkeeper_tui::output::sanitize::line;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,10 +49,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the error and its causes. They can quote the server (its
+/// status messages) or an item, so they are shown as one safe line each.
 fn fail(err: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {err}");
+    eprintln!("error: {}", line(&err.to_string()));
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        eprintln!("  caused by: {}", line(&cause.to_string()));
     }
     ExitCode::from(exit::ERROR)
 }

@@ -13,6 +13,7 @@ use super::screens::{
 };
 use super::state::{Flash, Overlay, Screen, State};
 use super::ui;
+use crate::output::sanitize;
 
 pub fn render(state: &State, frame: &mut Frame) {
     let [title, main, message, status] = Layout::vertical([
@@ -22,10 +23,13 @@ pub fn render(state: &State, frame: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    let who = state
-        .profile
-        .as_ref()
-        .map_or_else(String::new, |p| format!(" {} @ {}", p.username, p.server));
+    let who = state.profile.as_ref().map_or_else(String::new, |p| {
+        format!(
+            " {} @ {}",
+            sanitize::line(&p.username),
+            sanitize::line(&p.server)
+        )
+    });
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled(
@@ -54,8 +58,11 @@ pub fn render(state: &State, frame: &mut Frame) {
             format!(" {} {busy}…", ui::spinner(state.spinner)),
             Style::new().fg(Color::Yellow),
         ),
-        (None, Some(Flash::Info(text))) => Line::from(format!(" {text}")),
-        (None, Some(Flash::Error(text))) => Line::styled(format!(" {text}"), ui::error_style()),
+        // Messages can quote the server or an item.
+        (None, Some(Flash::Info(text))) => Line::from(format!(" {}", sanitize::line(text))),
+        (None, Some(Flash::Error(text))) => {
+            Line::styled(format!(" {}", sanitize::line(text)), ui::error_style())
+        }
         (None, None) => Line::from(""),
     };
     frame.render_widget(Paragraph::new(line), message);

@@ -299,3 +299,58 @@ fn offline_status_and_lock() {
     apply(&mut state, key(KeyCode::Char('L')));
     insta::assert_snapshot!("locked", draw(&state));
 }
+
+/// Names, notes and messages can come from the server or an import.
+/// ratatui (0.30) drops control characters itself, silently; the vault
+/// shows each one escaped instead, so a person sees that something was
+/// there and a newline cannot make a row of its own.
+#[test]
+fn control_characters_show_escaped() {
+    let mut state = locked();
+    let mut hostile = super::tests::login(
+        "pay\x1b]52;c;aGVsbG8=\x07\x1b[2J\rpal\nkind: fake",
+        "me\x1b[31m",
+        "pw",
+    );
+    hostile.item.notes = "line one\r\n\x1b[2Jline two\tend".into();
+    apply(
+        &mut state,
+        Event::Opened {
+            entries: vec![hostile],
+            status: super::tests::status(),
+        },
+    );
+    state.error("the server says \x1b[2J\rno");
+    let shown = |state: &State| {
+        let text = draw_at(state, 120, 30);
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|&c| c.is_control() && c != '\n')
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in\n{text}");
+        text
+    };
+    let list = shown(&state);
+    for part in [
+        r"pay\u{1b}]52;c;aGVsbG8=\u{7}\u{1b}[2J\rpal\nkind",
+        r"me\u{1b}[31m",
+        r"the server says \u{1b}[2J\rno",
+    ] {
+        assert!(list.contains(part), "{part} not in\n{list}");
+    }
+    apply(&mut state, key(KeyCode::Enter));
+    let detail = shown(&state);
+    for part in [
+        r"name: pay\u{1b}]52;c;aGVsbG8=\u{7}\u{1b}[2J\rpal\nkind: fake",
+        "notes: line one ",
+        r"\u{1b}[2Jline two    end",
+    ] {
+        assert!(detail.contains(part), "{part} not in\n{detail}");
+    }
+    assert!(
+        !detail
+            .lines()
+            .any(|l| l.trim_start_matches([' ', '│']).starts_with("kind: fake")),
+        "{detail}"
+    );
+}

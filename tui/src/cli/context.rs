@@ -6,6 +6,8 @@
 
 use gophkeeper_client::vault::{Entry, Vault, VaultError};
 
+use crate::output::sanitize::line;
+
 /// Turns "the session is over" into a message that says what to do.
 pub fn explain(err: VaultError, vault: &Vault) -> anyhow::Error {
     if err.needs_login() {
@@ -29,7 +31,7 @@ pub async fn refresh(vault: &Vault) -> anyhow::Result<()> {
     }
     let report = vault.sync().await.map_err(|err| explain(err, vault))?;
     if let Some(reason) = &report.offline {
-        eprintln!("note: offline ({reason}); showing the local copy");
+        eprintln!("note: offline ({}); showing the local copy", line(reason));
     }
     if !report.conflicts.is_empty() {
         eprintln!(

@@ -1,10 +1,12 @@
 //! `gophkeeper get NAME-OR-ID [--field F | --json | --out PATH]`.
 //!
 //! Without flags every field is shown with secrets masked. `--field F`
-//! prints one value as is (the way to read a password in a script);
+//! prints one value as is (the way to read a password in a script;
+//! control characters show escaped when standard output is a terminal);
 //! `--json` prints everything; `--out` saves a binary item's file with
 //! owner-only permissions.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -15,7 +17,7 @@ use zeroize::Zeroizing;
 use super::context::refresh;
 use super::{Done, Globals};
 use crate::output::json::Full;
-use crate::output::{print_json, text, write_private, write_stdout};
+use crate::output::{print_json, sanitize, text, write_private, write_stdout};
 
 #[derive(Debug, Args)]
 pub struct Get {
@@ -90,6 +92,11 @@ pub async fn run(globals: &Globals, args: Get) -> anyhow::Result<Done> {
     let entry = vault.get(&args.target).await?;
     if let Some(field) = &args.field {
         let mut value = field_value(&entry.item, field)?;
+        // As is for a script; on a terminal, a control character in it
+        // could drive the terminal, so it shows escaped there.
+        if std::io::stdout().is_terminal() {
+            value = Zeroizing::new(sanitize::lines(&value).into_owned());
+        }
         value.push('\n');
         write_stdout(value.as_bytes())?;
     } else if args.json {

@@ -15,6 +15,7 @@ use super::context::explain;
 use super::item_args::precheck;
 use super::{Done, Globals};
 use crate::import::{Note, Parsed, bitwarden, keepassxc};
+use crate::output::sanitize::line;
 use crate::output::write_stdout;
 use crate::prompt;
 use gophkeeper_client::backup::{self, BackupError};
@@ -144,11 +145,15 @@ fn print_report(
     }
     text.push('\n');
     for note in converted {
-        text.push_str(&format!("note: {:?}: {}\n", note.entry, note.reason));
+        text.push_str(&format!("note: {:?}: {}\n", note.entry, line(&note.reason)));
     }
     text.push_str(&format!("skipped {}\n", skipped.len()));
     for note in skipped {
-        text.push_str(&format!("skipped: {:?}: {}\n", note.entry, note.reason));
+        text.push_str(&format!(
+            "skipped: {:?}: {}\n",
+            note.entry,
+            line(&note.reason)
+        ));
     }
     write_stdout(text.as_bytes())
 }

@@ -7,6 +7,7 @@ use gophkeeper_client::vault::{SyncReport, TamperAlert, TamperKind, Unreadable, 
 use uuid::Uuid;
 
 use super::Done;
+use crate::output::sanitize::line;
 
 /// The sync refused what the server served; the command ends with exit
 /// code 4 after saying what (docs/cli.md).
@@ -92,7 +93,7 @@ pub async fn change(
         );
     }
     if !report.rejected.is_empty() {
-        let reasons: Vec<&str> = report.rejected.iter().map(|r| r.message.as_str()).collect();
+        let reasons: Vec<_> = report.rejected.iter().map(|r| line(&r.message)).collect();
         bail!("{what}: the server refused it: {}", reasons.join("; "));
     }
     if !report.conflicts.is_empty() {
@@ -104,8 +105,9 @@ pub async fn change(
     }
     if let Some(reason) = &report.offline {
         eprintln!(
-            "{what}: queued on this device; the server is unreachable ({reason}). It will be sent \
-             at the next `gophkeeper sync` or command that reaches the server."
+            "{what}: queued on this device; the server is unreachable ({}). It will be sent \
+             at the next `gophkeeper sync` or command that reaches the server.",
+            line(reason)
         );
     } else if report.unconfirmed > 0 {
         eprintln!(

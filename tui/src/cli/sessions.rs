@@ -5,6 +5,7 @@ use clap::Args;
 
 use super::context::explain;
 use super::{Done, Globals};
+use crate::output::sanitize::line;
 use crate::output::{json, print_json, write_stdout};
 
 #[derive(Debug, Args)]
@@ -47,8 +48,8 @@ pub async fn run(globals: &Globals, args: Sessions) -> anyhow::Result<Done> {
     for s in &sessions {
         text.push_str(&format!(
             "{}  {}  signed in {}, last seen {}{}\n",
-            s.session_id,
-            s.device_name,
+            line(&s.session_id),
+            line(&s.device_name),
             clock.date_time(s.created_at_ms),
             clock.date_time(s.last_seen_at_ms),
             if s.current { "  (this device)" } else { "" }

@@ -9,6 +9,7 @@ use clap::Args;
 use gophkeeper_client::vault::profile_status;
 
 use super::{Done, Globals};
+use crate::output::sanitize::line;
 use crate::output::{json, print_json, write_stdout};
 
 /// A status check should answer quickly even when the server is away.
@@ -50,9 +51,9 @@ pub async fn run(globals: &Globals, args: Status) -> anyhow::Result<Done> {
     let text = format!(
         "profile:    {}\nserver:     {}\nuser:       {} ({})\nlogged in:  {}\nonline:     {}\n\
          pending:    {}\nconflicts:  {}\ntampered:   {}\nlast sync:  {}\n",
-        status.profile,
-        status.server,
-        status.username,
+        line(&status.profile),
+        line(&status.server),
+        line(&status.username),
         status.user_id,
         yes_no(status.logged_in),
         yes_no(status.online),

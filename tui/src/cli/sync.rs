@@ -6,20 +6,23 @@ use anyhow::bail;
 
 use super::context::explain;
 use super::{Done, Globals, report};
+use crate::output::sanitize::line;
 
 pub async fn run(globals: &Globals) -> anyhow::Result<Done> {
     let vault = globals.unlock().await?;
     let result = vault.sync().await.map_err(|err| explain(err, &vault))?;
     if let Some(reason) = &result.offline {
         bail!(
-            "cannot reach the server ({reason}); {} change(s) stay queued on this device",
+            "cannot reach the server ({}); {} change(s) stay queued on this device",
+            line(reason),
             result.pending
         );
     }
     for rejection in &result.rejected {
         eprintln!(
             "refused by the server, dropped: {} ({})",
-            rejection.record_id, rejection.message
+            rejection.record_id,
+            line(&rejection.message)
         );
     }
     eprintln!(

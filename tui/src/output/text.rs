@@ -2,6 +2,8 @@
 //! CVV, hidden custom field, a text item's content or a file's bytes are
 //! only shown when asked for one by one (`get --field`, `get --out`) or in
 //! `--json`. Card numbers show their last four digits, as on a receipt.
+//! Every value shown goes through [`sanitize`]: one-line values with all
+//! control characters escaped, notes keeping their newlines.
 
 use std::fmt::Write as _;
 
@@ -10,6 +12,7 @@ use gophkeeper_client::vault::Entry;
 use zeroize::Zeroizing;
 
 use super::json::state_name;
+use super::sanitize;
 
 const MASK: &str = "********";
 
@@ -20,7 +23,7 @@ pub fn summary_line(entry: &Entry) -> String {
         "{}  {:<6}  {}",
         entry.id,
         entry.item.kind().name(),
-        entry.item.name
+        sanitize::line(&entry.item.name)
     );
     if entry.state != gophkeeper_client::vault::EntryState::Synced {
         let _ = write!(line, "  ({})", state_name(entry.state));
@@ -108,7 +111,7 @@ pub fn body(out: &mut String, item: &Item) {
         }
     }
     if !item.notes.is_empty() {
-        row(out, "notes", &item.notes);
+        multi_line_row(out, "notes", &item.notes);
     }
 }
 
@@ -119,10 +122,20 @@ pub fn masked_card_number(number: &str) -> String {
     format!("**** {last}")
 }
 
-/// `label: value`, with later lines of a multi-line value indented under
-/// the first.
+/// `label: value` on one line: a newline in the value is escaped like any
+/// control character, so a value cannot fake a row of its own.
 fn row(out: &mut String, label: &str, value: &str) {
+    let label = format!("{}:", sanitize::line(label));
+    // Zeroizing: the escaped copy of a value is as private as the value.
+    let value = Zeroizing::new(sanitize::line(value).into_owned());
+    let _ = writeln!(out, "{label:<10} {}", value.as_str());
+}
+
+/// `label: value` for a value that is multi-line by nature (notes), later
+/// lines indented under the first.
+fn multi_line_row(out: &mut String, label: &str, value: &str) {
     let label = format!("{label}:");
+    let value = Zeroizing::new(sanitize::lines(value).into_owned());
     let mut lines = value.lines();
     let _ = writeln!(out, "{label:<10} {}", lines.next().unwrap_or_default());
     for line in lines {
@@ -277,5 +290,53 @@ mod tests {
         renamed.name = "m".into();
         assert_eq!(differences(&login("a"), &renamed), ["name"]);
         assert!(differences(&login("a"), &login("a")).is_empty());
+    }
+
+    /// Names, fields and notes can come from the server or an imported
+    /// file: no control character reaches the terminal, notes keep their
+    /// lines, and nothing else can start a row of its own.
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let osc52 = "\x1b]52;c;aGVsbG8=\x07";
+        let mut login = Item::new(
+            format!("pay{osc52}\x1b[2J\rpal\npassword: fake"),
+            Payload::Login {
+                username: "me\x1b[31m".into(),
+                password: "pw".into(),
+                urls: vec!["https://a.example/\u{9b}2J".into()],
+                totp: None,
+            },
+        );
+        login.fields.push(CustomField::new("k\x1b[2J", "v\r\x7f"));
+        login.notes = format!("line one\r\n{osc52}\rline two\n\tindented");
+        let mut e = entry(login);
+        e.state = EntryState::Pending;
+        let text = details(&e);
+        let listed = summary_line(&e);
+        for shown in [text.as_str(), listed.as_str()] {
+            let bad: Vec<char> = shown
+                .chars()
+                .filter(|&c| c.is_control() && c != '\n' && c != '\t')
+                .collect();
+            assert!(bad.is_empty(), "{bad:?} in {shown}");
+            assert!(shown.contains(r"pay\u{1b}]52;c;aGVsbG8=\u{7}\u{1b}[2J\rpal\npassword: fake"));
+        }
+        assert!(!listed.contains('\n'), "{listed}");
+        // One row per field: the name's newline did not make a row.
+        assert!(
+            !text.lines().any(|l| l.starts_with("password: fake")),
+            "{}",
+            text.as_str()
+        );
+        for row in [
+            r"username:  me\u{1b}[31m",
+            r"url:       https://a.example/\u{9b}2J",
+            r"field k\u{1b}[2J: v\r\u{7f}",
+            "notes:     line one\n",
+            r"           \u{1b}]52;c;aGVsbG8=\u{7}\rline two",
+            "           \tindented\n",
+        ] {
+            assert!(text.contains(row), "{row:?} not in\n{}", text.as_str());
+        }
     }
 }

@@ -24,6 +24,7 @@ mod scan;
 mod secrets;
 mod shell;
 mod tamper;
+mod terminal;
 mod times;
 mod trust;
 #[cfg(unix)] // tmux, and `env -u` in the command it runs.

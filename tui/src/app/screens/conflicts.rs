@@ -13,6 +13,7 @@ use super::detail;
 use crate::app::event::Effect;
 use crate::app::state::{Screen, State};
 use crate::app::ui;
+use crate::output::sanitize;
 use crate::output::text::differences;
 
 #[derive(Debug, Default)]
@@ -95,7 +96,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         .mine
         .as_ref()
         .or(conflict.theirs.as_ref())
-        .map_or_else(String::new, |i| i.name.clone());
+        .map_or_else(String::new, |i| sanitize::line(&i.name).into_owned());
     let differ = match (&conflict.mine, &conflict.theirs) {
         (Some(mine), Some(theirs)) => differences(mine, theirs).join(", "),
         _ => "one side deleted it".into(),

@@ -17,6 +17,7 @@ use crate::app::event::Effect;
 use crate::app::input::{TextInput, mask};
 use crate::app::state::{Confirm, Overlay, Screen, State};
 use crate::app::ui;
+use crate::output::sanitize;
 use crate::output::text::masked_card_number;
 use crate::totp::Totp;
 
@@ -105,11 +106,23 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
+/// `label: value` on one row; a newline in the value shows escaped, so a
+/// name cannot fake a row of its own.
 fn row(lines: &mut Vec<Line<'static>>, label: &str, value: String) {
-    let mut parts = value.split('\n');
+    rows(lines, label, vec![sanitize::line(&value).into_owned()]);
+}
+
+/// A value that is multi-line by nature (notes, a text item's text): one
+/// row per line, later ones indented under the first.
+fn multi_line_row(lines: &mut Vec<Line<'static>>, label: &str, value: String) {
+    rows(lines, label, sanitize::screen_lines(&value));
+}
+
+fn rows(lines: &mut Vec<Line<'static>>, label: &str, parts: Vec<String>) {
+    let mut parts = parts.into_iter();
     lines.push(Line::from(vec![
-        Span::styled(format!("{label:>12}: "), ui::dim()),
-        Span::raw(parts.next().unwrap_or_default().to_owned()),
+        Span::styled(format!("{:>12}: ", sanitize::line(label)), ui::dim()),
+        Span::raw(parts.next().unwrap_or_default()),
     ]));
     for more in parts {
         lines.push(Line::from(format!("{:>14}{more}", "")));
@@ -164,7 +177,7 @@ pub fn lines(entry: &Entry, reveal: bool, unix_now: u64) -> Vec<Line<'static>> {
                 row(&mut out, "TOTP", code);
             }
         }
-        Payload::Text { text } => row(&mut out, "text", secret(text, reveal)),
+        Payload::Text { text } => multi_line_row(&mut out, "text", secret(text, reveal)),
         Payload::Binary { file_name, bytes } => {
             row(&mut out, "file", file_name.clone());
             row(&mut out, "size", format!("{} bytes", bytes.len()));
@@ -203,7 +216,7 @@ pub fn lines(entry: &Entry, reveal: bool, unix_now: u64) -> Vec<Line<'static>> {
         row(&mut out, &field.key, value);
     }
     if !item.notes.is_empty() {
-        row(&mut out, "notes", item.notes.clone());
+        multi_line_row(&mut out, "notes", item.notes.clone());
     }
     out
 }
@@ -224,7 +237,10 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     text.push(Line::styled(keys, ui::dim()));
     let title = Line::from(vec![
         Span::raw(" "),
-        Span::styled(entry.item.name.clone(), Style::new().fg(Color::Cyan)),
+        Span::styled(
+            sanitize::line(&entry.item.name).into_owned(),
+            Style::new().fg(Color::Cyan),
+        ),
         Span::raw(" "),
     ]);
     frame.render_widget(

@@ -17,6 +17,7 @@ use crate::app::input::TextInput;
 use crate::app::search;
 use crate::app::state::{Confirm, Overlay, Screen, State};
 use crate::app::ui;
+use crate::output::sanitize;
 use crate::output::text::masked_card_number;
 
 #[derive(Debug, Default)]
@@ -244,12 +245,20 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|&i| {
             let entry = &vault.entries[i];
-            let name: String = entry.item.name.chars().take(name_width).collect();
+            let name: String = sanitize::line(&entry.item.name)
+                .chars()
+                .take(name_width)
+                .collect();
             ListItem::new(Line::from(vec![
                 state_mark(entry.state),
                 Span::raw(format!(" {name:<name_width$} ")),
                 Span::styled(format!("{:<7}", entry.item.kind().name()), ui::dim()),
-                Span::raw(subtitle(entry).chars().take(24).collect::<String>()),
+                Span::raw(
+                    sanitize::line(&subtitle(entry))
+                        .chars()
+                        .take(24)
+                        .collect::<String>(),
+                ),
             ]))
         })
         .collect();

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, List, ListItem, ListState};
 use crate::app::event::Effect;
 use crate::app::state::{Confirm, Overlay, Screen, State};
 use crate::app::ui;
+use crate::output::sanitize;
 
 #[derive(Debug, Default)]
 pub struct SessionsView {
@@ -66,7 +67,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         .map(|s| {
             let mark = if s.current { "*" } else { " " };
             // 28 leaves room for both times with their zones in 78 columns.
-            let name: String = s.device_name.chars().take(28).collect();
+            let name: String = sanitize::line(&s.device_name).chars().take(28).collect();
             ListItem::new(Line::from(format!(
                 "{mark} {name:<28} since {}  seen {}",
                 clock.date_time(s.created_at_ms),

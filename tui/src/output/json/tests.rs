@@ -172,3 +172,38 @@ fn status_sessions_conflicts_and_codes() {
         json!({"code": "123456", "remaining_seconds": 12, "period": 30, "digits": 6, "algorithm": "SHA1"})
     );
 }
+
+/// JSON output needs no sanitizing of its own: serde_json writes every C0
+/// control character as an escape, `json_line` adds DEL and C1, so the
+/// line printed holds no control character, and a script reading it gets
+/// the exact text back.
+#[test]
+fn control_characters_are_escaped_in_json() {
+    let hostile = "a\x1b]52;c;aGVsbG8=\x07\x1b[2J\rb\u{9b}\x7f\n";
+    let mut item = Item::new(
+        hostile,
+        Payload::Login {
+            username: hostile.into(),
+            password: hostile.into(),
+            urls: vec![],
+            totp: None,
+        },
+    );
+    item.notes = hostile.into();
+    item.fields.push(CustomField::new(hostile, hostile));
+    let entry = entry(item);
+    let full = crate::output::json_line(&Full::of(&entry)).unwrap();
+    let summary = crate::output::json_line(&Summary::of(&entry)).unwrap();
+    for line in [full, summary] {
+        let line = std::str::from_utf8(&line).unwrap();
+        let body = line.strip_suffix('\n').unwrap();
+        assert!(!body.chars().any(char::is_control), "{line}");
+        assert!(
+            body.contains(r"a\u001b]52;c;aGVsbG8=\u0007\u001b[2J\rb\u009b\u007f\n"),
+            "{line}"
+        );
+        let back: Value = serde_json::from_str(line).unwrap();
+        let name = back.get("name").or_else(|| back["item"].get("name"));
+        assert_eq!(name.and_then(Value::as_str), Some(hostile));
+    }
+}
