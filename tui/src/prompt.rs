@@ -18,10 +18,6 @@ pub const NEW_PASSWORD_ENV: &str = "GOPHKEEPER_NEW_PASSWORD";
 /// The password an export file was made with, for `import --format gophkeeper`.
 pub const EXPORT_PASSWORD_ENV: &str = "GOPHKEEPER_EXPORT_PASSWORD";
 
-/// New master passwords shorter than this are refused: the whole vault
-/// rests on it, and Argon2id only slows guessing down.
-pub const MIN_MASTER_PASSWORD_CHARS: usize = 8;
-
 /// From `env` if set, else asked once on the terminal.
 pub fn password(env: &str, question: &str) -> anyhow::Result<SecretString> {
     if let Some(value) = from_env(env) {
@@ -30,32 +26,21 @@ pub fn password(env: &str, question: &str) -> anyhow::Result<SecretString> {
     ask_hidden(question, env)
 }
 
-/// A new password: from `env` if set (once), else asked twice on the
-/// terminal, which must agree.
+/// A new master password: from `env` if set (once), else asked twice on
+/// the terminal, which must agree. Its strength is checked where it is
+/// used (`Vault::register`, `Vault::change_password`), for every UI alike.
 pub fn new_password(env: &str, question: &str) -> anyhow::Result<SecretString> {
-    let password = match from_env(env) {
-        Some(value) => value,
+    match from_env(env) {
+        Some(value) => Ok(value),
         None => {
             let first = ask_hidden(question, env)?;
             let second = ask_hidden("Type it again: ", env)?;
             if first.expose_secret() != second.expose_secret() {
                 bail!("the two passwords differ; nothing was changed");
             }
-            first
+            Ok(first)
         }
-    };
-    check_new_master_password(&password)?;
-    Ok(password)
-}
-
-pub fn check_new_master_password(password: &SecretString) -> anyhow::Result<()> {
-    if password.expose_secret().chars().count() < MIN_MASTER_PASSWORD_CHARS {
-        bail!(
-            "a master password needs at least {MIN_MASTER_PASSWORD_CHARS} characters (a passphrase \
-             from `gophkeeper generate --words 6` is a good one)"
-        );
     }
-    Ok(())
 }
 
 fn from_env(env: &str) -> Option<SecretString> {
@@ -114,11 +99,5 @@ mod tests {
         for no in ["", "\n", "n", "no", "yess", "sure"] {
             assert!(!is_yes(no), "{no:?}");
         }
-    }
-
-    #[test]
-    fn short_master_passwords_are_refused() {
-        assert!(check_new_master_password(&SecretString::from("1234567")).is_err());
-        assert!(check_new_master_password(&SecretString::from("12345678")).is_ok());
     }
 }

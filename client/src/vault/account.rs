@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 
-use super::{TamperAlert, Vault, VaultError, derive};
+use super::{TamperAlert, Vault, VaultError, check_master_password, derive};
 use crate::crypto::KdfParams;
 use crate::session::DeviceSession;
 use crate::sync::SyncEvent;
@@ -46,6 +46,8 @@ impl Vault {
         current: &SecretString,
         new: &SecretString,
     ) -> Result<(), VaultError> {
+        // Before anything is derived, written or sent.
+        check_master_password(new, &self.profile.username)?;
         let old_master = derive(current, &self.profile.kdf).await?;
         // Checked here first, so a typo costs no server round trip.
         old_master

@@ -9,6 +9,7 @@ mod account;
 mod device;
 mod items;
 mod profile;
+mod strength;
 mod verify;
 
 use std::path::Path;
@@ -21,6 +22,9 @@ pub use self::account::VaultStatus;
 pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Listing, Resolved, Saved, Unreadable};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};
+pub use self::strength::{
+    MIN_MASTER_PASSWORD_CHARS, MIN_SCORE, WeakPassword, check_master_password,
+};
 pub use self::verify::{Finding, Place, Problem, VerifyReport};
 // The types a user interface names when it uses a vault.
 pub use crate::cache::{Profile, TamperAlert, TamperKind, default_profile_dir};
@@ -46,6 +50,8 @@ const REFRESH_TOKEN_PURPOSE: &str = "refresh-token";
 pub enum VaultError {
     #[error("wrong master password")]
     WrongPassword,
+    #[error(transparent)]
+    WeakPassword(#[from] WeakPassword),
     #[error("no profile in {path}; log in or register first")]
     NoProfile { path: String },
     #[error("the profile in {path} belongs to {username}; use another profile directory")]
@@ -214,6 +220,8 @@ impl Vault {
         password: &SecretString,
         ask: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Self, VaultError> {
+        // Before anything is written or sent.
+        check_master_password(password, username)?;
         let cache = Cache::open(profile_dir).await?;
         if let Some(existing) = cache.profile().await? {
             return Err(VaultError::ProfileInUse {

@@ -288,3 +288,42 @@ async fn a_login_refuses_kdf_costs_lower_than_the_profile_knows() {
     let kept = stored_profile(b.profile()).await.unwrap().unwrap();
     assert_eq!(kept.kdf.memory_kib, 131_072);
 }
+
+/// The master-password rule lives in the library, so every interface
+/// gets it: a weak password is refused by `register` and
+/// `change_password` before anything is written or sent.
+#[tokio::test]
+async fn weak_master_passwords_are_refused_before_anything_happens() {
+    let server = TestServer::start().await;
+    let laptop = Device::new();
+    for weak in ["hunter2", "passwordpassword", "frank2026frank"] {
+        let err = Vault::register(
+            &server.options(),
+            laptop.profile(),
+            "frank",
+            &SecretString::from(weak),
+            &mut |_| true,
+        )
+        .await
+        .unwrap_err();
+        let VaultError::WeakPassword(weakness) = &err else {
+            panic!("expected a weak-password refusal, got {err}");
+        };
+        assert!(weakness.too_short || weakness.score < 3, "{weakness:?}");
+        assert!(!err.to_string().contains(weak), "{err}");
+        // Nothing on disk, nothing on the server.
+        assert_eq!(std::fs::read_dir(laptop.profile()).unwrap().count(), 0);
+        assert!(stored_profile(laptop.profile()).await.unwrap().is_none());
+    }
+    let mut vault = laptop.register(&server, "frank").await;
+
+    let err = vault
+        .change_password(&password(), &SecretString::from("frank2026frank"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::WeakPassword(_)), "{err}");
+    drop(vault);
+    // Unchanged: the old password still opens it and still logs in.
+    Vault::unlock(laptop.profile(), &password()).await.unwrap();
+    Device::new().login(&server, "frank").await;
+}

@@ -58,6 +58,21 @@ fn connect() {
     insta::assert_snapshot!("connect_trust", draw(&state));
 }
 
+/// A weak new master password: the form says why, with zxcvbn's advice.
+#[test]
+fn connect_register_weak() {
+    let mut state = State::new(Default::default(), None, "https://vault.example:443");
+    typed(&mut state, "ann");
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "ann2026ann");
+    apply(&mut state, key(KeyCode::F(2)));
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "ann2026ann");
+    apply(&mut state, key(KeyCode::Enter));
+    assert!(state.busy.is_none(), "nothing sent");
+    insta::assert_snapshot!(draw(&state));
+}
+
 #[test]
 fn unlock_and_busy() {
     let mut state = locked();
@@ -244,6 +259,8 @@ fn passwd() {
     let mut state = opened();
     apply(&mut state, key(KeyCode::Char('P')));
     typed(&mut state, "old one");
+    apply(&mut state, key(KeyCode::Tab));
+    typed(&mut state, "new");
     apply(&mut state, key(KeyCode::Tab));
     typed(&mut state, "new");
     apply(&mut state, key(KeyCode::Enter));

@@ -41,13 +41,27 @@ async fn after_a_password_change_the_other_device_logs_in_again_and_reads_everyt
         .await;
     phone.ok(&["sync"]).await;
 
-    // Too short, and the two prompts are skipped by the env var.
-    laptop
-        .cmd(&["passwd"])
-        .env("GOPHKEEPER_NEW_PASSWORD", "short")
-        .run()
-        .await
-        .fails_with(1, "at least 8 characters");
+    // Too weak (the two prompts are skipped by the env var): refused with
+    // the reason and zxcvbn's advice, never echoing it, and nothing
+    // changes (the old password keeps working below).
+    for (weak, why) in [
+        ("short", "fewer than 12 characters"),
+        ("passwordpassword", "estimated strength is 0 of 4"),
+        ("dan2026dandan", "It is built on the user name"),
+    ] {
+        let out = laptop
+            .cmd(&["passwd"])
+            .env("GOPHKEEPER_NEW_PASSWORD", weak)
+            .run()
+            .await
+            .fails_with(1, why);
+        assert!(
+            out.stderr.contains("the master password was not changed"),
+            "{out:#?}"
+        );
+        assert!(out.stderr.contains("at least 12 characters"), "{out:#?}");
+        assert!(!out.stderr.contains(weak), "{out:#?}");
+    }
     // A wrong current password changes nothing.
     laptop
         .cmd(&["passwd"])
@@ -113,4 +127,38 @@ async fn after_a_password_change_the_other_device_logs_in_again_and_reads_everyt
         phone.ok(&["get", "After", "--field", "text"]).await.stdout,
         "n2\n"
     );
+}
+
+/// A weak master password at registration: refused with zxcvbn's advice
+/// and the rule, exit code 1, no account on the server and no profile on
+/// disk; a strong one then gets the same name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weak_master_password_makes_no_account() {
+    let server = TestServer::start().await;
+    let mut device = Device::new(&server);
+    for (weak, why) in [
+        ("hunter2", "fewer than 12 characters"),
+        (
+            "passwordpassword",
+            "Repeats like \"abcabcabc\" are only slightly harder",
+        ),
+        ("walter2026walter", "It is built on the user name"),
+    ] {
+        device.password = weak.into();
+        let out = device.run(&["register", "walter"]).await.fails_with(1, why);
+        for part in [
+            "cannot register \"walter\"",
+            "the master password is too weak",
+            "at least 12 characters and a strength estimate (zxcvbn) of at least 3 of 4",
+        ] {
+            assert!(out.stderr.contains(part), "{part}: {out:#?}");
+        }
+        assert!(!out.stderr.contains(weak), "{out:#?}");
+        assert!(out.stdout.is_empty(), "{out:#?}");
+        let files: Vec<_> = std::fs::read_dir(device.profile()).unwrap().collect();
+        assert!(files.is_empty(), "nothing on disk: {files:?}");
+    }
+    device.password = PASSWORD.into();
+    let out = device.ok(&["register", "walter"]).await;
+    assert!(out.stderr.contains("Registered \"walter\""), "{out:#?}");
 }

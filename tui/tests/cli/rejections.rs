@@ -189,7 +189,7 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
         .env("GOPHKEEPER_PASSWORD", "1234567")
         .run()
         .await
-        .fails_with(1, "at least 8 characters");
+        .fails_with(1, "fewer than 12 characters");
     Device::new(&server)
         .run(&["register", "rita"])
         .await

@@ -4,18 +4,17 @@
 //! exact fingerprint and pins it in the profile.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use gophkeeper_client::vault::ServerUrl;
+use gophkeeper_client::vault::{ServerUrl, check_master_password};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 use secrecy::SecretString;
 
 use crate::app::event::Effect;
 use crate::app::input::TextInput;
 use crate::app::state::{Screen, State};
 use crate::app::ui;
-use crate::prompt::MIN_MASTER_PASSWORD_CHARS;
 
 #[derive(Debug)]
 pub struct ConnectForm {
@@ -26,6 +25,9 @@ pub struct ConnectForm {
     pub repeat: TextInput,
     pub register: bool,
     pub focus: usize,
+    /// Why the last new password was refused, with zxcvbn's advice: too
+    /// long for the message row, so the form shows it.
+    pub advice: Option<String>,
 }
 
 impl ConnectForm {
@@ -37,6 +39,7 @@ impl ConnectForm {
             repeat: TextInput::secret(""),
             register: false,
             focus: 1,
+            advice: None,
         }
     }
 
@@ -69,17 +72,22 @@ impl ConnectForm {
         if self.password.is_empty() {
             return Some("type the master password".into());
         }
-        if self.register {
-            if self.password.value().chars().count() < MIN_MASTER_PASSWORD_CHARS {
-                return Some(format!(
-                    "a master password needs at least {MIN_MASTER_PASSWORD_CHARS} characters"
-                ));
-            }
-            if self.password.value() != self.repeat.value() {
-                return Some("the two passwords differ".into());
-            }
+        if self.register && self.password.value() != self.repeat.value() {
+            return Some("the two passwords differ".into());
         }
         None
+    }
+
+    /// When registering: why the password is too weak, if it is. The
+    /// library refuses it too; asking here answers at once.
+    pub fn weakness(&self) -> Option<String> {
+        if !self.register {
+            return None;
+        }
+        let password = SecretString::from(self.password.value());
+        check_master_password(&password, self.username.value().trim())
+            .err()
+            .map(|weak| weak.to_string())
     }
 
     /// The login (or registration) this form asks for.
@@ -116,6 +124,11 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 state.error(problem);
                 return Vec::new();
             }
+            form.advice = form.weakness();
+            if form.advice.is_some() {
+                state.error("the master password is too weak; the form says why");
+                return Vec::new();
+            }
             let effect = form.effect(None);
             state.busy = Some(if form.register {
                 "registering (Argon2id key derivation)".into()
@@ -141,7 +154,9 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     } else {
         "Log in"
     };
-    let inner = ui::dialog(frame, area, 70, 10, title);
+    let advice = form.advice.as_ref().filter(|_| form.register);
+    let height = if advice.is_some() { 15 } else { 10 };
+    let inner = ui::dialog(frame, area, 70, height, title);
     let width = usize::from(inner.width);
     let mut lines = vec![
         ui::field_line("server", &form.server, form.focus == 0, false, width),
@@ -174,7 +189,11 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         },
         ui::dim(),
     ));
-    frame.render_widget(Paragraph::new(lines), inner);
+    if let Some(advice) = advice {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(advice.clone(), ui::error_style()));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 #[cfg(test)]
@@ -202,16 +221,31 @@ mod tests {
             Some("type the master password")
         );
         assert_eq!(form("ann", "pw").problem(), None);
-        let mut register = form("ann", "short");
+        let mut register = form("ann", "plinth marmot saffron quiver");
         register.register = true;
-        assert!(register.problem().unwrap().contains("at least 8"));
-        register.password.set("long enough pw");
-        register.repeat.set("long enough pv");
+        register.repeat.set("plinth marmot saffron quivet");
         assert_eq!(
             register.problem().as_deref(),
             Some("the two passwords differ")
         );
-        register.repeat.set("long enough pw");
+        for (weak, why) in [
+            ("short", "fewer than 12 characters"),
+            ("passwordpassword", "estimated strength"),
+            ("annann2026ann", "built on the user name"),
+        ] {
+            register.password.set(weak);
+            register.repeat.set(weak);
+            assert_eq!(register.problem(), None);
+            let text = register.weakness().unwrap_or_default();
+            assert!(text.contains(why), "{weak}: {text}");
+        }
+        register.password.set("plinth marmot saffron quiver");
+        register.repeat.set("plinth marmot saffron quiver");
         assert_eq!(register.problem(), None);
+        assert_eq!(register.weakness(), None);
+        // Logging in takes the password the account has.
+        register.register = false;
+        register.password.set("short");
+        assert_eq!(register.weakness(), None);
     }
 }
