@@ -148,3 +148,35 @@ async fn an_imported_file_cannot_drive_the_terminal() {
     no_controls(&out);
     assert_eq!(out.stdout.trim().len(), 6, "{out:#?}");
 }
+
+/// Another device's version in a conflict: its name is shown escaped in
+/// the conflicts list, like everywhere else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_listing_shows_the_other_side_escaped() {
+    let server = TestServer::start().await;
+    let (laptop, phone) = (Device::new(&server), Device::new(&server));
+    laptop.ok(&["register", "cora"]).await;
+    phone.ok(&["login", "cora"]).await;
+    laptop.ok(&["add", "text", "doc", "--text", "base"]).await;
+    phone.ok(&["sync"]).await;
+    let hostile = format!("doc{OSC52}{CLEAR}\r");
+    laptop.ok(&["edit", "doc", "--name", &hostile]).await;
+    let out = phone.run(&["edit", "doc", "--text", "mine"]).await;
+    assert_eq!(out.code, 3, "{out:#?}");
+    no_controls(&out);
+
+    let out = phone.ok(&["conflicts"]).await;
+    no_controls(&out);
+    assert!(
+        out.stdout
+            .contains(r#"theirs: text "doc\u{1b}]52;c;aGVsbG8=\u{7}\u{1b}[2J\r""#),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("differ:  name, text"), "{out:#?}");
+    let out = phone.ok(&["conflicts", "--json"]).await;
+    no_controls(&out);
+    assert_eq!(
+        out.json()[0]["theirs"]["name"],
+        Value::from(hostile.as_str())
+    );
+}
