@@ -45,6 +45,12 @@ impl Plaintext {
         Self(bytes.to_vec())
     }
 
+    /// Drops the first `n` bytes in place (no second copy to wipe: what
+    /// moves stays in this buffer, whose spare capacity is wiped on drop).
+    pub(crate) fn drop_front(&mut self, n: usize) {
+        self.0.drain(..n.min(self.0.len()));
+    }
+
     pub fn as_slice(&self) -> &[u8] {
         &self.0
     }

@@ -259,19 +259,20 @@ impl VaultKey {
             });
         };
         let clear = header.encode();
-        let plaintext =
+        let mut body =
             aead::open_after_header(&self.0, HEADER_V2_LEN, &aad.encode_v2(&clear), sealed)?;
-        let Some((time, body)) = plaintext.split_first_chunk::<WRITTEN_AT_LEN>() else {
+        let Some(time) = body.first_chunk::<WRITTEN_AT_LEN>() else {
             return Err(CryptoError::DecryptionFailed);
         };
         let written_at_ms = i64::from_be_bytes(*time);
+        body.drop_front(WRITTEN_AT_LEN);
         if header.tombstone && !body.is_empty() {
             return Err(CryptoError::DecryptionFailed);
         }
         Ok(OpenedRecord {
             header: Some(header),
             written_at_ms: Some(written_at_ms),
-            body: Plaintext::copied_from(body),
+            body,
         })
     }
 }

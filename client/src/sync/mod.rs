@@ -356,15 +356,15 @@ impl SyncEngine {
         }))
     }
 
-    /// Splits a page into what may enter the mirror and what is refused.
-    /// Records are checked against the mirror and against the page's own
-    /// earlier records, so a page cannot roll back what it just served.
+    /// Splits a page into what may enter the mirror and what is refused,
+    /// each record checked against the mirror (a page holds each record at
+    /// most once: `Changes` serves the current row of each).
     async fn check_page(
         &self,
         records: Vec<StoredRecord>,
     ) -> Result<(Vec<StoredRecord>, Vec<TamperAlert>), SyncError> {
         let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
-        let mut known: HashMap<Uuid, StoredRecord> = self
+        let known: HashMap<Uuid, StoredRecord> = self
             .cache
             .records(&ids)
             .await?
@@ -380,22 +380,17 @@ impl SyncEngine {
                 continue;
             }
             match (self.sealer.check(&record, trusted), trusted) {
-                (Ok(()), _) => {
-                    known.insert(record.id, record.clone());
-                    accepted.push(record);
-                }
+                (Ok(()), _) => accepted.push(record),
                 (Err(alert), Some(trusted)) => {
                     // Keep the content this device trusts, under the
                     // server's new revision: the revision is only the
                     // server's compare-and-swap token, and taking it lets
                     // this device's next edit replace what the server holds
                     // by a version above it.
-                    let kept = StoredRecord {
+                    accepted.push(StoredRecord {
                         revision: record.revision,
                         ..trusted.clone()
-                    };
-                    known.insert(kept.id, kept.clone());
-                    accepted.push(kept);
+                    });
                     refused.push(alert);
                 }
                 (Err(alert), None) => refused.push(alert),

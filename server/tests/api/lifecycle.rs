@@ -91,7 +91,11 @@ async fn graceful_shutdown_applies_every_accepted_command() {
     let mut accepted = Vec::new();
     for i in 0..200u32 {
         let record = uuid::Uuid::new_v4().to_string();
-        let command = create_cmd(&record, v1::RecordKind::Text, &i.to_le_bytes());
+        let command = create_cmd(
+            &record,
+            v1::RecordKind::Text,
+            &[b"n".as_slice(), &i.to_le_bytes()].concat(),
+        );
         device
             .vault
             .clone()

@@ -259,7 +259,7 @@ async fn changes_page_through_every_revision_without_skipping() {
         } else {
             v1::RecordKind::Text
         };
-        ids.push(device.create(kind, &[i; 100]).await.0);
+        ids.push(device.create(kind, &[i + 100; 100]).await.0);
     }
     // Change one early record so it moves to the end of the order.
     let moved = applied(
