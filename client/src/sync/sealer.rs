@@ -110,28 +110,49 @@ impl Sealer {
             .open_record(&self.aad(record.id, kind), &record.ciphertext)
     }
 
-    /// Whether `incoming` from the server may replace `known`, the copy
-    /// this device trusts (none if it never saw the record).
+    /// Whether a stored record opens as what it claims to be (a live record
+    /// or a tombstone). A deletion from before format 2 and a kind from a
+    /// newer client cannot be judged, and pass.
+    pub(crate) fn opens(&self, record: &StoredRecord) -> bool {
+        if (record.deleted && record.ciphertext.is_empty())
+            || ItemKind::try_from(record.kind).is_err()
+        {
+            return true;
+        }
+        self.open(record)
+            .is_ok_and(|opened| opened.is_tombstone() == record.deleted)
+    }
+
+    /// Whether `incoming` from the server may replace `known`, this
+    /// device's copy (none if it never saw the record).
+    ///
+    /// Only a copy that opens is protected. A record this device holds no
+    /// such copy of has nothing to roll back, so it is taken as served and
+    /// opened when shown ([`crate::vault::Vault::list_checked`] reports one
+    /// that does not open, and it protects nothing until it does): that
+    /// keeps a first sync from decrypting every record twice.
     pub fn check(
         &self,
         incoming: &StoredRecord,
         known: Option<&StoredRecord>,
     ) -> Result<(), TamperAlert> {
         let refuse = |what| Err(TamperAlert::new(incoming.id, what, incoming.revision));
+        let Some(known) = known.filter(|k| self.opens(k)) else {
+            return Ok(());
+        };
         if ItemKind::try_from(incoming.kind).is_err() {
-            // A kind from a newer client: this one cannot open it, and only
-            // shows it as unknown. It may not replace a record it knows.
-            return match known {
-                None => Ok(()),
-                Some(_) => refuse(TamperKind::DoesNotOpen),
-            };
+            // A kind from a newer client: this one cannot open it. It may
+            // not replace a record this device knows.
+            return refuse(TamperKind::DoesNotOpen);
         }
-        let known_in_v2 =
-            known.is_some_and(|k| RecordHeader::peek(&k.ciphertext).ok().flatten().is_some());
+        let known_in_v2 = RecordHeader::peek(&known.ciphertext)
+            .ok()
+            .flatten()
+            .is_some();
         if incoming.deleted && incoming.ciphertext.is_empty() {
             // A deletion from before format 2 carries no tombstone; it is
             // believed only for a record this device never saw in format 2.
-            return if known_in_v2 && !known.is_some_and(|k| k.deleted) {
+            return if known_in_v2 && !known.deleted {
                 refuse(TamperKind::ForgedDeletion)
             } else {
                 Ok(())
@@ -151,9 +172,6 @@ impl Sealer {
                 TamperKind::DoesNotOpen
             });
         }
-        let Some(known) = known else {
-            return Ok(());
-        };
         let known_version = stored_version(&known.ciphertext);
         if opened.header.is_none() && known_in_v2 {
             return refuse(TamperKind::Rollback);

@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::{TamperKind, Vault, VaultError};
 use crate::cache::{OpKind, StoredRecord, stored_version};
 use crate::crypto::FingerprintEntry;
-use crate::item::ItemKind;
 
 /// Where a problem was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,14 +76,7 @@ impl Vault {
             })
         });
         for record in mirror.iter().cloned().chain(queued) {
-            let legacy_deletion = record.deleted && record.ciphertext.is_empty();
-            if legacy_deletion || ItemKind::try_from(record.kind).is_err() {
-                continue;
-            }
-            let opens = sealer
-                .open(&record)
-                .is_ok_and(|opened| opened.is_tombstone() == record.deleted);
-            if !opens {
+            if !sealer.opens(&record) {
                 found(
                     record.id,
                     Problem::Tampered(TamperKind::DoesNotOpen),
@@ -107,6 +99,13 @@ impl Vault {
                 let trusted = known.remove(&record.id);
                 if let Err(alert) = sealer.check(record, trusted) {
                     found(record.id, Problem::Tampered(alert.what), Place::Server);
+                } else if !sealer.opens(record) {
+                    // What the pull takes unopened, verify opens.
+                    found(
+                        record.id,
+                        Problem::Tampered(TamperKind::DoesNotOpen),
+                        Place::Server,
+                    );
                 }
             }
             for id in known.into_keys() {

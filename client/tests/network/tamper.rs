@@ -451,3 +451,44 @@ async fn a_change_queued_in_format_1_is_resealed_not_lost() {
     let mut operator = Operator::open(&server).await;
     assert_eq!(operator.row(id).await.ciphertext[0], 2);
 }
+
+/// A record a device sees for the first time is taken as served and opened
+/// when shown: one that does not open is reported there (and by verify),
+/// not silently dropped, and it protects nothing, so the next honest
+/// version replaces it.
+#[tokio::test]
+async fn a_first_seen_record_that_does_not_open_is_reported_and_replaced() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "first-seen").await;
+    let vault_b = b.login(&server, "first-seen").await;
+    let id = vault_a.add(&note("fresh", "v1")).await.unwrap().record_id;
+    let mut operator = Operator::open(&server).await;
+    let mut bytes = operator.row(id).await.ciphertext;
+    bytes[70] ^= 1;
+    sqlx::query("UPDATE records SET ciphertext = ? WHERE record_id = ?")
+        .bind(&bytes)
+        .bind(id.as_bytes().to_vec())
+        .execute(&mut operator.db)
+        .await
+        .unwrap();
+
+    assert!(vault_b.sync().await.unwrap().tampered.is_empty());
+    let listing = vault_b.list_checked().await.unwrap();
+    assert!(listing.entries.is_empty());
+    assert_eq!(listing.unreadable.len(), 1);
+    assert_eq!(listing.unreadable[0].id, id);
+    assert_eq!(vault_b.status().await.unwrap().tampered, 1);
+    let findings = vault_b.verify().await.unwrap().findings;
+    assert!(
+        findings.iter().any(|f| f.record_id == id
+            && f.problem == Problem::Tampered(TamperKind::DoesNotOpen)
+            && f.place == Place::Server),
+        "{findings:?}"
+    );
+
+    vault_a.edit(id, &note("fresh", "v2")).await.unwrap();
+    let report = vault_b.sync().await.unwrap();
+    assert!(report.tampered.is_empty(), "{report:?}");
+    assert_eq!(text(&vault_b, "fresh").await, "v2");
+}
