@@ -72,12 +72,16 @@ pub struct TamperAlert {
     pub detected_at_ms: i64,
 }
 
+/// Keeps an alert, once: the same (record, what, revision) again, as a
+/// listing or a resent command meets it, adds nothing.
 pub(super) async fn record_alert(
     conn: &mut SqliteConnection,
     alert: &TamperAlert,
 ) -> Result<(), CacheError> {
     sqlx::query(
-        "INSERT INTO tamper_alerts (record_id, what, revision, detected_at_ms) VALUES (?, ?, ?, ?)",
+        "INSERT INTO tamper_alerts (record_id, what, revision, detected_at_ms) \
+         SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM tamper_alerts \
+         WHERE record_id = ?1 AND what = ?2 AND revision = ?3)",
     )
     .bind(alert.record_id.to_string())
     .bind(alert.what.as_str())
@@ -165,28 +169,11 @@ impl Cache {
         })
     }
 
-    /// Keeps one refusal outside a page of changes (a conflict's "theirs").
+    /// Keeps one refusal outside a page of changes (a conflict's "theirs",
+    /// a copy that does not open when listed).
     pub async fn add_tamper_alert(&self, alert: &TamperAlert) -> Result<(), CacheError> {
         let mut conn = self.pool.acquire().await?;
         record_alert(&mut conn, alert).await
-    }
-
-    /// Keeps an alert unless the same one (record, what, revision) is kept.
-    pub async fn add_tamper_alert_once(&self, alert: &TamperAlert) -> Result<(), CacheError> {
-        let mut tx = self.pool.begin().await?;
-        let known: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM tamper_alerts WHERE record_id = ? AND what = ? AND revision = ?",
-        )
-        .bind(alert.record_id.to_string())
-        .bind(alert.what.as_str())
-        .bind(to_sql(alert.revision))
-        .fetch_one(&mut *tx)
-        .await?;
-        if known == 0 {
-            record_alert(&mut tx, alert).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Every record the sync refused, oldest first.

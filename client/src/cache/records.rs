@@ -52,6 +52,17 @@ impl StoredRecord {
     }
 }
 
+/// A query of the mirror's columns, in the order [`record_from_row`]
+/// reads them, followed by `$rest`.
+macro_rules! select_records {
+    ($rest:literal) => {
+        concat!(
+            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms FROM records ",
+            $rest
+        )
+    };
+}
+
 pub(super) fn record_from_row(row: &SqliteRow) -> Result<StoredRecord, CacheError> {
     Ok(StoredRecord {
         id: uuid_column(row, "record_id")?,
@@ -113,13 +124,10 @@ impl Cache {
     }
 
     pub async fn record(&self, id: Uuid) -> Result<Option<StoredRecord>, CacheError> {
-        let row = sqlx::query(
-            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
-             FROM records WHERE record_id = ?",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(select_records!("WHERE record_id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(record_from_row).transpose()
     }
 
@@ -127,10 +135,9 @@ impl Cache {
     pub async fn records(&self, ids: &[Uuid]) -> Result<Vec<StoredRecord>, CacheError> {
         let ids = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
             .map_err(|e| CacheError::Corrupt(e.to_string()))?;
-        let rows = sqlx::query(
-            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
-             FROM records WHERE record_id IN (SELECT value FROM json_each(?))",
-        )
+        let rows = sqlx::query(select_records!(
+            "WHERE record_id IN (SELECT value FROM json_each(?))"
+        ))
         .bind(ids)
         .fetch_all(&self.pool)
         .await?;
@@ -140,11 +147,10 @@ impl Cache {
     /// Live records still in record format 1 (first byte 1), which the
     /// upgrade pass re-seals in format 2.
     pub async fn format_1_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
-        let rows = sqlx::query(
-            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
-             FROM records WHERE deleted = 0 AND substr(ciphertext, 1, 1) = x'01' \
-             ORDER BY record_id",
-        )
+        let rows = sqlx::query(select_records!(
+            "WHERE deleted = 0 AND substr(ciphertext, 1, 1) = x'01' \
+             ORDER BY record_id"
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record_from_row).collect()
@@ -152,23 +158,17 @@ impl Cache {
 
     /// Every record of the mirror, tombstones included.
     pub async fn all_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
-        let rows = sqlx::query(
-            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
-             FROM records ORDER BY record_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(select_records!("ORDER BY record_id"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(record_from_row).collect()
     }
 
     /// Every live (not deleted) record.
     pub async fn live_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
-        let rows = sqlx::query(
-            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms \
-             FROM records WHERE deleted = 0 ORDER BY record_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(select_records!("WHERE deleted = 0 ORDER BY record_id"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(record_from_row).collect()
     }
 }

@@ -184,12 +184,13 @@ impl SyncEngine {
     }
 
     async fn push_locked(&self) -> Result<SyncReport, SyncError> {
-        self.reseal_queued_format_1().await?;
+        let pending = self.cache.pending().await?;
+        let pending = self.reseal_queued_format_1(pending).await?;
         let mut report = SyncReport::default();
         // Records whose earlier command is still unresolved this round.
         let mut blocked: HashSet<Uuid> = HashSet::new();
         let mut reachable = self.session.is_online();
-        for op in self.cache.pending().await? {
+        for op in pending {
             if blocked.contains(&op.record_id) {
                 continue;
             }

@@ -42,9 +42,10 @@ impl SyncEngine {
             .await?
             .ok_or_else(|| SyncError::Resolve(format!("no conflict on record {record_id}")))?;
         let theirs = &conflict.theirs;
+        let theirs_version = stored_version(&theirs.ciphertext);
         let above_theirs = Versions {
-            base: stored_version(&theirs.ciphertext),
-            version: stored_version(&theirs.ciphertext) + 1,
+            base: theirs_version,
+            version: theirs_version + 1,
         };
         let mine_deleted = conflict.mine_op == OpKind::Delete;
         let (op, new_id) = match choice {

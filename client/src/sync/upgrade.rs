@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::{SyncEngine, SyncError};
-use crate::cache::{NewOp, OpKind, StoredRecord, Versions};
+use crate::cache::{NewOp, OpKind, PendingOp, StoredRecord, Versions};
 use crate::crypto::RECORD_FORMAT_V2;
 use crate::item::ItemKind;
 
@@ -53,14 +53,17 @@ impl SyncEngine {
     /// Sent ones are frozen (the server may have applied them) and go out
     /// as they are.
     /// Only a record's sole queued change is re-sealed: its versions then
-    /// follow from the mirror alone.
-    pub(super) async fn reseal_queued_format_1(&self) -> Result<(), SyncError> {
-        let pending = self.cache.pending().await?;
+    /// follow from the mirror alone. Takes the queue the push is about to
+    /// send and returns it as it then stands.
+    pub(super) async fn reseal_queued_format_1(
+        &self,
+        mut pending: Vec<PendingOp>,
+    ) -> Result<Vec<PendingOp>, SyncError> {
         let mut per_record: HashMap<Uuid, usize> = HashMap::new();
         for op in &pending {
             *per_record.entry(op.record_id).or_default() += 1;
         }
-        for op in pending {
+        for op in &mut pending {
             let in_format_2 = op
                 .ciphertext
                 .as_deref()
@@ -92,7 +95,8 @@ impl SyncEngine {
                 (_, None) => continue,
             };
             self.cache.replace_unsent(op.seq, &ciphertext).await?;
+            op.ciphertext = Some(ciphertext);
         }
-        Ok(())
+        Ok(pending)
     }
 }

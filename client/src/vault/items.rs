@@ -172,7 +172,7 @@ impl Vault {
                     let newer_kind = matches!(err, VaultError::UnknownKind(_));
                     if !newer_kind {
                         let alert = TamperAlert::new(id, TamperKind::DoesNotOpen, local.revision);
-                        self.cache.add_tamper_alert_once(&alert).await?;
+                        self.cache.add_tamper_alert(&alert).await?;
                     }
                     unreadable.push(Unreadable {
                         id,

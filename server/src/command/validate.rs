@@ -6,7 +6,7 @@ use gophkeeper_proto::MAX_RECORD_BYTES;
 use gophkeeper_proto::v1;
 
 use crate::ids::{CommandId, RecordId, SessionId, UserId};
-use crate::vault::{ApplyCommand, Op};
+use crate::vault::{ApplyCommand, Op, RECORD_FORMAT_2 as FORMAT_2};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -51,9 +51,8 @@ fn ciphertext(bytes: Vec<u8>) -> Result<Vec<u8>, CommandError> {
     Ok(bytes)
 }
 
-/// The first byte of a record in format 2, the length of its clear header,
-/// and the least it can be: header, nonce, the sealed time and the tag.
-const FORMAT_2: u8 = 2;
+/// The length of a format 2 record's clear header, and the least the
+/// record can be: header, nonce, the sealed time and the tag.
 const FORMAT_2_HEADER: usize = 38;
 const FORMAT_2_MIN_LEN: usize = FORMAT_2_HEADER + 24 + 8 + 16;
 const FLAG_TOMBSTONE: u8 = 1;

@@ -131,11 +131,14 @@ impl std::fmt::Debug for Op {
     }
 }
 
-/// Whether a sealed record is in record format 2 (its first byte). Once a
-/// record is, an older client may not write it back in format 1, which
-/// would strip its rollback protection.
+/// The first byte of a record sealed in record format 2 (docs/design.md).
+pub const RECORD_FORMAT_2: u8 = 2;
+
+/// Whether a sealed record is in record format 2. Once a record is, an
+/// older client may not write it back in format 1, which would strip its
+/// rollback protection.
 fn is_format_2(sealed: &[u8]) -> bool {
-    sealed.first() == Some(&2)
+    sealed.first() == Some(&RECORD_FORMAT_2)
 }
 
 impl Op {
