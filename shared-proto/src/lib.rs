@@ -37,6 +37,7 @@ impl v1::RecordKind {
             Self::Text => "text",
             Self::Binary => "binary",
             Self::Card => "card",
+            Self::VaultSummary => "vault-summary",
         }
     }
 }

@@ -31,14 +31,19 @@ pub struct Versions {
 /// Why the sync refused a record the server served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TamperKind {
-    /// An older version than one this device had seen.
+    /// An older version than one this device had seen, or than a key
+    /// holder's summary lists.
     Rollback,
     /// A deletion without a tombstone from a key holder.
     ForgedDeletion,
     /// The record does not open under the vault key.
     DoesNotOpen,
-    /// Another record under a version this device already knew.
+    /// Another record under a version this device already knew, or than
+    /// a key holder's summary lists.
     Fork,
+    /// A record a key holder's summary lists that the server did not
+    /// serve at all.
+    Withheld,
 }
 
 impl TamperKind {
@@ -48,6 +53,7 @@ impl TamperKind {
             Self::ForgedDeletion => "forged-deletion",
             Self::DoesNotOpen => "does-not-open",
             Self::Fork => "fork",
+            Self::Withheld => "withheld",
         }
     }
 
@@ -57,6 +63,7 @@ impl TamperKind {
             "forged-deletion" => Self::ForgedDeletion,
             "does-not-open" => Self::DoesNotOpen,
             "fork" => Self::Fork,
+            "withheld" => Self::Withheld,
             other => return Err(CacheError::Corrupt(format!("tamper alert {other:?}"))),
         })
     }
@@ -174,6 +181,14 @@ impl Cache {
     pub async fn add_tamper_alert(&self, alert: &TamperAlert) -> Result<(), CacheError> {
         let mut conn = self.pool.acquire().await?;
         record_alert(&mut conn, alert).await
+    }
+
+    /// How many records the sync refused something of.
+    pub async fn tampered_records(&self) -> Result<usize, CacheError> {
+        let count: i64 = sqlx::query_scalar("SELECT count(DISTINCT record_id) FROM tamper_alerts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(count).unwrap_or(0))
     }
 
     /// Every record the sync refused, oldest first.

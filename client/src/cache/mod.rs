@@ -11,6 +11,7 @@
 mod integrity;
 mod queue;
 mod records;
+mod summary;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -26,6 +27,7 @@ pub(crate) use self::integrity::stored_version;
 pub use self::integrity::{TamperAlert, TamperKind, Versions};
 pub use self::queue::{Conflict, NewOp, OpKind, PendingOp};
 pub use self::records::StoredRecord;
+pub use self::summary::{DIGEST_LEN, SummaryEntry, summary_bucket};
 use crate::crypto::{KdfParams, SALT_LEN};
 use crate::transport::{Fingerprint, Trust};
 

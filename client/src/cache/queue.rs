@@ -80,7 +80,9 @@ pub struct PendingOp {
     pub ciphertext: Option<Vec<u8>>,
     pub base_revision: Option<u64>,
     pub sent: bool,
-    /// Only re-seals a format 1 record in format 2 ([`Cache::enqueue_upgrade`]).
+    /// Carries no edit of the person's: a re-seal of a format 1 record in
+    /// format 2 ([`Cache::enqueue_upgrade`]) or a bucket of this device's
+    /// vault summary ([`Cache::enqueue_summary`]).
     pub upgrade: bool,
 }
 
@@ -206,6 +208,12 @@ impl Cache {
     /// Returns `false` when nothing is left queued for the record (a create
     /// and its delete cancelled out).
     pub async fn enqueue(&self, op: &NewOp) -> Result<bool, CacheError> {
+        self.enqueue_marked(op, false).await
+    }
+
+    /// [`Cache::enqueue`]; `no_edit` marks the record's queued commands as
+    /// carrying no edit of the person's, in the same transaction.
+    async fn enqueue_marked(&self, op: &NewOp, no_edit: bool) -> Result<bool, CacheError> {
         let mut tx = self.pool.begin().await?;
         let existing = ops_of(&mut tx, op.record_id).await?;
         let last = existing.last();
@@ -251,6 +259,12 @@ impl Cache {
                 true
             }
         };
+        if no_edit {
+            sqlx::query("UPDATE pending SET upgrade = 1 WHERE record_id = ?")
+                .bind(op.record_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(queued)
     }
@@ -334,10 +348,13 @@ impl Cache {
     ) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
         let ops = ops_of(&mut tx, op.record_id).await?;
-        if op.upgrade && ops.iter().all(|o| o.seq == op.seq) {
-            // Another device changed (or upgraded) the record first; this
-            // re-seal carried no edit, so theirs simply stands.
-            delete_op(&mut tx, op.seq).await?;
+        if op.upgrade && ops.iter().all(|o| o.upgrade) {
+            // Another device changed (or upgraded) the record first, or a
+            // summary met an older copy of itself; these commands carried
+            // no edit, so theirs simply stands.
+            for queued in &ops {
+                delete_op(&mut tx, queued.seq).await?;
+            }
             upsert(&mut tx, theirs).await?;
             tx.commit().await?;
             return Ok(());
@@ -428,6 +445,13 @@ impl Cache {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Queues a new bucket of this device's vault summary, folded into an
+    /// unsent one like any edit, and marked as carrying no edit of the
+    /// person's (a conflict drops it silently).
+    pub async fn enqueue_summary(&self, op: &NewOp) -> Result<(), CacheError> {
+        self.enqueue_marked(op, true).await.map(drop)
     }
 
     /// Queues the re-seal of a format 1 record in format 2, unless the

@@ -8,6 +8,7 @@ use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
 use super::integrity::{TamperAlert, record_alert};
+use super::summary::summary_bucket;
 use super::{Cache, CacheError, from_sql, to_sql, uuid_column};
 
 /// One record as the server holds it: ciphertext, never plaintext.
@@ -79,12 +80,14 @@ pub(super) async fn upsert(
     conn: &mut SqliteConnection,
     record: &StoredRecord,
 ) -> Result<(), CacheError> {
+    let entry = record.summary_entry();
     sqlx::query(
-        "INSERT INTO records (record_id, kind, ciphertext, revision, deleted, updated_at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?) \
+        "INSERT INTO records (record_id, kind, ciphertext, revision, deleted, updated_at_ms, \
+         version, digest, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (record_id) DO UPDATE SET kind = excluded.kind, \
          ciphertext = excluded.ciphertext, revision = excluded.revision, \
-         deleted = excluded.deleted, updated_at_ms = excluded.updated_at_ms \
+         deleted = excluded.deleted, updated_at_ms = excluded.updated_at_ms, \
+         version = excluded.version, digest = excluded.digest, bucket = excluded.bucket \
          WHERE excluded.revision > records.revision",
     )
     .bind(record.id.to_string())
@@ -93,6 +96,9 @@ pub(super) async fn upsert(
     .bind(to_sql(record.revision))
     .bind(record.deleted)
     .bind(record.updated_at_ms)
+    .bind(to_sql(entry.version))
+    .bind(entry.digest.as_slice())
+    .bind(summary_bucket(record.id))
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -40,7 +40,7 @@ pub(crate) use plaintext::{wipe_bytes, wipe_string};
 pub(crate) use record::RECORD_FORMAT_V2;
 #[cfg(any(test, feature = "internals"))]
 pub use record::SEAL_OVERHEAD;
-pub use record::{OpenedRecord, RecordAad, RecordHeader, sealed_len};
+pub use record::{OpenedRecord, RecordAad, RecordHeader, VAULT_SUMMARY_KIND, sealed_len};
 
 /// What can go wrong in key derivation and decryption.
 ///

@@ -43,16 +43,35 @@ const AAD_V2_LEN: usize = AAD_V1_LEN + 4 + 8 + 8 + 16 + 1;
 pub struct RecordAad {
     pub user_id: Uuid,
     pub record_id: Uuid,
-    pub kind: ItemKind,
+    /// The record kind's wire number: an item kind, or
+    /// [`VAULT_SUMMARY_KIND`].
+    kind: u8,
 }
+
+/// The wire number of a vault summary record (`RecordKind::VaultSummary`).
+pub const VAULT_SUMMARY_KIND: u8 = 5;
 
 impl RecordAad {
     pub fn new(user_id: Uuid, record_id: Uuid, kind: ItemKind) -> Self {
         Self {
             user_id,
             record_id,
-            kind,
+            kind: kind.as_u8(),
         }
+    }
+
+    /// One bucket of a device's vault summary (`docs/design.md`).
+    pub fn vault_summary(user_id: Uuid, record_id: Uuid) -> Self {
+        Self {
+            user_id,
+            record_id,
+            kind: VAULT_SUMMARY_KIND,
+        }
+    }
+
+    /// The item kind; `None` for a vault summary.
+    pub fn item_kind(&self) -> Option<ItemKind> {
+        ItemKind::try_from(i32::from(self.kind)).ok()
     }
 
     /// Canonical encoding: fixed-length fields in a fixed order after a
@@ -63,7 +82,7 @@ impl RecordAad {
         out[20] = RECORD_FORMAT_V1;
         out[21..37].copy_from_slice(self.user_id.as_bytes());
         out[37..53].copy_from_slice(self.record_id.as_bytes());
-        out[53] = self.kind.as_u8();
+        out[53] = self.kind;
         out
     }
 
@@ -545,9 +564,10 @@ mod tests {
             if aad.user_id != aad.record_id {
                 wrong.push(RecordAad { user_id: aad.record_id, record_id: aad.user_id, ..aad });
             }
-            for kind in KINDS.into_iter().filter(|k| *k != aad.kind) {
-                wrong.push(RecordAad { kind, ..aad });
+            for kind in KINDS.into_iter().filter(|k| Some(*k) != aad.item_kind()) {
+                wrong.push(RecordAad { kind: kind.as_u8(), ..aad });
             }
+            wrong.push(RecordAad::vault_summary(aad.user_id, aad.record_id));
             for other in &wrong {
                 prop_assert!(rejects(&key, other, &sealed), "{:?}", other);
             }

@@ -62,7 +62,7 @@ impl TryFrom<RecordKind> for ItemKind {
             RecordKind::Text => Ok(Self::Text),
             RecordKind::Binary => Ok(Self::Binary),
             RecordKind::Card => Ok(Self::Card),
-            RecordKind::Unspecified => Err(UnknownKind(kind as i32)),
+            RecordKind::Unspecified | RecordKind::VaultSummary => Err(UnknownKind(kind as i32)),
         }
     }
 }

@@ -102,6 +102,9 @@ pub enum ItemError {
     /// with. Always a client bug: the label is authenticated.
     #[error("the item is a {item} but the record is labelled {record}")]
     KindMismatch { item: ItemKind, record: ItemKind },
+    /// The record is a vault summary, not an item.
+    #[error("the record is a vault summary, not an item")]
+    NotAnItem,
     /// The record is a sealed deletion, not an item.
     #[error("the record is a deletion, not an item")]
     Tombstone,

@@ -35,10 +35,11 @@ impl Item {
         written_at_ms: i64,
     ) -> Result<Vec<u8>, ItemError> {
         self.validate()?;
-        if aad.kind != self.kind() {
+        let record = aad.item_kind().ok_or(ItemError::NotAnItem)?;
+        if record != self.kind() {
             return Err(ItemError::KindMismatch {
                 item: self.kind(),
-                record: aad.kind,
+                record,
             });
         }
         let len = encode::encoded_len(self);
@@ -67,11 +68,12 @@ impl Item {
         if opened.is_tombstone() {
             return Err(ItemError::Tombstone);
         }
+        let record = aad.item_kind().ok_or(ItemError::NotAnItem)?;
         let item = Item::decode(&opened.body)?;
-        if item.kind() != aad.kind {
+        if item.kind() != record {
             return Err(ItemError::KindMismatch {
                 item: item.kind(),
-                record: aad.kind,
+                record,
             });
         }
         Ok(item)

@@ -16,10 +16,11 @@
 
 mod resolve;
 mod sealer;
+mod summary;
 mod upgrade;
 mod watch;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use gophkeeper_proto::v1;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 
 pub use self::resolve::Resolution;
 pub use self::sealer::Sealer;
+pub use self::summary::{is_summary, judge};
 pub use self::watch::{SyncEvent, WatchHandle};
 use crate::cache::{Cache, CacheError, OpKind, PendingOp, StoredRecord, TamperAlert, now_ms};
 use crate::session::{ApiError, Session};
@@ -53,9 +55,9 @@ pub struct Rejection {
 /// What one sync (or push, or pull) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
-    /// Commands applied by the server.
+    /// Commands applied by the server (vault summaries not counted).
     pub applied: usize,
-    /// Records that came in with `Changes`.
+    /// Records that came in with `Changes` (vault summaries not counted).
     pub pulled: usize,
     /// Records whose command met a newer version on the server.
     pub conflicts: Vec<Uuid>,
@@ -183,7 +185,21 @@ impl SyncEngine {
         self.pull_locked().await
     }
 
+    /// Sends the queue; then, if that applied changes, this device's
+    /// summary of the buckets they fell in.
     async fn push_locked(&self) -> Result<SyncReport, SyncError> {
+        let (mut report, changed) = self.push_queue().await?;
+        if report.offline.is_none() && !changed.is_empty() {
+            self.queue_summaries(&summary::buckets_of(changed)).await?;
+            report.merge(self.push_queue().await?.0);
+        }
+        Ok(report)
+    }
+
+    /// Sends every queued command it can; also returns the records whose
+    /// changes (not summaries) were applied.
+    async fn push_queue(&self) -> Result<(SyncReport, Vec<Uuid>), SyncError> {
+        let mut changed = Vec::new();
         let pending = self.cache.pending().await?;
         let pending = self.reseal_queued_format_1(pending).await?;
         let mut report = SyncReport::default();
@@ -243,7 +259,10 @@ impl SyncEngine {
             match result {
                 v1::command_outcome::Result::Applied(applied) => {
                     self.cache.finish_applied(&op, applied.revision).await?;
-                    report.applied += 1;
+                    if op.kind != i32::from(crate::crypto::VAULT_SUMMARY_KIND) {
+                        report.applied += 1;
+                        changed.push(op.record_id);
+                    }
                 }
                 v1::command_outcome::Result::Conflict(conflict) => {
                     let theirs = conflict.current.ok_or_else(|| {
@@ -268,11 +287,13 @@ impl SyncEngine {
             }
         }
         report.pending = self.cache.pending_count().await?;
-        Ok(report)
+        Ok((report, changed))
     }
 
     async fn pull_locked(&self) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
+        // Summaries that came in, checked once the pull is complete.
+        let mut summaries = BTreeSet::new();
         let state = self.cache.sync_state().await?;
         let mut since = state.cursor;
         let mut min_revision = state.seen_revision;
@@ -290,7 +311,7 @@ impl SyncEngine {
                 .into_iter()
                 .map(StoredRecord::from_proto)
                 .collect::<Result<Vec<_>, _>>()?;
-            report.pulled += records.len();
+            report.pulled += records.iter().filter(|r| !is_summary(r)).count();
             let (records, refused) = self.check_page(records).await?;
             for alert in &refused {
                 tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "refused a record");
@@ -298,6 +319,7 @@ impl SyncEngine {
             self.cache
                 .apply_changes(&records, &refused, page.next_since_revision)
                 .await?;
+            summaries.extend(records.iter().filter(|r| is_summary(r)).map(|r| r.id));
             report.tampered.extend(refused);
             // A server must move the cursor forward while it has more.
             if !page.has_more || page.next_since_revision <= since {
@@ -307,6 +329,9 @@ impl SyncEngine {
             min_revision = 0;
         }
         if report.offline.is_none() {
+            report
+                .tampered
+                .extend(self.check_summaries(&summaries).await?);
             self.cache.set_last_sync(now_ms()).await?;
         }
         report.pending = self.cache.pending_count().await?;

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::cache::{StoredRecord, TamperAlert, TamperKind, Versions, now_ms, stored_version};
-use crate::crypto::{CryptoError, OpenedRecord, RecordAad, RecordHeader, VaultKey};
+use crate::crypto::{
+    CryptoError, OpenedRecord, RecordAad, RecordHeader, VAULT_SUMMARY_KIND, VaultKey,
+};
 use crate::item::{Item, ItemError, ItemKind};
 
 /// The key epoch every record is sealed under until key rotation (#16)
@@ -104,19 +106,42 @@ impl Sealer {
         )
     }
 
+    /// One bucket of this device's vault summary, as the version
+    /// `versions` names.
+    pub(crate) fn seal_summary(&self, record_id: Uuid, body: &[u8], versions: Versions) -> Vec<u8> {
+        self.key.seal_record(
+            &RecordAad::vault_summary(self.user_id, record_id),
+            &self.header(versions, false),
+            now_ms(),
+            body,
+        )
+    }
+
+    /// The record id of one bucket of this device's vault summary.
+    pub(crate) fn summary_id(&self, bucket: u8) -> Uuid {
+        super::summary::summary_record_id(self.user_id, self.device_id, bucket)
+    }
+
+    /// The associated data of a record of this kind; `None` for a kind
+    /// from a newer client.
+    fn aad_of(&self, record: &StoredRecord) -> Option<RecordAad> {
+        if record.kind == i32::from(VAULT_SUMMARY_KIND) {
+            return Some(RecordAad::vault_summary(self.user_id, record.id));
+        }
+        let kind = ItemKind::try_from(record.kind).ok()?;
+        Some(self.aad(record.id, kind))
+    }
+
     pub(crate) fn open(&self, record: &StoredRecord) -> Result<OpenedRecord, CryptoError> {
-        let kind = ItemKind::try_from(record.kind).map_err(|_| CryptoError::DecryptionFailed)?;
-        self.key
-            .open_record(&self.aad(record.id, kind), &record.ciphertext)
+        let aad = self.aad_of(record).ok_or(CryptoError::DecryptionFailed)?;
+        self.key.open_record(&aad, &record.ciphertext)
     }
 
     /// Whether a stored record opens as what it claims to be (a live record
     /// or a tombstone). A deletion from before format 2 and a kind from a
     /// newer client cannot be judged, and pass.
     pub(crate) fn opens(&self, record: &StoredRecord) -> bool {
-        if (record.deleted && record.ciphertext.is_empty())
-            || ItemKind::try_from(record.kind).is_err()
-        {
+        if (record.deleted && record.ciphertext.is_empty()) || self.aad_of(record).is_none() {
             return true;
         }
         self.open(record)
@@ -140,7 +165,7 @@ impl Sealer {
         let Some(known) = known.filter(|k| self.opens(k)) else {
             return Ok(());
         };
-        if ItemKind::try_from(incoming.kind).is_err() {
+        if self.aad_of(incoming).is_none() {
             // A kind from a newer client: this one cannot open it. It may
             // not replace a record this device knows.
             return refuse(TamperKind::DoesNotOpen);

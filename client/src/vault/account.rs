@@ -21,7 +21,7 @@ pub struct VaultStatus {
     pub logged_in: bool,
     pub pending: usize,
     pub conflicts: usize,
-    /// Records the sync refused as tampered with.
+    /// Records the sync refused as tampered with (each counted once).
     pub tampered: usize,
     /// Milliseconds since the Unix epoch.
     pub last_sync_ms: Option<i64>,
@@ -112,7 +112,7 @@ impl Vault {
             logged_in: self.session.has_tokens().await,
             pending: self.cache.pending_count().await?,
             conflicts: self.cache.conflicts().await?.len(),
-            tampered: self.cache.tamper_alerts().await?.len(),
+            tampered: self.cache.tampered_records().await?,
             last_sync_ms: state.last_sync_ms,
             watching: self.watch.as_ref().is_some_and(|w| w.is_running()),
         })

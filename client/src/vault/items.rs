@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{Vault, VaultError};
 use crate::cache::{NewOp, OpKind, TamperAlert, TamperKind};
-use crate::crypto::RecordAad;
+use crate::crypto::{RecordAad, VAULT_SUMMARY_KIND};
 use crate::item::{Item, ItemError, ItemKind};
 use crate::sync::{Resolution, SyncError, SyncReport};
 
@@ -94,7 +94,11 @@ impl Vault {
 
     async fn local_view(&self) -> Result<BTreeMap<Uuid, Local>, VaultError> {
         let mut view = BTreeMap::new();
+        let summary = i32::from(VAULT_SUMMARY_KIND);
         for record in self.cache.live_records().await? {
+            if record.kind == summary {
+                continue;
+            }
             view.insert(
                 record.id,
                 Local {
@@ -106,6 +110,9 @@ impl Vault {
             );
         }
         for op in self.cache.pending().await? {
+            if op.kind == summary {
+                continue;
+            }
             match (op.op, op.ciphertext) {
                 (OpKind::Delete, _) => {
                     view.remove(&op.record_id);

@@ -139,6 +139,8 @@ pub struct Vault {
     profile: Profile,
     tokens: TokenStore,
     watch: Option<WatchHandle>,
+    /// What the sync right after logging in refused.
+    login_tampered: Vec<TamperAlert>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -325,10 +327,11 @@ impl Vault {
             // Profiles made before the keyring kept it in the cache.
             cache.set_sealed_refresh_token(None).await?;
         }
-        let vault = Self::assemble(cache, session, key, local_key, profile, tokens).await?;
+        let mut vault = Self::assemble(cache, session, key, local_key, profile, tokens).await?;
         // A first sync is a courtesy: offline right after login is possible.
-        if let Err(err) = vault.engine.sync().await {
-            tracing::warn!(%err, "first sync after login failed");
+        match vault.engine.sync().await {
+            Ok(report) => vault.login_tampered = report.tampered,
+            Err(err) => tracing::warn!(%err, "first sync after login failed"),
         }
         Ok(vault)
     }
@@ -357,6 +360,7 @@ impl Vault {
             profile,
             tokens,
             watch: None,
+            login_tampered: Vec::new(),
         })
     }
 
@@ -430,6 +434,12 @@ impl Vault {
 
     /// Set once, when the token first went to a file because there is no
     /// OS keyring: the person should hear of it.
+    /// What the sync run by [`Vault::login`] or [`Vault::register`]
+    /// refused: a new device finds withheld records there.
+    pub fn login_tampered(&self) -> &[TamperAlert] {
+        &self.login_tampered
+    }
+
     pub fn token_notice(&self) -> Option<&str> {
         self.tokens.notice()
     }

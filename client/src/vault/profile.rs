@@ -26,7 +26,8 @@ pub struct ProfileStatus {
     /// Changes queued on this device, not yet accepted by the server.
     pub pending: usize,
     pub conflicts: usize,
-    /// Records the sync refused as tampered with (`verify` lists them).
+    /// Records the sync refused as tampered with, each counted once
+    /// (`verify` lists them).
     pub tampered: usize,
     /// Milliseconds since the Unix epoch.
     pub last_sync_ms: Option<i64>,
@@ -79,7 +80,7 @@ async fn read_status(
         online: reachable(&profile, ping_timeout).await,
         pending: cache.pending_count().await?,
         conflicts: cache.conflicts().await?.len(),
-        tampered: cache.tamper_alerts().await?.len(),
+        tampered: cache.tampered_records().await?,
         last_sync_ms: state.last_sync_ms,
         profile,
     }))

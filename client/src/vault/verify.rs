@@ -8,11 +8,12 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::{TamperKind, Vault, VaultError};
-use crate::cache::{OpKind, StoredRecord, stored_version};
+use crate::cache::{OpKind, StoredRecord, SummaryEntry, stored_version};
 use crate::crypto::FingerprintEntry;
+use crate::sync::{is_summary, judge};
 
 /// Where a problem was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Place {
     /// In this device's copy (the mirror or the queue).
     ThisDevice,
@@ -23,14 +24,14 @@ pub enum Place {
 }
 
 /// What is wrong with one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Problem {
     Tampered(TamperKind),
     /// This device holds the record, the server's answer lacks it.
     Withheld,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Finding {
     pub record_id: Uuid,
     pub problem: Problem,
@@ -39,9 +40,11 @@ pub struct Finding {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
-    /// Records in this device's copy, tombstones included.
+    /// Records in this device's copy, tombstones included, vault
+    /// summaries not.
     pub records: usize,
-    /// Records the server holds, or `None` if it could not be reached.
+    /// The same of what the server holds, or `None` if it could not be
+    /// reached.
     pub server_records: Option<usize>,
     pub findings: Vec<Finding>,
     /// Over every record this device holds (id, version, tombstone), keyed
@@ -111,7 +114,32 @@ impl Vault {
             for id in known.into_keys() {
                 found(id, Problem::Withheld, Place::Server);
             }
+            // Every summary the server serves, against what it serves.
+            let served: HashMap<Uuid, (SummaryEntry, &StoredRecord)> = server
+                .iter()
+                .map(|r| (r.id, (r.summary_entry(), r)))
+                .collect();
+            for summary in server.iter().filter(|r| is_summary(r)) {
+                let Some(listed) = self.engine.summary_entries(summary) else {
+                    continue; // reported above as does-not-open
+                };
+                for entry in &listed {
+                    let held = served.get(&entry.record_id);
+                    let problem = match judge(entry, held.map(|(e, _)| e)) {
+                        None => continue,
+                        Some(TamperKind::Withheld) => Problem::Withheld,
+                        // Altered bytes are reported above as such.
+                        Some(TamperKind::Fork) if held.is_some_and(|(_, r)| !sealer.opens(r)) => {
+                            continue;
+                        }
+                        Some(what) => Problem::Tampered(what),
+                    };
+                    found(entry.record_id, problem, Place::Server);
+                }
+            }
         }
+        findings.sort();
+        findings.dedup();
         let entries: Vec<FingerprintEntry> = mirror
             .iter()
             .map(|r| FingerprintEntry {
@@ -120,10 +148,10 @@ impl Vault {
                 tombstone: r.deleted,
             })
             .collect();
-        findings.sort_by_key(|f| f.record_id);
+        let items = |records: &[StoredRecord]| records.iter().filter(|r| !is_summary(r)).count();
         Ok(VerifyReport {
-            records: mirror.len(),
-            server_records: server.as_ref().map(Vec::len),
+            records: items(&mirror),
+            server_records: server.as_deref().map(items),
             findings,
             fingerprint: self.key.vault_fingerprint(&entries),
         })

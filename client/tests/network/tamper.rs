@@ -97,6 +97,49 @@ impl Operator {
         .unwrap();
     }
 
+    /// Every row of the vault as it stands: what a server that forks its
+    /// devices keeps showing some of them.
+    async fn snapshot(&mut self) -> Vec<(Vec<u8>, StoredRow)> {
+        let rows = sqlx::query("SELECT record_id, ciphertext, revision FROM records")
+            .fetch_all(&mut self.db)
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| {
+                let stored = StoredRow {
+                    ciphertext: row.get("ciphertext"),
+                    revision: row.get("revision"),
+                };
+                (row.get("record_id"), stored)
+            })
+            .collect()
+    }
+
+    /// Puts the whole vault back as in `snapshot`, dropping rows made
+    /// since: a consistent older state, summaries included.
+    async fn restore_all(&mut self, snapshot: &[(Vec<u8>, StoredRow)]) {
+        let ids: Vec<Vec<u8>> = snapshot.iter().map(|(id, _)| id.clone()).collect();
+        for (id, row) in snapshot {
+            self.restore(Uuid::from_slice(id).unwrap(), row).await;
+        }
+        let all: Vec<Vec<u8>> = sqlx::query_scalar("SELECT record_id FROM records")
+            .fetch_all(&mut self.db)
+            .await
+            .unwrap();
+        for id in all.into_iter().filter(|id| !ids.contains(id)) {
+            self.drop_row(Uuid::from_slice(&id).unwrap()).await;
+        }
+    }
+
+    /// Withholds a record: its row is gone.
+    async fn drop_row(&mut self, record: Uuid) {
+        sqlx::query("DELETE FROM records WHERE record_id = ?")
+            .bind(record.as_bytes().to_vec())
+            .execute(&mut self.db)
+            .await
+            .unwrap();
+    }
+
     /// Puts a row back exactly as it was (ciphertext and revision): to the
     /// devices that have not seen what came after, nothing happened.
     async fn restore(&mut self, record: Uuid, row: &StoredRow) {
@@ -244,8 +287,9 @@ async fn a_corrupted_record_is_refused_and_the_last_good_one_stays() {
 }
 
 /// The server keeps two devices apart (each writes its own version 2 of a
-/// record from the same version 1) and then joins them: the device that
-/// holds one version 2 refuses the other.
+/// record from the same version 1, and the server shows each only its
+/// own, summaries included) and then joins them: the device that holds one
+/// version 2 refuses the other, and the other's summary that lists it.
 #[tokio::test]
 async fn a_fork_then_join_is_refused() {
     let server = TestServer::start().await;
@@ -255,22 +299,24 @@ async fn a_fork_then_join_is_refused() {
     let id = vault_a.add(&note("shared", "v1")).await.unwrap().record_id;
     vault_c.sync().await.unwrap();
     let mut operator = Operator::open(&server).await;
-    let before = operator.row(id).await;
+    let before = operator.snapshot().await;
 
     vault_a.edit(id, &note("shared", "a's v2")).await.unwrap();
-    // Hide A's write from C: the row goes back to version 1, so C's edit
-    // from version 1 is accepted as if A's never happened.
+    // Hide A's write from C: the vault goes back to where it was, so C's
+    // edit from version 1 is accepted as if A's never happened.
     let a_v2 = operator.row(id).await;
-    operator.restore(id, &before).await;
+    operator.restore_all(&before).await;
     vault_c.edit(id, &note("shared", "c's v2")).await.unwrap();
     let report = vault_c.sync().await.unwrap();
     assert!(report.conflicts.is_empty() && report.tampered.is_empty());
     assert_eq!(text(&vault_c, "shared").await, "c's v2");
 
-    // Join: A now gets C's version 2 under a new revision.
+    // Join: A now gets C's version 2 under a new revision, and C's summary.
     let report = vault_a.sync().await.unwrap();
-    assert_eq!(report.tampered.len(), 1, "{report:?}");
-    assert_eq!(report.tampered[0].what, TamperKind::Fork);
+    assert!(!report.tampered.is_empty(), "{report:?}");
+    for alert in &report.tampered {
+        assert_eq!((alert.record_id, alert.what), (id, TamperKind::Fork));
+    }
     assert_eq!(text(&vault_a, "shared").await, "a's v2");
     // And C, served A's version 2 as newer, refuses it too.
     operator
@@ -280,6 +326,85 @@ async fn a_fork_then_join_is_refused() {
     assert_eq!(report.tampered.len(), 1, "{report:?}");
     assert_eq!(report.tampered[0].what, TamperKind::Fork);
     assert_eq!(text(&vault_c, "shared").await, "c's v2");
+}
+
+/// A fork the server does not hide completely shows at once: C, kept from
+/// A's version 2 of a record but served A's summary, which lists it, finds
+/// the fork on its own next sync, before anything is joined.
+#[tokio::test]
+async fn a_partial_fork_shows_in_the_other_devices_summary() {
+    let server = TestServer::start().await;
+    let (a, c) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "partial-fork").await;
+    let vault_c = c.login(&server, "partial-fork").await;
+    let id = vault_a.add(&note("shared", "v1")).await.unwrap().record_id;
+    vault_c.sync().await.unwrap();
+    let mut operator = Operator::open(&server).await;
+    let before = operator.row(id).await;
+
+    vault_a.edit(id, &note("shared", "a's v2")).await.unwrap();
+    operator.restore(id, &before).await;
+    vault_c.edit(id, &note("shared", "c's v2")).await.unwrap();
+    let report = vault_c.sync().await.unwrap();
+    assert_eq!(report.tampered.len(), 1, "{report:?}");
+    assert_eq!(
+        (report.tampered[0].record_id, report.tampered[0].what),
+        (id, TamperKind::Fork)
+    );
+    assert_eq!(text(&vault_c, "shared").await, "c's v2");
+}
+
+/// A new device has nothing of its own to compare with; the summaries the
+/// other devices wrote tell it what the server must serve. A record
+/// withheld from it, and a record served at an older version than a
+/// device wrote, are both reported on its very first sync.
+#[tokio::test]
+async fn a_new_device_finds_withheld_and_rolled_back_records_on_first_sync() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "first-sync").await;
+    let user = vault_a.user_id();
+    let kept = vault_a.add(&note("kept", "1")).await.unwrap().record_id;
+    let hidden = vault_a.add(&note("hidden", "2")).await.unwrap().record_id;
+    let rotated = vault_a
+        .add(&note("rotated", "old"))
+        .await
+        .unwrap()
+        .record_id;
+    let mut operator = Operator::open(&server).await;
+    let old = operator.row(rotated).await;
+    vault_a
+        .edit(rotated, &note("rotated", "new"))
+        .await
+        .unwrap();
+
+    operator.drop_row(hidden).await;
+    operator.serve(user, rotated, &old.ciphertext, false).await;
+    // Logging in runs the first sync.
+    let vault_b = b.login(&server, "first-sync").await;
+    let alerts = vault_b.tamper_alerts().await.unwrap();
+    let mut found: Vec<_> = alerts.iter().map(|t| (t.record_id, t.what)).collect();
+    found.sort();
+    let mut expected = vec![
+        (hidden, TamperKind::Withheld),
+        (rotated, TamperKind::Rollback),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert_eq!(vault_b.status().await.unwrap().tampered, 2);
+    assert_eq!(text(&vault_b, "kept").await, "1");
+    // No summary shows as an item, and verify names both as well.
+    assert_eq!(vault_b.list().await.unwrap().len(), 2);
+    let findings = vault_b.verify().await.unwrap().findings;
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.record_id == hidden && f.problem == Problem::Withheld)
+    );
+    assert!(findings.iter().any(|f| f.record_id == rotated
+        && f.problem == Problem::Tampered(TamperKind::Rollback)
+        && f.place == Place::Server));
+    let _ = kept;
 }
 
 /// Records an older client sealed in format 1 are re-sealed in format 2 by
@@ -379,11 +504,7 @@ async fn verify_compares_devices_and_names_withheld_and_altered_records() {
 
     // The operator drops one record and alters another in place.
     let mut operator = Operator::open(&server).await;
-    sqlx::query("DELETE FROM records WHERE record_id = ?")
-        .bind(dropped.as_bytes().to_vec())
-        .execute(&mut operator.db)
-        .await
-        .unwrap();
+    operator.drop_row(dropped).await;
     let mut bytes = operator.row(kept).await.ciphertext;
     bytes[70] ^= 1;
     sqlx::query("UPDATE records SET ciphertext = ? WHERE record_id = ?")
@@ -453,9 +574,9 @@ async fn a_change_queued_in_format_1_is_resealed_not_lost() {
 }
 
 /// A record a device sees for the first time is taken as served and opened
-/// when shown: one that does not open is reported there (and by verify),
-/// not silently dropped, and it protects nothing, so the next honest
-/// version replaces it.
+/// when shown: one that does not open is reported (by the summary that
+/// lists its true bytes, when shown, and by verify), not silently dropped,
+/// and it protects nothing, so the next honest version replaces it.
 #[tokio::test]
 async fn a_first_seen_record_that_does_not_open_is_reported_and_replaced() {
     let server = TestServer::start().await;
@@ -473,7 +594,12 @@ async fn a_first_seen_record_that_does_not_open_is_reported_and_replaced() {
         .await
         .unwrap();
 
-    assert!(vault_b.sync().await.unwrap().tampered.is_empty());
+    let report = vault_b.sync().await.unwrap();
+    assert_eq!(report.tampered.len(), 1, "{report:?}");
+    assert_eq!(
+        (report.tampered[0].record_id, report.tampered[0].what),
+        (id, TamperKind::DoesNotOpen)
+    );
     let listing = vault_b.list_checked().await.unwrap();
     assert!(listing.entries.is_empty());
     assert_eq!(listing.unreadable.len(), 1);

@@ -140,7 +140,9 @@ pub fn validate(
             let kind = v1::RecordKind::try_from(create.kind)
                 .ok()
                 .filter(|k| *k != v1::RecordKind::Unspecified)
-                .ok_or_else(|| invalid("kind must be login, text, binary or card"))?;
+                .ok_or_else(|| {
+                    invalid("kind must be login, text, binary, card or vault-summary")
+                })?;
             (
                 create.record_id,
                 Op::Create {

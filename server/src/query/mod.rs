@@ -144,7 +144,9 @@ impl Query {
             .ok()
             .filter(|k| *k != v1::RecordKind::Unspecified)
             .ok_or_else(|| {
-                QueryError::InvalidArgument("kind must be login, text, binary or card".into())
+                QueryError::InvalidArgument(
+                    "kind must be login, text, binary, card or vault-summary".into(),
+                )
             })?;
         let after = match request.page_token.as_str() {
             "" => None,

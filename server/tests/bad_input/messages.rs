@@ -231,12 +231,12 @@ async fn missing_fields_are_named_in_the_refusal() {
         (
             "unspecified kind",
             Some(no_kind),
-            "kind must be login, text, binary or card",
+            "kind must be login, text, binary, card or vault-summary",
         ),
         (
             "unknown kind",
             Some(unknown_kind),
-            "kind must be login, text, binary or card",
+            "kind must be login, text, binary, card or vault-summary",
         ),
     ];
     for (name, command, expected) in cases {

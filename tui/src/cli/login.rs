@@ -33,5 +33,6 @@ pub async fn run(globals: &Globals, args: Login) -> anyhow::Result<Done> {
     if let Some(note) = vault.token_notice() {
         eprintln!("note: {note}");
     }
+    super::report::tampered(&vault, vault.login_tampered()).await?;
     Ok(Done::Success)
 }

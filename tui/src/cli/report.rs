@@ -53,8 +53,8 @@ pub async fn tampered(vault: &Vault, alerts: &[TamperAlert]) -> anyhow::Result<(
         };
         let what = match alert.what {
             TamperKind::Rollback => format!(
-                "the server served an older version of {item}; refused, this device keeps the \
-                 newest version it has seen"
+                "the server served an older version of {item} than this device, or another of \
+                 yours, has seen; refused, this device keeps the newest version it holds"
             ),
             TamperKind::ForgedDeletion => format!(
                 "the server marked {item} deleted, but no device of yours deleted it; refused, \
@@ -65,8 +65,12 @@ pub async fn tampered(vault: &Vault, alerts: &[TamperAlert]) -> anyhow::Result<(
                  corrupted); refused"
             ),
             TamperKind::Fork => format!(
-                "the server served a version of {item} that contradicts one this device already \
-                 holds (a forked history); refused"
+                "the server served a version of {item} that contradicts one this device or \
+                 another of yours holds (a forked history); refused"
+            ),
+            TamperKind::Withheld => format!(
+                "the server withholds {item}, which another device of yours holds (its signed \
+                 summary of the vault lists it)"
             ),
         };
         eprintln!("WARNING: {what}");

@@ -25,7 +25,7 @@ fn problem_name(problem: Problem) -> &'static str {
         Problem::Tampered(TamperKind::ForgedDeletion) => "forged-deletion",
         Problem::Tampered(TamperKind::DoesNotOpen) => "does-not-open",
         Problem::Tampered(TamperKind::Fork) => "fork",
-        Problem::Withheld => "withheld",
+        Problem::Tampered(TamperKind::Withheld) | Problem::Withheld => "withheld",
     }
 }
 
@@ -39,7 +39,12 @@ fn place_name(place: Place) -> &'static str {
 
 fn explain_problem(problem: Problem, place: Place) -> &'static str {
     match (problem, place) {
-        (Problem::Withheld, _) => "this device holds it; the server's answer lacks it",
+        (Problem::Withheld, _) => {
+            "this device holds it, or a device's summary lists it; the server's answer lacks it"
+        }
+        (Problem::Tampered(TamperKind::Withheld), _) => {
+            "a device's summary lists it; the server did not serve it"
+        }
         (Problem::Tampered(TamperKind::DoesNotOpen), Place::ThisDevice) => {
             "this device's copy does not decrypt"
         }

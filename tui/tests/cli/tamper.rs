@@ -118,7 +118,8 @@ async fn verify_prints_one_fingerprint_per_vault_and_names_what_is_wrong() {
     let out = out.fails_with(4, "failed the integrity checks");
     assert!(
         out.stdout.contains(&format!(
-            "PROBLEM: \"Plans\" ({id}): this device holds it; the server's answer lacks it"
+            "PROBLEM: \"Plans\" ({id}): this device holds it, or a device's summary lists it; \
+             the server's answer lacks it"
         )),
         "{out:#?}"
     );
@@ -181,4 +182,36 @@ async fn a_record_that_does_not_decrypt_is_named_counted_and_stops_export() {
         .await;
     out.fails_with(1, "1 record(s) of this vault cannot be read here");
     assert!(!backup.exists());
+}
+
+/// A new device's first sync (run by `login`) finds a record the server
+/// withholds from it, because the writing device's summary lists it: the
+/// login fails with exit code 4 naming the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_on_a_new_device_names_a_withheld_record() {
+    let server = TestServer::start().await;
+    let (laptop, phone) = (Device::new(&server), Device::new(&server));
+    laptop.ok(&["register", "wendy"]).await;
+    laptop.ok(&["add", "text", "Kept", "--text", "k"]).await;
+    let id = laptop
+        .ok(&["add", "text", "Will", "--text", "my will"])
+        .await
+        .stdout;
+    let id = uuid::Uuid::parse_str(id.trim()).unwrap();
+    let db = server.data.path().join("vault.db");
+    let mut db = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM records WHERE record_id = ?")
+        .bind(id.as_bytes().to_vec())
+        .execute(&mut db)
+        .await
+        .unwrap();
+
+    let out = phone.run(&["login", "wendy"]).await;
+    out.fails_with(4, &format!("the server withholds record {id}"));
+    let status = phone.ok(&["status", "--json"]).await.json();
+    assert_eq!(status["tampered"], 1);
+    let list = phone.ok(&["list"]).await.stdout;
+    assert!(list.contains("Kept") && !list.contains("Will"), "{list}");
 }

@@ -1,0 +1,149 @@
+//! What the vault summary (`docs/design.md`, "The vault summary") needs
+//! from the cache: each mirror row's summary entry (record version,
+//! ciphertext digest, tombstone) and bucket, kept in columns beside the
+//! ciphertext so that writing or checking a summary reads no ciphertext.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use super::integrity::stored_version;
+use super::queue::OpKind;
+use super::records::StoredRecord;
+use super::{Cache, CacheError, from_sql, to_sql, uuid_column};
+
+/// How many buckets a device's summary is split into: a change rewrites
+/// only its record's bucket, so what another device pulls per change stays
+/// small (about 1/32 of the vault's entries).
+pub const SUMMARY_BUCKETS: u8 = 32;
+
+/// Bytes of the ciphertext digest in an entry: enough that two different
+/// records under one version cannot collide by chance.
+pub const DIGEST_LEN: usize = 8;
+
+/// What a summary says of one record: the server served it at this
+/// version (0 in format 1), with these bytes, deleted or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SummaryEntry {
+    pub record_id: Uuid,
+    pub version: u64,
+    pub digest: [u8; DIGEST_LEN],
+    pub tombstone: bool,
+}
+
+/// The bucket a record's entry belongs to: from a random byte of its id
+/// (record ids are random UUIDs or hashes).
+pub fn summary_bucket(record_id: Uuid) -> u8 {
+    record_id.as_bytes()[15] % SUMMARY_BUCKETS
+}
+
+impl StoredRecord {
+    /// This record's entry in a summary.
+    pub fn summary_entry(&self) -> SummaryEntry {
+        let hash = Sha256::digest(&self.ciphertext);
+        let mut digest = [0; DIGEST_LEN];
+        digest.copy_from_slice(&hash[..DIGEST_LEN]);
+        SummaryEntry {
+            record_id: self.id,
+            version: stored_version(&self.ciphertext),
+            digest,
+            tombstone: self.deleted,
+        }
+    }
+}
+
+fn entry_from_row(row: &SqliteRow) -> Result<SummaryEntry, CacheError> {
+    let digest: Vec<u8> = row.try_get("digest")?;
+    Ok(SummaryEntry {
+        record_id: uuid_column(row, "record_id")?,
+        version: from_sql(row.try_get("version")?)?,
+        digest: digest
+            .try_into()
+            .map_err(|_| CacheError::Corrupt("a summary digest of the wrong length".into()))?,
+        tombstone: row.try_get("deleted")?,
+    })
+}
+
+impl Cache {
+    /// Fills the summary columns of rows stored before they existed.
+    async fn fill_summary_columns(&self) -> Result<(), CacheError> {
+        let rows = sqlx::query(
+            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms FROM records \
+             WHERE digest IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for row in &rows {
+            let record = super::records::record_from_row(row)?;
+            let entry = record.summary_entry();
+            sqlx::query(
+                "UPDATE records SET version = ?, digest = ?, bucket = ? WHERE record_id = ?",
+            )
+            .bind(to_sql(entry.version))
+            .bind(entry.digest.as_slice())
+            .bind(summary_bucket(record.id))
+            .bind(record.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The entries of every mirror row in one bucket, sorted by record id.
+    pub async fn bucket_entries(&self, bucket: u8) -> Result<Vec<SummaryEntry>, CacheError> {
+        self.fill_summary_columns().await?;
+        let rows = sqlx::query(
+            "SELECT record_id, version, digest, deleted FROM records WHERE bucket = ? \
+             ORDER BY record_id",
+        )
+        .bind(bucket)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    /// The entries of these records, where the mirror has them.
+    pub async fn entries_of(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, SummaryEntry>, CacheError> {
+        self.fill_summary_columns().await?;
+        let ids = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+            .map_err(|e| CacheError::Corrupt(e.to_string()))?;
+        let rows = sqlx::query(
+            "SELECT record_id, version, digest, deleted FROM records \
+             WHERE record_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| entry_from_row(row).map(|e| (e.record_id, e)))
+            .collect()
+    }
+
+    /// Whether a change of this record is an update (the mirror or the
+    /// queue has it) or a create.
+    pub async fn op_for(&self, record_id: Uuid) -> Result<OpKind, CacheError> {
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM records WHERE record_id = ?1) \
+             OR EXISTS (SELECT 1 FROM pending WHERE record_id = ?1)",
+        )
+        .bind(record_id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(if known {
+            OpKind::Update
+        } else {
+            OpKind::Create
+        })
+    }
+}

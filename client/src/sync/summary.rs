@@ -1,0 +1,274 @@
+//! The vault summary (`docs/design.md`, "The vault summary"): after each
+//! push that applied a change, this device rewrites the buckets of its own
+//! summary that the change fell in, listing what it holds of every record
+//! in that bucket (id, version, digest of the bytes, tombstone). Each
+//! device writes only its own summary records, so summaries never contend
+//! with each other or with edits.
+//!
+//! Every entry of every summary a device is served is a lower bound on
+//! what the server must serve: the record, at that version or above, with
+//! the same bytes at the same version. A pull checks each summary that
+//! came in against the mirror once the pull is complete, so a new device
+//! finds withheld records on its first sync.
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{SyncEngine, SyncError};
+use crate::cache::{
+    DIGEST_LEN, NewOp, StoredRecord, SummaryEntry, TamperAlert, TamperKind, summary_bucket,
+};
+use crate::crypto::VAULT_SUMMARY_KIND;
+
+const MAGIC: &[u8; 4] = b"GKVS";
+const BODY_FORMAT: u8 = 1;
+const HEAD_LEN: usize = MAGIC.len() + 1 + 1 + 4;
+const ENTRY_LEN: usize = 16 + 8 + DIGEST_LEN + 1;
+/// Entries that fit one record below the server's 512 KiB limit.
+const MAX_ENTRIES: usize = 15_000;
+
+/// The record id of one bucket of a device's summary: fixed per (user,
+/// device, bucket), so a device always rewrites the same records.
+pub fn summary_record_id(user_id: Uuid, device_id: Uuid, bucket: u8) -> Uuid {
+    let mut hash = Sha256::new();
+    hash.update(b"gophkeeper/v2/vault-summary-id");
+    hash.update(user_id.as_bytes());
+    hash.update(device_id.as_bytes());
+    hash.update([bucket]);
+    let mut id = [0; 16];
+    id.copy_from_slice(&hash.finalize()[..16]);
+    Uuid::from_bytes(id)
+}
+
+/// `GKVS ‖ format ‖ bucket ‖ count (u32) ‖ entries`, each
+/// `id ‖ version (u64) ‖ digest ‖ tombstone (0/1)`.
+pub fn encode_summary(bucket: u8, entries: &[SummaryEntry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEAD_LEN + entries.len() * ENTRY_LEN);
+    out.extend_from_slice(MAGIC);
+    out.push(BODY_FORMAT);
+    out.push(bucket);
+    let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&count.to_be_bytes());
+    for entry in entries {
+        out.extend_from_slice(entry.record_id.as_bytes());
+        out.extend_from_slice(&entry.version.to_be_bytes());
+        out.extend_from_slice(&entry.digest);
+        out.push(u8::from(entry.tombstone));
+    }
+    out
+}
+
+/// The entries of a summary body; `None` for anything but exactly what
+/// [`encode_summary`] writes.
+pub fn decode_summary(body: &[u8]) -> Option<Vec<SummaryEntry>> {
+    let (head, rest) = body.split_at_checked(HEAD_LEN)?;
+    if &head[..4] != MAGIC || head[4] != BODY_FORMAT {
+        return None;
+    }
+    let count = usize::try_from(u32::from_be_bytes(head[6..10].try_into().ok()?)).ok()?;
+    if rest.len() != count.checked_mul(ENTRY_LEN)? {
+        return None;
+    }
+    rest.chunks_exact(ENTRY_LEN)
+        .map(|raw| {
+            let (id, raw) = raw.split_first_chunk::<16>()?;
+            let (version, raw) = raw.split_first_chunk::<8>()?;
+            let (digest, raw) = raw.split_first_chunk::<DIGEST_LEN>()?;
+            let tombstone = match raw {
+                [0] => false,
+                [1] => true,
+                _ => return None,
+            };
+            Some(SummaryEntry {
+                record_id: Uuid::from_bytes(*id),
+                version: u64::from_be_bytes(*version),
+                digest: *digest,
+                tombstone,
+            })
+        })
+        .collect()
+}
+
+/// What is wrong with a record a summary lists, given what is held of it
+/// (the mirror, or the server's answer): nothing, if it is there at that
+/// version or above, with the same bytes at the same version.
+pub fn judge(listed: &SummaryEntry, held: Option<&SummaryEntry>) -> Option<TamperKind> {
+    let Some(held) = held else {
+        return Some(TamperKind::Withheld);
+    };
+    if held.version < listed.version {
+        Some(TamperKind::Rollback)
+    } else if held.version == listed.version && listed.version > 0 && held.digest != listed.digest {
+        // Format 1 records (version 0) have no version to tell edits apart.
+        Some(TamperKind::Fork)
+    } else {
+        None
+    }
+}
+
+/// Whether a stored record is a bucket of some device's summary.
+pub fn is_summary(record: &StoredRecord) -> bool {
+    record.kind == i32::from(VAULT_SUMMARY_KIND)
+}
+
+impl SyncEngine {
+    /// Queues this device's summary of each bucket, as its mirror now
+    /// stands.
+    pub(super) async fn queue_summaries(&self, buckets: &BTreeSet<u8>) -> Result<(), SyncError> {
+        for &bucket in buckets {
+            let entries = self.cache.bucket_entries(bucket).await?;
+            if entries.len() > MAX_ENTRIES {
+                tracing::warn!(
+                    bucket,
+                    entries = entries.len(),
+                    "summary bucket too large; skipped"
+                );
+                continue;
+            }
+            let id = self.sealer.summary_id(bucket);
+            let op = self.cache.op_for(id).await?;
+            let versions = self.cache.next_versions(id, op).await?;
+            let base_revision = self.cache.record(id).await?.map(|r| r.revision);
+            let body = encode_summary(bucket, &entries);
+            self.cache
+                .enqueue_summary(&NewOp {
+                    record_id: id,
+                    kind: i32::from(VAULT_SUMMARY_KIND),
+                    op,
+                    ciphertext: Some(self.sealer.seal_summary(id, &body, versions)),
+                    base_revision,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Checks each of these summary records (as the mirror now holds them)
+    /// against the mirror; keeps and returns what it finds.
+    pub(super) async fn check_summaries(
+        &self,
+        ids: &BTreeSet<Uuid>,
+    ) -> Result<Vec<TamperAlert>, SyncError> {
+        let mut alerts = Vec::new();
+        for &id in ids {
+            let Some(record) = self.cache.record(id).await? else {
+                continue;
+            };
+            let Some(listed) = self.summary_entries(&record) else {
+                alerts.push(TamperAlert::new(
+                    id,
+                    TamperKind::DoesNotOpen,
+                    record.revision,
+                ));
+                continue;
+            };
+            let ids: Vec<Uuid> = listed.iter().map(|e| e.record_id).collect();
+            let held = self.cache.entries_of(&ids).await?;
+            for entry in &listed {
+                let Some(mut what) = judge(entry, held.get(&entry.record_id)) else {
+                    continue;
+                };
+                if what == TamperKind::Fork
+                    && let Some(copy) = self.cache.record(entry.record_id).await?
+                    && !self.sealer.opens(&copy)
+                {
+                    // Not another writer's bytes: altered ones.
+                    what = TamperKind::DoesNotOpen;
+                }
+                alerts.push(TamperAlert::new(entry.record_id, what, record.revision));
+            }
+        }
+        for alert in &alerts {
+            tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "a summary check failed");
+            self.cache.add_tamper_alert(alert).await?;
+        }
+        Ok(alerts)
+    }
+
+    /// The entries of a summary record; `None` if it does not open or is
+    /// not a summary body.
+    pub(crate) fn summary_entries(&self, record: &StoredRecord) -> Option<Vec<SummaryEntry>> {
+        let opened = self.sealer.open(record).ok()?;
+        if opened.is_tombstone() {
+            return None;
+        }
+        decode_summary(&opened.body)
+    }
+}
+
+/// The buckets of the records of these ids.
+pub(super) fn buckets_of(ids: impl IntoIterator<Item = Uuid>) -> BTreeSet<u8> {
+    ids.into_iter().map(summary_bucket).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u128, version: u64, tombstone: bool) -> SummaryEntry {
+        SummaryEntry {
+            record_id: Uuid::from_u128(n),
+            version,
+            digest: [n as u8; DIGEST_LEN],
+            tombstone,
+        }
+    }
+
+    #[test]
+    fn a_body_round_trips_and_nothing_else_decodes() {
+        let entries = vec![entry(1, 3, false), entry(2, 0, true)];
+        let body = encode_summary(7, &entries);
+        assert_eq!(decode_summary(&body), Some(entries));
+        assert_eq!(decode_summary(&body[..body.len() - 1]), None);
+        let mut longer = body.clone();
+        longer.push(0);
+        assert_eq!(decode_summary(&longer), None);
+        let mut bad_flag = body.clone();
+        *bad_flag.last_mut().unwrap() = 2;
+        assert_eq!(decode_summary(&bad_flag), None);
+        let mut bad_magic = body;
+        bad_magic[0] ^= 1;
+        assert_eq!(decode_summary(&bad_magic), None);
+        assert_eq!(decode_summary(&encode_summary(0, &[])), Some(Vec::new()));
+    }
+
+    #[test]
+    fn an_entry_is_a_lower_bound() {
+        let listed = entry(1, 3, false);
+        assert_eq!(judge(&listed, None), Some(TamperKind::Withheld));
+        assert_eq!(
+            judge(&listed, Some(&entry(1, 2, false))),
+            Some(TamperKind::Rollback)
+        );
+        assert_eq!(judge(&listed, Some(&listed)), None);
+        assert_eq!(judge(&listed, Some(&entry(1, 4, true))), None);
+        let other_bytes = SummaryEntry {
+            digest: [9; DIGEST_LEN],
+            ..listed
+        };
+        assert_eq!(judge(&listed, Some(&other_bytes)), Some(TamperKind::Fork));
+        // Format 1: no version to compare bytes under.
+        let v1 = entry(1, 0, false);
+        assert_eq!(
+            judge(
+                &v1,
+                Some(&SummaryEntry {
+                    digest: [9; DIGEST_LEN],
+                    ..v1
+                })
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn summary_ids_differ_per_device_and_bucket() {
+        let user = Uuid::from_u128(1);
+        let a = summary_record_id(user, Uuid::from_u128(2), 0);
+        assert_ne!(a, summary_record_id(user, Uuid::from_u128(3), 0));
+        assert_ne!(a, summary_record_id(user, Uuid::from_u128(2), 1));
+        assert_eq!(a, summary_record_id(user, Uuid::from_u128(2), 0));
+    }
+}
