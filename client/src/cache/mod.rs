@@ -27,6 +27,8 @@ pub(crate) use self::integrity::stored_version;
 pub use self::integrity::{TamperAlert, TamperKind, Versions};
 pub use self::queue::{Conflict, NewOp, OpKind, PendingOp};
 pub use self::records::StoredRecord;
+#[cfg(feature = "internals")]
+pub use self::summary::SUMMARY_BUCKETS;
 pub use self::summary::{DIGEST_LEN, SummaryEntry, summary_bucket};
 use crate::crypto::{KdfParams, SALT_LEN};
 use crate::transport::{Fingerprint, Trust};

@@ -176,8 +176,10 @@ impl Sealer {
             .is_some();
         if incoming.deleted && incoming.ciphertext.is_empty() {
             // A deletion from before format 2 carries no tombstone; it is
-            // believed only for a record this device never saw in format 2.
-            return if known_in_v2 && !known.deleted {
+            // believed only for a record this device never saw in format 2
+            // (not even as a tombstone: replacing one by nothing would let
+            // an older live version come back next).
+            return if known_in_v2 {
                 refuse(TamperKind::ForgedDeletion)
             } else {
                 Ok(())

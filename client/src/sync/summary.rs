@@ -198,6 +198,18 @@ impl SyncEngine {
     }
 }
 
+#[cfg(feature = "internals")]
+impl SyncEngine {
+    /// Writes and sends every bucket of this device's summary from its
+    /// mirror: for benches that fill a vault around the sync engine.
+    pub async fn summarise_everything(&self) -> Result<super::SyncReport, SyncError> {
+        let _guard = self.lock.lock().await;
+        self.queue_summaries(&(0..crate::cache::SUMMARY_BUCKETS).collect())
+            .await?;
+        Ok(self.push_queue().await?.0)
+    }
+}
+
 /// The buckets of the records of these ids.
 pub(super) fn buckets_of(ids: impl IntoIterator<Item = Uuid>) -> BTreeSet<u8> {
     ids.into_iter().map(summary_bucket).collect()

@@ -432,14 +432,14 @@ impl Vault {
         &self.tokens
     }
 
-    /// Set once, when the token first went to a file because there is no
-    /// OS keyring: the person should hear of it.
     /// What the sync run by [`Vault::login`] or [`Vault::register`]
     /// refused: a new device finds withheld records there.
     pub fn login_tampered(&self) -> &[TamperAlert] {
         &self.login_tampered
     }
 
+    /// Set once, when the token first went to a file because there is no
+    /// OS keyring: the person should hear of it.
     pub fn token_notice(&self) -> Option<&str> {
         self.tokens.notice()
     }

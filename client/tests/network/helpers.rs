@@ -4,14 +4,19 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use gophkeeper_client::internals::{MasterKey, VaultKey};
 use gophkeeper_client::item::{CustomField, Item, Payload};
-use gophkeeper_client::vault::{ConnectOptions, ServerUrl, SyncEvent, Trust, TrustRequest, Vault};
+use gophkeeper_client::vault::{
+    ConnectOptions, ServerUrl, SyncEvent, Trust, TrustRequest, Vault, stored_profile,
+};
 use gophkeeper_server::roles::all::{self as single_node, ServerHandle};
-use gophkeeper_server::settings::Settings;
+use gophkeeper_server::settings::{Settings, StorageEngine};
 use secrecy::SecretString;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+
+use crate::pg_local::PgCluster;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -20,6 +25,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     handle: Option<ServerHandle>,
     tweak: fn(&mut Settings),
+    /// The (auth, vault) databases when the server runs on PostgreSQL.
+    postgres: Option<(String, String)>,
 }
 
 impl TestServer {
@@ -28,22 +35,50 @@ impl TestServer {
     }
 
     pub async fn start_with(tweak: fn(&mut Settings)) -> Self {
+        Self::start_on(tweak, None).await
+    }
+
+    /// The single node on PostgreSQL (auth and vault databases of `pg`,
+    /// no replica, so a row the test rewrites is what the next query
+    /// reads).
+    pub async fn start_on_postgres(pg: &PgCluster) -> Self {
+        let urls = (
+            pg.url("GOPHKEEPER__POSTGRES__AUTH_URL"),
+            pg.url("GOPHKEEPER__POSTGRES__VAULT_PRIMARY_URL"),
+        );
+        Self::start_on(|_| {}, Some(urls)).await
+    }
+
+    async fn start_on(tweak: fn(&mut Settings), postgres: Option<(String, String)>) -> Self {
         let data = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let handle = Self::launch(data.path(), listener, tweak).await;
-        Self {
+        let mut server = Self {
             data,
             addr,
-            handle: Some(handle),
+            handle: None,
             tweak,
-        }
+            postgres,
+        };
+        server.handle = Some(server.launch(server.data.path(), listener).await);
+        server
     }
 
-    async fn launch(dir: &Path, listener: TcpListener, tweak: fn(&mut Settings)) -> ServerHandle {
+    /// The vault database's URL when the server runs on PostgreSQL.
+    pub fn vault_url(&self) -> Option<String> {
+        self.postgres.as_ref().map(|(_, vault)| vault.clone())
+    }
+
+    async fn launch(&self, dir: &Path, listener: TcpListener) -> ServerHandle {
         let mut settings = Settings::load_without_env(None).unwrap();
         settings.set_data_dir(dir.to_owned());
-        tweak(&mut settings);
+        if let Some((auth, vault)) = &self.postgres {
+            settings.storage.engine = StorageEngine::Postgres;
+            settings.postgres.auth_url = auth.clone().into();
+            settings.postgres.vault_primary_url = vault.clone().into();
+            settings.postgres.vault_replica_url = String::new().into();
+        }
+        (self.tweak)(&mut settings);
         single_node::start(settings, listener).await.unwrap()
     }
 
@@ -57,7 +92,7 @@ impl TestServer {
     pub async fn restart(&mut self) {
         self.stop().await;
         let listener = TcpListener::bind(self.addr).await.unwrap();
-        self.handle = Some(Self::launch(self.data.path(), listener, self.tweak).await);
+        self.handle = Some(self.launch(self.data.path(), listener).await);
     }
 
     /// Starts a server with a new data directory (so a new certificate) on
@@ -66,7 +101,7 @@ impl TestServer {
         self.stop().await;
         let other = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind(self.addr).await.unwrap();
-        self.handle = Some(Self::launch(other.path(), listener, self.tweak).await);
+        self.handle = Some(self.launch(other.path(), listener).await);
         other
     }
 
@@ -92,6 +127,16 @@ impl TestServer {
 
 pub fn password() -> SecretString {
     SecretString::from(PASSWORD)
+}
+
+/// The vault key of the profile in `dir`, derived as the client does.
+pub async fn vault_key_at(dir: &Path) -> VaultKey {
+    let profile = stored_profile(dir).await.unwrap().unwrap();
+    let master = MasterKey::derive(&password(), &profile.kdf).unwrap();
+    master
+        .key_encryption_key()
+        .unwrap(&profile.wrapped_vault_key)
+        .unwrap()
 }
 
 fn never(_: &str) -> bool {

@@ -9,6 +9,9 @@
 )]
 
 mod helpers;
+mod operator;
+#[path = "../../../server/tests/support/pg_local.rs"]
+mod pg_local;
 mod proxy;
 
 mod account;

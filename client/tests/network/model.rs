@@ -5,6 +5,13 @@
 //! silently: each one is still there, or a later version was made from it
 //! (an edit or delete of it), or it was shown on one side of a conflict.
 //!
+//! In the lying-server mode (the second test) the server's operator also
+//! rewrites the vault's rows at random between steps: serving an older
+//! ciphertext of a record as new, a deletion no device made, a corrupted
+//! byte. Devices need not converge then, but none may ever hold an older
+//! version of a record than it held before, or a deletion without a key
+//! holder's tombstone, and the lies must be reported.
+//!
 //! Each run is one seed and starts from an empty vault (the previous run's
 //! records are deleted and every device has synced), so a seed replays the
 //! same steps. The three devices stay logged in across runs: logging in and
@@ -18,6 +25,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
+use gophkeeper_client::internals::{OpenedRecord, RecordAad, RecordHeader, StoredRecord, VaultKey};
+use gophkeeper_client::item::ItemKind;
 use gophkeeper_client::vault::{
     ConnectOptions, EntryState, Resolution, ServerUrl, Trust, TrustRequest, Vault,
 };
@@ -26,7 +35,8 @@ use rand::{Rng, SeedableRng};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use crate::helpers::{TestServer, note, password, text_of};
+use crate::helpers::{TestServer, note, password, text_of, vault_key_at};
+use crate::operator::Operator;
 use crate::proxy::Proxy;
 
 const DEVICES: usize = 3;
@@ -67,6 +77,129 @@ async fn random_offline_edits_on_three_devices_converge_and_lose_nothing() {
     assert!(totals.offline_saves >= runs, "{totals:?}");
     assert!(totals.restarts >= runs / 4, "{totals:?}");
     assert!(totals.deletes >= runs / 2, "{totals:?}");
+}
+
+/// The same devices and steps with a server that lies now and then: no
+/// device ever goes back to an older version of a record or takes a
+/// deletion no key holder made, and the lies are reported.
+/// `GOPHKEEPER_MODEL_LYING_RUNS` (default 30) runs, from the same seed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_server_never_rolls_a_device_back_and_is_reported() {
+    let runs = env_number("GOPHKEEPER_MODEL_LYING_RUNS", 30);
+    let first = env_number("GOPHKEEPER_MODEL_SEED", 1);
+    let server = TestServer::start().await;
+    let mut devices = Some(devices(&server).await);
+    let mut totals = Totals::default();
+    let first_device = &devices.as_ref().unwrap()[0];
+    let key = vault_key_at(first_device.dir.path()).await;
+    let mut liar = Liar::new(&server, first_device.vault().user_id(), key).await;
+    for seed in first..first + runs {
+        let mut run = Run::new(devices.take().unwrap(), seed);
+        for _ in 0..STEPS {
+            let d = run.rng.gen_range(0..DEVICES);
+            if run.rng.gen_range(0..100) < 15 {
+                liar.lie(&mut run.rng).await;
+            } else {
+                run.step(d).await;
+            }
+            run.check_never_rolled_back(&mut liar).await;
+        }
+        run.settle_loosely().await;
+        run.check_never_rolled_back(&mut liar).await;
+        totals.add(&run.totals);
+        devices = Some(run.devices);
+    }
+    let mut alerts = 0;
+    for device in devices.as_ref().unwrap() {
+        if let Some(vault) = &device.vault {
+            alerts += vault.tamper_alerts().await.unwrap().len();
+        }
+    }
+    eprintln!(
+        "model (lying): {runs} runs from seed {first}: {} lies, {alerts} alerts, {totals:?}",
+        liar.lies
+    );
+    assert!(liar.lies >= runs, "too few lies to prove anything");
+    assert!(alerts > 0, "{} lies, none reported", liar.lies);
+}
+
+/// The server's operator, lying at random.
+struct Liar {
+    operator: Operator,
+    user: Uuid,
+    /// The vault key, to tell a record a key holder sealed from a lie.
+    key: VaultKey,
+    /// Every ciphertext each record has had on the server, to serve again.
+    seen: HashMap<Uuid, Vec<Vec<u8>>>,
+    /// The highest record version each device held of each record.
+    held: HashMap<(usize, Uuid), u64>,
+    lies: u64,
+}
+
+impl Liar {
+    async fn new(server: &TestServer, user: Uuid, key: VaultKey) -> Self {
+        Self {
+            operator: Operator::open(server).await,
+            user,
+            key,
+            seen: HashMap::new(),
+            held: HashMap::new(),
+            lies: 0,
+        }
+    }
+
+    /// The record opened as what it says it is (live or a tombstone).
+    fn open(&self, record: &StoredRecord) -> Option<OpenedRecord> {
+        let aad = match ItemKind::try_from(record.kind) {
+            Ok(kind) => RecordAad::new(self.user, record.id, kind),
+            Err(_) => RecordAad::vault_summary(self.user, record.id),
+        };
+        let opened = self.key.open_record(&aad, &record.ciphertext).ok()?;
+        (opened.is_tombstone() == record.deleted).then_some(opened)
+    }
+
+    /// Notes what the server holds now.
+    async fn watch(&mut self) {
+        for (id, row) in self.operator.snapshot(self.user).await {
+            let versions = self.seen.entry(id).or_default();
+            if !versions.contains(&row.ciphertext) {
+                versions.push(row.ciphertext);
+            }
+        }
+    }
+
+    async fn lie(&mut self, rng: &mut StdRng) {
+        self.watch().await;
+        let rows = self.operator.snapshot(self.user).await;
+        if rows.is_empty() {
+            return;
+        }
+        let (id, row) = &rows[rng.gen_range(0..rows.len())];
+        match rng.gen_range(0..4) {
+            0 => {
+                let older = &self.seen[id];
+                let pick = older[rng.gen_range(0..older.len())].clone();
+                if pick == row.ciphertext {
+                    return;
+                }
+                self.operator.serve(self.user, *id, &pick, false).await;
+            }
+            1 => self.operator.serve(self.user, *id, &[], true).await,
+            2 => {
+                self.operator
+                    .serve(self.user, *id, &row.ciphertext, true)
+                    .await;
+            }
+            _ if row.ciphertext.is_empty() => return,
+            _ => {
+                let mut bytes = row.ciphertext.clone();
+                let i = rng.gen_range(0..bytes.len());
+                bytes[i] ^= 1 << rng.gen_range(0..8);
+                self.operator.serve(self.user, *id, &bytes, false).await;
+            }
+        }
+        self.lies += 1;
+    }
 }
 
 /// What the runs did, summed.
@@ -338,6 +471,59 @@ impl Run {
             }
         }
         panic!("seed {}: still changing after 10 rounds of sync", self.seed);
+    }
+
+    /// No device holds an older version of a record than the newest it
+    /// held that opened, nor a deletion no key holder sealed of a record
+    /// it held. (A record first served corrupted protects nothing and is
+    /// not counted: the next good version replaces it.)
+    async fn check_never_rolled_back(&self, liar: &mut Liar) {
+        liar.watch().await;
+        for (d, device) in self.devices.iter().enumerate() {
+            let Some(vault) = &device.vault else {
+                continue;
+            };
+            for record in vault.engine().cache().all_records().await.unwrap() {
+                let before = liar.held.get(&(d, record.id)).copied();
+                let Some(opened) = liar.open(&record) else {
+                    assert!(
+                        before.is_none(),
+                        "seed {}: device {d} replaced a good copy of {} by one that does \
+                         not open (or a deletion no key holder made): {record:?}, header {:?}",
+                        self.seed,
+                        record.id,
+                        RecordHeader::peek(&record.ciphertext)
+                    );
+                    continue;
+                };
+                let version = opened.version();
+                assert!(
+                    before.is_none_or(|b| version >= b),
+                    "seed {}: device {d} went back from version {before:?} to {version} of {}",
+                    self.seed,
+                    record.id
+                );
+                liar.held.insert((d, record.id), version);
+            }
+        }
+    }
+
+    /// Everyone online and unlocked, conflicts settled, two rounds of
+    /// sync: with a lying server the devices need not agree.
+    async fn settle_loosely(&mut self) {
+        for d in 0..DEVICES {
+            self.devices[d].proxy.restore().await;
+            if self.devices[d].vault.is_none() {
+                self.step(d).await;
+            }
+        }
+        for _round in 0..2 {
+            for d in 0..DEVICES {
+                self.resolve_all(d).await;
+                let report = self.devices[d].vault().sync().await.unwrap();
+                assert!(report.offline.is_none(), "seed {}: {report:?}", self.seed);
+            }
+        }
     }
 
     async fn check(&self) {

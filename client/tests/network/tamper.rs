@@ -5,167 +5,59 @@
 //! forked histories) and checks that every device refuses the change,
 //! reports it, and keeps showing the newest version it trusted.
 
-use std::path::Path;
-
-use gophkeeper_client::internals::{Cache, MasterKey, NewOp, OpKind, RecordAad, VaultKey};
+use gophkeeper_client::internals::{Cache, NewOp, OpKind, RecordAad, VaultKey};
 use gophkeeper_client::item::ItemKind;
-use gophkeeper_client::vault::{Place, Problem, TamperKind, Vault, stored_profile};
-use sqlx::{Connection, Row, SqliteConnection};
+use gophkeeper_client::vault::{Place, Problem, TamperKind, Vault};
 use uuid::Uuid;
 
-use crate::helpers::{Device, TestServer, note, password, text_of};
+use crate::helpers::{Device, TestServer, note, text_of, vault_key_at};
+use crate::operator::Operator;
+use crate::pg_local::PgCluster;
 
-/// The operator's handle on the server's vault database.
-struct Operator {
-    db: SqliteConnection,
+/// Each scenario below runs on SQLite as a test of its own, and all of
+/// them on PostgreSQL in one test (one PostgreSQL start for all), so the
+/// checks hold whatever engine the server's operator edits.
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            use crate::helpers::TestServer;
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(&TestServer::start().await).await;
+                }
+            )*
+        }
+
+        #[tokio::test]
+        async fn every_scenario_on_postgres() {
+            let pg = PgCluster::start().await;
+            let server = TestServer::start_on_postgres(&pg).await;
+            $( $scenario(&server).await; )*
+            drop(server);
+            pg.stop().await;
+        }
+    };
 }
 
-/// One stored row as the server holds it.
-#[derive(Clone)]
-struct StoredRow {
-    ciphertext: Vec<u8>,
-    revision: i64,
-}
-
-impl Operator {
-    async fn open(server: &TestServer) -> Self {
-        let path = server.data.path().join("vault.db");
-        Self {
-            db: connect(&path).await,
-        }
-    }
-
-    async fn row(&mut self, record: Uuid) -> StoredRow {
-        let row = sqlx::query("SELECT ciphertext, revision FROM records WHERE record_id = ?")
-            .bind(record.as_bytes().to_vec())
-            .fetch_one(&mut self.db)
-            .await
-            .unwrap();
-        StoredRow {
-            ciphertext: row.get("ciphertext"),
-            revision: row.get("revision"),
-        }
-    }
-
-    /// Serves `ciphertext` (and `deleted`) as the record's newest change,
-    /// under the user's next revision, as an honest write would be.
-    async fn serve(&mut self, user: Uuid, record: Uuid, ciphertext: &[u8], deleted: bool) {
-        let next = self.next_revision(user).await;
-        let user = user.as_bytes().to_vec();
-        let changed = sqlx::query(
-            "UPDATE records SET ciphertext = ?, deleted = ?, revision = ? \
-             WHERE user_id = ? AND record_id = ?",
-        )
-        .bind(ciphertext)
-        .bind(deleted)
-        .bind(next)
-        .bind(&user)
-        .bind(record.as_bytes().to_vec())
-        .execute(&mut self.db)
-        .await
-        .unwrap();
-        assert_eq!(changed.rows_affected(), 1);
-    }
-
-    /// Takes the user's next revision, as every write does.
-    async fn next_revision(&mut self, user: Uuid) -> i64 {
-        sqlx::query_scalar(
-            "INSERT INTO user_revisions (user_id, revision) VALUES (?, 1) \
-             ON CONFLICT (user_id) DO UPDATE SET revision = revision + 1 RETURNING revision",
-        )
-        .bind(user.as_bytes().to_vec())
-        .fetch_one(&mut self.db)
-        .await
-        .unwrap()
-    }
-
-    /// Adds a record as a client from before record format 2 wrote it.
-    async fn insert(&mut self, user: Uuid, record: Uuid, kind: i64, ciphertext: &[u8]) {
-        let next = self.next_revision(user).await;
-        let user = user.as_bytes().to_vec();
-        sqlx::query(
-            "INSERT INTO records (user_id, record_id, kind, ciphertext, revision, deleted, \
-             created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, 0, 0, 0)",
-        )
-        .bind(&user)
-        .bind(record.as_bytes().to_vec())
-        .bind(kind)
-        .bind(ciphertext)
-        .bind(next)
-        .execute(&mut self.db)
-        .await
-        .unwrap();
-    }
-
-    /// Every row of the vault as it stands: what a server that forks its
-    /// devices keeps showing some of them.
-    async fn snapshot(&mut self) -> Vec<(Vec<u8>, StoredRow)> {
-        let rows = sqlx::query("SELECT record_id, ciphertext, revision FROM records")
-            .fetch_all(&mut self.db)
-            .await
-            .unwrap();
-        rows.iter()
-            .map(|row| {
-                let stored = StoredRow {
-                    ciphertext: row.get("ciphertext"),
-                    revision: row.get("revision"),
-                };
-                (row.get("record_id"), stored)
-            })
-            .collect()
-    }
-
-    /// Puts the whole vault back as in `snapshot`, dropping rows made
-    /// since: a consistent older state, summaries included.
-    async fn restore_all(&mut self, snapshot: &[(Vec<u8>, StoredRow)]) {
-        let ids: Vec<Vec<u8>> = snapshot.iter().map(|(id, _)| id.clone()).collect();
-        for (id, row) in snapshot {
-            self.restore(Uuid::from_slice(id).unwrap(), row).await;
-        }
-        let all: Vec<Vec<u8>> = sqlx::query_scalar("SELECT record_id FROM records")
-            .fetch_all(&mut self.db)
-            .await
-            .unwrap();
-        for id in all.into_iter().filter(|id| !ids.contains(id)) {
-            self.drop_row(Uuid::from_slice(&id).unwrap()).await;
-        }
-    }
-
-    /// Withholds a record: its row is gone.
-    async fn drop_row(&mut self, record: Uuid) {
-        sqlx::query("DELETE FROM records WHERE record_id = ?")
-            .bind(record.as_bytes().to_vec())
-            .execute(&mut self.db)
-            .await
-            .unwrap();
-    }
-
-    /// Puts a row back exactly as it was (ciphertext and revision): to the
-    /// devices that have not seen what came after, nothing happened.
-    async fn restore(&mut self, record: Uuid, row: &StoredRow) {
-        sqlx::query("UPDATE records SET ciphertext = ?, revision = ? WHERE record_id = ?")
-            .bind(&row.ciphertext)
-            .bind(row.revision)
-            .bind(record.as_bytes().to_vec())
-            .execute(&mut self.db)
-            .await
-            .unwrap();
-    }
-}
-
-async fn connect(path: &Path) -> SqliteConnection {
-    let url = format!("sqlite://{}", path.display());
-    SqliteConnection::connect(&url).await.unwrap()
-}
+on_both_engines!(
+    an_older_version_served_as_new_is_refused_and_the_newest_stays,
+    a_deletion_the_server_made_up_is_refused_and_the_item_stays,
+    a_deleted_item_cannot_come_back,
+    a_corrupted_record_is_refused_and_the_last_good_one_stays,
+    a_fork_then_join_is_refused,
+    a_partial_fork_shows_in_the_other_devices_summary,
+    a_new_device_finds_withheld_and_rolled_back_records_on_first_sync,
+    format_1_records_are_upgraded_and_cannot_come_back,
+    a_conflict_cannot_smuggle_in_an_older_version,
+    verify_compares_devices_and_names_withheld_and_altered_records,
+    a_change_queued_in_format_1_is_resealed_not_lost,
+    a_first_seen_record_that_does_not_open_is_reported_and_replaced,
+);
 
 /// The vault key of a device's profile, derived as the client does.
 async fn vault_key_of(device: &Device) -> VaultKey {
-    let profile = stored_profile(device.profile()).await.unwrap().unwrap();
-    let master = MasterKey::derive(&password(), &profile.kdf).unwrap();
-    master
-        .key_encryption_key()
-        .unwrap(&profile.wrapped_vault_key)
-        .unwrap()
+    vault_key_at(device.profile()).await
 }
 
 async fn text(vault: &Vault, name: &str) -> String {
@@ -182,18 +74,16 @@ async fn kinds(vault: &Vault) -> Vec<TamperKind> {
         .collect()
 }
 
-#[tokio::test]
-async fn an_older_version_served_as_new_is_refused_and_the_newest_stays() {
-    let server = TestServer::start().await;
+async fn an_older_version_served_as_new_is_refused_and_the_newest_stays(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "rollback").await;
-    let vault_b = b.login(&server, "rollback").await;
+    let vault_a = a.register(server, "rollback").await;
+    let vault_b = b.login(server, "rollback").await;
     let id = vault_a
         .add(&note("bank", "old-pin"))
         .await
         .unwrap()
         .record_id;
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     let old = operator.row(id).await;
     vault_a.edit(id, &note("bank", "new-pin")).await.unwrap();
     vault_b.sync().await.unwrap();
@@ -217,16 +107,14 @@ async fn an_older_version_served_as_new_is_refused_and_the_newest_stays() {
     assert_eq!(text(&vault_b, "bank").await, "newest");
 }
 
-#[tokio::test]
-async fn a_deletion_the_server_made_up_is_refused_and_the_item_stays() {
-    let server = TestServer::start().await;
+async fn a_deletion_the_server_made_up_is_refused_and_the_item_stays(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "forged").await;
-    let vault_b = b.login(&server, "forged").await;
+    let vault_a = a.register(server, "forged").await;
+    let vault_b = b.login(server, "forged").await;
     let first = vault_a.add(&note("first", "1")).await.unwrap().record_id;
     let second = vault_a.add(&note("second", "2")).await.unwrap().record_id;
     vault_b.sync().await.unwrap();
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     let user = vault_a.user_id();
 
     // The deleted flag with an empty ciphertext (what a delete was before
@@ -263,19 +151,43 @@ async fn a_deletion_the_server_made_up_is_refused_and_the_item_stays() {
     );
 }
 
-#[tokio::test]
-async fn a_corrupted_record_is_refused_and_the_last_good_one_stays() {
-    let server = TestServer::start().await;
+/// A deleted item cannot come back: its tombstone cannot be swapped for
+/// an empty deletion (which would protect nothing), and an older live
+/// version served after it is a rollback. Found by the lying-server model.
+async fn a_deleted_item_cannot_come_back(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "corrupt").await;
-    let vault_b = b.login(&server, "corrupt").await;
+    let vault_a = a.register(server, "resurrect").await;
+    let vault_b = b.login(server, "resurrect").await;
+    let id = vault_a.add(&note("old", "secret")).await.unwrap().record_id;
+    let mut operator = Operator::open(server).await;
+    let live = operator.row(id).await;
+    vault_a.delete(id).await.unwrap();
+    vault_b.sync().await.unwrap();
+    assert!(vault_b.list().await.unwrap().is_empty());
+    let user = vault_a.user_id();
+
+    operator.serve(user, id, &[], true).await;
+    let report = vault_b.sync().await.unwrap();
+    assert_eq!(report.tampered.len(), 1, "{report:?}");
+    assert_eq!(report.tampered[0].what, TamperKind::ForgedDeletion);
+    operator.serve(user, id, &live.ciphertext, false).await;
+    let report = vault_b.sync().await.unwrap();
+    assert_eq!(report.tampered.len(), 1, "{report:?}");
+    assert_eq!(report.tampered[0].what, TamperKind::Rollback);
+    assert!(vault_b.list().await.unwrap().is_empty());
+}
+
+async fn a_corrupted_record_is_refused_and_the_last_good_one_stays(server: &TestServer) {
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(server, "corrupt").await;
+    let vault_b = b.login(server, "corrupt").await;
     let id = vault_a
         .add(&note("wifi", "hunter2"))
         .await
         .unwrap()
         .record_id;
     vault_b.sync().await.unwrap();
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     let mut bytes = operator.row(id).await.ciphertext;
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
@@ -290,22 +202,20 @@ async fn a_corrupted_record_is_refused_and_the_last_good_one_stays() {
 /// record from the same version 1, and the server shows each only its
 /// own, summaries included) and then joins them: the device that holds one
 /// version 2 refuses the other, and the other's summary that lists it.
-#[tokio::test]
-async fn a_fork_then_join_is_refused() {
-    let server = TestServer::start().await;
+async fn a_fork_then_join_is_refused(server: &TestServer) {
     let (a, c) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "fork").await;
-    let vault_c = c.login(&server, "fork").await;
+    let vault_a = a.register(server, "fork").await;
+    let vault_c = c.login(server, "fork").await;
     let id = vault_a.add(&note("shared", "v1")).await.unwrap().record_id;
     vault_c.sync().await.unwrap();
-    let mut operator = Operator::open(&server).await;
-    let before = operator.snapshot().await;
+    let mut operator = Operator::open(server).await;
+    let before = operator.snapshot(vault_a.user_id()).await;
 
     vault_a.edit(id, &note("shared", "a's v2")).await.unwrap();
     // Hide A's write from C: the vault goes back to where it was, so C's
     // edit from version 1 is accepted as if A's never happened.
     let a_v2 = operator.row(id).await;
-    operator.restore_all(&before).await;
+    operator.restore_all(vault_a.user_id(), &before).await;
     vault_c.edit(id, &note("shared", "c's v2")).await.unwrap();
     let report = vault_c.sync().await.unwrap();
     assert!(report.conflicts.is_empty() && report.tampered.is_empty());
@@ -331,15 +241,13 @@ async fn a_fork_then_join_is_refused() {
 /// A fork the server does not hide completely shows at once: C, kept from
 /// A's version 2 of a record but served A's summary, which lists it, finds
 /// the fork on its own next sync, before anything is joined.
-#[tokio::test]
-async fn a_partial_fork_shows_in_the_other_devices_summary() {
-    let server = TestServer::start().await;
+async fn a_partial_fork_shows_in_the_other_devices_summary(server: &TestServer) {
     let (a, c) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "partial-fork").await;
-    let vault_c = c.login(&server, "partial-fork").await;
+    let vault_a = a.register(server, "partial-fork").await;
+    let vault_c = c.login(server, "partial-fork").await;
     let id = vault_a.add(&note("shared", "v1")).await.unwrap().record_id;
     vault_c.sync().await.unwrap();
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     let before = operator.row(id).await;
 
     vault_a.edit(id, &note("shared", "a's v2")).await.unwrap();
@@ -358,11 +266,9 @@ async fn a_partial_fork_shows_in_the_other_devices_summary() {
 /// other devices wrote tell it what the server must serve. A record
 /// withheld from it, and a record served at an older version than a
 /// device wrote, are both reported on its very first sync.
-#[tokio::test]
-async fn a_new_device_finds_withheld_and_rolled_back_records_on_first_sync() {
-    let server = TestServer::start().await;
+async fn a_new_device_finds_withheld_and_rolled_back_records_on_first_sync(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "first-sync").await;
+    let vault_a = a.register(server, "first-sync").await;
     let user = vault_a.user_id();
     let kept = vault_a.add(&note("kept", "1")).await.unwrap().record_id;
     let hidden = vault_a.add(&note("hidden", "2")).await.unwrap().record_id;
@@ -371,7 +277,7 @@ async fn a_new_device_finds_withheld_and_rolled_back_records_on_first_sync() {
         .await
         .unwrap()
         .record_id;
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     let old = operator.row(rotated).await;
     vault_a
         .edit(rotated, &note("rotated", "new"))
@@ -381,7 +287,7 @@ async fn a_new_device_finds_withheld_and_rolled_back_records_on_first_sync() {
     operator.drop_row(hidden).await;
     operator.serve(user, rotated, &old.ciphertext, false).await;
     // Logging in runs the first sync.
-    let vault_b = b.login(&server, "first-sync").await;
+    let vault_b = b.login(server, "first-sync").await;
     let alerts = vault_b.tamper_alerts().await.unwrap();
     let mut found: Vec<_> = alerts.iter().map(|t| (t.record_id, t.what)).collect();
     found.sort();
@@ -410,22 +316,20 @@ async fn a_new_device_finds_withheld_and_rolled_back_records_on_first_sync() {
 /// Records an older client sealed in format 1 are re-sealed in format 2 by
 /// the next device that syncs, read the same everywhere, and from then on
 /// the format 1 bytes served again count as a rollback.
-#[tokio::test]
-async fn format_1_records_are_upgraded_and_cannot_come_back() {
-    let server = TestServer::start().await;
+async fn format_1_records_are_upgraded_and_cannot_come_back(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "legacy").await;
+    let vault_a = a.register(server, "legacy").await;
     let user = vault_a.user_id();
     // What a client before format 2 would have sealed.
     let key = vault_key_of(&a).await;
     let id = Uuid::new_v4();
     let item = note("old note", "from 2025");
     let format_1 = key.seal_record_v1(&RecordAad::new(user, id, ItemKind::Text), &item.encode());
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     operator.insert(user, id, 2, &format_1).await;
 
     // B's first sync reads it and upgrades it.
-    let vault_b = b.login(&server, "legacy").await;
+    let vault_b = b.login(server, "legacy").await;
     assert_eq!(text(&vault_b, "old note").await, "from 2025");
     let stored = operator.row(id).await.ciphertext;
     assert_eq!(stored[0], 2, "the server now holds format 2");
@@ -448,14 +352,12 @@ async fn format_1_records_are_upgraded_and_cannot_come_back() {
 /// older version: refused like a pulled one, and the conflict shows the
 /// version the device trusted instead, so no choice brings the old one
 /// back.
-#[tokio::test]
-async fn a_conflict_cannot_smuggle_in_an_older_version() {
-    let server = TestServer::start().await;
+async fn a_conflict_cannot_smuggle_in_an_older_version(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "smuggle").await;
-    let vault_b = b.login(&server, "smuggle").await;
+    let vault_a = a.register(server, "smuggle").await;
+    let vault_b = b.login(server, "smuggle").await;
     let id = vault_a.add(&note("otp", "seed-1")).await.unwrap().record_id;
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     let old = operator.row(id).await;
     vault_a.edit(id, &note("otp", "seed-2")).await.unwrap();
     vault_b.sync().await.unwrap();
@@ -476,12 +378,10 @@ async fn a_conflict_cannot_smuggle_in_an_older_version() {
 /// `verify`: two devices that synced with an honest server show the same
 /// fingerprint and no findings; a record the server drops, or corrupts
 /// under the revision the devices already have, is named.
-#[tokio::test]
-async fn verify_compares_devices_and_names_withheld_and_altered_records() {
-    let server = TestServer::start().await;
+async fn verify_compares_devices_and_names_withheld_and_altered_records(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "verify").await;
-    let vault_b = b.login(&server, "verify").await;
+    let vault_a = a.register(server, "verify").await;
+    let vault_b = b.login(server, "verify").await;
     let kept = vault_a.add(&note("kept", "1")).await.unwrap().record_id;
     let dropped = vault_a.add(&note("dropped", "2")).await.unwrap().record_id;
     let gone = vault_a.add(&note("gone", "3")).await.unwrap().record_id;
@@ -503,16 +403,11 @@ async fn verify_compares_devices_and_names_withheld_and_altered_records() {
     assert_eq!(vault_a.verify().await.unwrap().fingerprint, after);
 
     // The operator drops one record and alters another in place.
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     operator.drop_row(dropped).await;
     let mut bytes = operator.row(kept).await.ciphertext;
     bytes[70] ^= 1;
-    sqlx::query("UPDATE records SET ciphertext = ? WHERE record_id = ?")
-        .bind(&bytes)
-        .bind(kept.as_bytes().to_vec())
-        .execute(&mut operator.db)
-        .await
-        .unwrap();
+    operator.overwrite(kept, &bytes).await;
     let report = vault_b.verify().await.unwrap();
     let mut findings: Vec<_> = report
         .findings
@@ -537,13 +432,11 @@ async fn verify_compares_devices_and_names_withheld_and_altered_records() {
 /// A change queued in format 1 before this client was updated, and never
 /// sent, is re-sealed in format 2 before it goes out: the server would
 /// refuse it for a record already in format 2, and the edit would be lost.
-#[tokio::test]
-async fn a_change_queued_in_format_1_is_resealed_not_lost() {
-    let server = TestServer::start().await;
+async fn a_change_queued_in_format_1_is_resealed_not_lost(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "queued").await;
+    let vault_a = a.register(server, "queued").await;
     let id = vault_a.add(&note("plan", "v1")).await.unwrap().record_id;
-    drop(b.login(&server, "queued").await);
+    drop(b.login(server, "queued").await);
     let key = vault_key_of(&b).await;
     let cache = Cache::open(b.profile()).await.unwrap();
     let mirrored = cache.record(id).await.unwrap().unwrap();
@@ -569,7 +462,7 @@ async fn a_change_queued_in_format_1_is_resealed_not_lost() {
     assert_eq!(report.applied, 1, "{report:?}");
     vault_a.sync().await.unwrap();
     assert_eq!(text(&vault_a, "plan").await, "v2 from before the update");
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     assert_eq!(operator.row(id).await.ciphertext[0], 2);
 }
 
@@ -577,22 +470,15 @@ async fn a_change_queued_in_format_1_is_resealed_not_lost() {
 /// when shown: one that does not open is reported (by the summary that
 /// lists its true bytes, when shown, and by verify), not silently dropped,
 /// and it protects nothing, so the next honest version replaces it.
-#[tokio::test]
-async fn a_first_seen_record_that_does_not_open_is_reported_and_replaced() {
-    let server = TestServer::start().await;
+async fn a_first_seen_record_that_does_not_open_is_reported_and_replaced(server: &TestServer) {
     let (a, b) = (Device::new(), Device::new());
-    let vault_a = a.register(&server, "first-seen").await;
-    let vault_b = b.login(&server, "first-seen").await;
+    let vault_a = a.register(server, "first-seen").await;
+    let vault_b = b.login(server, "first-seen").await;
     let id = vault_a.add(&note("fresh", "v1")).await.unwrap().record_id;
-    let mut operator = Operator::open(&server).await;
+    let mut operator = Operator::open(server).await;
     let mut bytes = operator.row(id).await.ciphertext;
     bytes[70] ^= 1;
-    sqlx::query("UPDATE records SET ciphertext = ? WHERE record_id = ?")
-        .bind(&bytes)
-        .bind(id.as_bytes().to_vec())
-        .execute(&mut operator.db)
-        .await
-        .unwrap();
+    operator.overwrite(id, &bytes).await;
 
     let report = vault_b.sync().await.unwrap();
     assert_eq!(report.tampered.len(), 1, "{report:?}");
