@@ -149,10 +149,12 @@ impl Cache {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self {
+        let cache = Self {
             pool,
             dir: dir.to_owned(),
-        })
+        };
+        cache.fill_summary_columns().await?;
+        Ok(cache)
     }
 
     pub fn dir(&self) -> &Path {

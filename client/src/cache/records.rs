@@ -151,10 +151,12 @@ impl Cache {
     }
 
     /// Live records still in record format 1 (first byte 1), which the
-    /// upgrade pass re-seals in format 2.
+    /// upgrade pass re-seals in format 2. Found through the `version`
+    /// column (0 for format 1) and its partial index, so that a vault
+    /// fully in format 2 costs every sync one index probe, not a scan.
     pub async fn format_1_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
         let rows = sqlx::query(select_records!(
-            "WHERE deleted = 0 AND substr(ciphertext, 1, 1) = x'01' \
+            "WHERE deleted = 0 AND version = 0 AND substr(ciphertext, 1, 1) = x'01' \
              ORDER BY record_id"
         ))
         .fetch_all(&self.pool)

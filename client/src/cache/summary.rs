@@ -68,8 +68,9 @@ fn entry_from_row(row: &SqliteRow) -> Result<SummaryEntry, CacheError> {
 }
 
 impl Cache {
-    /// Fills the summary columns of rows stored before they existed.
-    async fn fill_summary_columns(&self) -> Result<(), CacheError> {
+    /// Fills the summary columns of rows stored before they existed: once,
+    /// when the cache opens (every write since fills them itself).
+    pub(super) async fn fill_summary_columns(&self) -> Result<(), CacheError> {
         let rows = sqlx::query(
             "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms FROM records \
              WHERE digest IS NULL",
@@ -99,7 +100,6 @@ impl Cache {
 
     /// The entries of every mirror row in one bucket, sorted by record id.
     pub async fn bucket_entries(&self, bucket: u8) -> Result<Vec<SummaryEntry>, CacheError> {
-        self.fill_summary_columns().await?;
         let rows = sqlx::query(
             "SELECT record_id, version, digest, deleted FROM records WHERE bucket = ? \
              ORDER BY record_id",
@@ -115,7 +115,6 @@ impl Cache {
         &self,
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, SummaryEntry>, CacheError> {
-        self.fill_summary_columns().await?;
         let ids = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
             .map_err(|e| CacheError::Corrupt(e.to_string()))?;
         let rows = sqlx::query(

@@ -20,7 +20,7 @@ mod summary;
 mod upgrade;
 mod watch;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use gophkeeper_proto::v1;
@@ -293,7 +293,7 @@ impl SyncEngine {
     async fn pull_locked(&self) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         // Summaries that came in, checked once the pull is complete.
-        let mut summaries = BTreeSet::new();
+        let mut summaries = HashMap::new();
         let state = self.cache.sync_state().await?;
         let mut since = state.cursor;
         let mut min_revision = state.seen_revision;
@@ -319,7 +319,12 @@ impl SyncEngine {
             self.cache
                 .apply_changes(&records, &refused, page.next_since_revision)
                 .await?;
-            summaries.extend(records.iter().filter(|r| is_summary(r)).map(|r| r.id));
+            summaries.extend(
+                records
+                    .iter()
+                    .filter(|r| is_summary(r))
+                    .map(|r| (r.id, r.clone())),
+            );
             report.tampered.extend(refused);
             // A server must move the cursor forward while it has more.
             if !page.has_more || page.next_since_revision <= since {

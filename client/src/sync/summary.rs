@@ -11,7 +11,7 @@
 //! came in against the mirror once the pull is complete, so a new device
 //! finds withheld records on its first sync.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -145,18 +145,15 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Checks each of these summary records (as the mirror now holds them)
-    /// against the mirror; keeps and returns what it finds.
+    /// Checks each of these summary records (as a completed pull stored
+    /// them) against the mirror; keeps and returns what it finds.
     pub(super) async fn check_summaries(
         &self,
-        ids: &BTreeSet<Uuid>,
+        summaries: &HashMap<Uuid, StoredRecord>,
     ) -> Result<Vec<TamperAlert>, SyncError> {
         let mut alerts = Vec::new();
-        for &id in ids {
-            let Some(record) = self.cache.record(id).await? else {
-                continue;
-            };
-            let Some(listed) = self.summary_entries(&record) else {
+        for (&id, record) in summaries {
+            let Some(listed) = self.summary_entries(record) else {
                 alerts.push(TamperAlert::new(
                     id,
                     TamperKind::DoesNotOpen,

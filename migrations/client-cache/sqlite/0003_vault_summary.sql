@@ -7,6 +7,8 @@ ALTER TABLE records ADD COLUMN digest BLOB;
 ALTER TABLE records ADD COLUMN bucket INTEGER;
 CREATE INDEX records_by_bucket ON records (bucket);
 CREATE INDEX records_unsummarised ON records (record_id) WHERE digest IS NULL;
+-- Live format 1 records, which the upgrade pass looks for on every sync.
+CREATE INDEX records_format_1 ON records (record_id) WHERE deleted = 0 AND version = 0;
 
 -- A fifth refusal: a record a key holder's summary lists that the server
 -- did not serve. SQLite cannot change a CHECK constraint in place.
