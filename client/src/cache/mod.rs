@@ -88,6 +88,8 @@ pub struct SyncState {
     pub cursor: u64,
     pub seen_revision: u64,
     pub last_sync_ms: Option<i64>,
+    /// The cursor up to which every vault summary stored has been checked.
+    pub summaries_checked: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -229,7 +231,8 @@ impl Cache {
 
     pub async fn sync_state(&self) -> Result<SyncState, CacheError> {
         let row = sqlx::query(
-            "SELECT sync_cursor, seen_revision, last_sync_ms FROM profile WHERE id = 1",
+            "SELECT sync_cursor, seen_revision, last_sync_ms, summaries_checked FROM profile \
+             WHERE id = 1",
         )
         .fetch_optional(&self.pool)
         .await?;
@@ -240,14 +243,19 @@ impl Cache {
             cursor: from_sql(row.try_get("sync_cursor")?)?,
             seen_revision: from_sql(row.try_get("seen_revision")?)?,
             last_sync_ms: row.try_get("last_sync_ms")?,
+            summaries_checked: from_sql(row.try_get("summaries_checked")?)?,
         })
     }
 
+    /// Ends a complete pull: its time, and every summary up to the cursor
+    /// checked.
     pub async fn set_last_sync(&self, at_ms: i64) -> Result<(), CacheError> {
-        sqlx::query("UPDATE profile SET last_sync_ms = ? WHERE id = 1")
-            .bind(at_ms)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE profile SET last_sync_ms = ?, summaries_checked = sync_cursor WHERE id = 1",
+        )
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

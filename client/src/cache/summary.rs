@@ -14,6 +14,7 @@ use super::integrity::stored_version;
 use super::queue::OpKind;
 use super::records::StoredRecord;
 use super::{Cache, CacheError, from_sql, to_sql, uuid_column};
+use crate::crypto::VAULT_SUMMARY_KIND;
 
 /// How many buckets a device's summary is split into: a change rewrites
 /// only its record's bucket, so what another device pulls per change stays
@@ -26,7 +27,7 @@ pub const DIGEST_LEN: usize = 8;
 
 /// What a summary says of one record: the server served it at this
 /// version (0 in format 1), with these bytes, deleted or not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SummaryEntry {
     pub record_id: Uuid,
     pub version: u64,
@@ -127,6 +128,19 @@ impl Cache {
         rows.iter()
             .map(|row| entry_from_row(row).map(|e| (e.record_id, e)))
             .collect()
+    }
+
+    /// The vault summaries stored after this revision.
+    pub async fn summaries_since(&self, revision: u64) -> Result<Vec<StoredRecord>, CacheError> {
+        let rows = sqlx::query(
+            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms FROM records \
+             WHERE kind = ? AND revision > ?",
+        )
+        .bind(i32::from(VAULT_SUMMARY_KIND))
+        .bind(to_sql(revision))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(super::records::record_from_row).collect()
     }
 
     /// Whether a change of this record is an update (the mirror or the

@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 pub use self::resolve::Resolution;
 pub use self::sealer::Sealer;
+use self::summary::PulledSummaries;
 pub use self::summary::{is_summary, judge};
 pub use self::watch::{SyncEvent, WatchHandle};
 use crate::cache::{Cache, CacheError, OpKind, PendingOp, StoredRecord, TamperAlert, now_ms};
@@ -292,9 +293,11 @@ impl SyncEngine {
 
     async fn pull_locked(&self) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
-        // Summaries that came in, checked once the pull is complete.
-        let mut summaries = HashMap::new();
         let state = self.cache.sync_state().await?;
+        // Summaries that came in, checked once the pull is complete.
+        let mut pulled = PulledSummaries::default();
+        let recheck_from =
+            (state.summaries_checked < state.cursor).then_some(state.summaries_checked);
         let mut since = state.cursor;
         let mut min_revision = state.seen_revision;
         loop {
@@ -312,19 +315,14 @@ impl SyncEngine {
                 .map(StoredRecord::from_proto)
                 .collect::<Result<Vec<_>, _>>()?;
             report.pulled += records.iter().filter(|r| !is_summary(r)).count();
-            let (records, refused) = self.check_page(records).await?;
+            let (records, refused) = self.check_page(records, &mut pulled).await?;
             for alert in &refused {
                 tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "refused a record");
             }
             self.cache
                 .apply_changes(&records, &refused, page.next_since_revision)
                 .await?;
-            summaries.extend(
-                records
-                    .iter()
-                    .filter(|r| is_summary(r))
-                    .map(|r| (r.id, r.clone())),
-            );
+            pulled.note_stored(&records);
             report.tampered.extend(refused);
             // A server must move the cursor forward while it has more.
             if !page.has_more || page.next_since_revision <= since {
@@ -336,7 +334,7 @@ impl SyncEngine {
         if report.offline.is_none() {
             report
                 .tampered
-                .extend(self.check_summaries(&summaries).await?);
+                .extend(self.check_summaries(&pulled, recheck_from).await?);
             self.cache.set_last_sync(now_ms()).await?;
         }
         report.pending = self.cache.pending_count().await?;
@@ -393,6 +391,7 @@ impl SyncEngine {
     async fn check_page(
         &self,
         records: Vec<StoredRecord>,
+        pulled: &mut PulledSummaries,
     ) -> Result<(Vec<StoredRecord>, Vec<TamperAlert>), SyncError> {
         let ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
         let known: HashMap<Uuid, StoredRecord> = self
@@ -402,6 +401,9 @@ impl SyncEngine {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
+        for copy in known.values() {
+            pulled.note_previous(copy);
+        }
         let mut accepted = Vec::with_capacity(records.len());
         let mut refused = Vec::new();
         for record in records {

@@ -11,7 +11,7 @@
 //! came in against the mirror once the pull is complete, so a new device
 //! finds withheld records on its first sync.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -108,6 +108,38 @@ pub fn judge(listed: &SummaryEntry, held: Option<&SummaryEntry>) -> Option<Tampe
     }
 }
 
+/// What a pull stored, for the summary check at its end.
+#[derive(Debug, Default)]
+pub(super) struct PulledSummaries {
+    /// The summaries stored, as the mirror now holds them.
+    summaries: HashMap<Uuid, StoredRecord>,
+    /// The copy of each of them the mirror held before the pull.
+    previous: HashMap<Uuid, StoredRecord>,
+    /// The entry of every record stored.
+    held: HashMap<Uuid, SummaryEntry>,
+}
+
+impl PulledSummaries {
+    /// Notes the copy of a summary the mirror held before the pull.
+    pub(super) fn note_previous(&mut self, known: &StoredRecord) {
+        if is_summary(known) {
+            self.previous
+                .entry(known.id)
+                .or_insert_with(|| known.clone());
+        }
+    }
+
+    /// Notes a page's records as stored.
+    pub(super) fn note_stored(&mut self, records: &[StoredRecord]) {
+        for record in records {
+            self.held.insert(record.id, record.summary_entry());
+            if is_summary(record) {
+                self.summaries.insert(record.id, record.clone());
+            }
+        }
+    }
+}
+
 /// Whether a stored record is a bucket of some device's summary.
 pub fn is_summary(record: &StoredRecord) -> bool {
     record.kind == i32::from(VAULT_SUMMARY_KIND)
@@ -145,14 +177,26 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Checks each of these summary records (as a completed pull stored
-    /// them) against the mirror; keeps and returns what it finds.
+    /// Checks the summaries a completed pull stored against the mirror;
+    /// keeps and returns what it finds. A summary whose previous version
+    /// was checked needs only its changed entries checked (the mirror
+    /// only moves forward); `recheck_from` (an earlier pull was cut off
+    /// before its check) checks every summary stored after that revision
+    /// in full.
     pub(super) async fn check_summaries(
         &self,
-        summaries: &HashMap<Uuid, StoredRecord>,
+        pulled: &PulledSummaries,
+        recheck_from: Option<u64>,
     ) -> Result<Vec<TamperAlert>, SyncError> {
+        let mut summaries = pulled.summaries.clone();
+        if let Some(from) = recheck_from {
+            for record in self.cache.summaries_since(from).await? {
+                summaries.entry(record.id).or_insert(record);
+            }
+        }
         let mut alerts = Vec::new();
-        for (&id, record) in summaries {
+        let mut to_check = Vec::new();
+        for (&id, record) in &summaries {
             let Some(listed) = self.summary_entries(record) else {
                 alerts.push(TamperAlert::new(
                     id,
@@ -161,21 +205,47 @@ impl SyncEngine {
                 ));
                 continue;
             };
-            let ids: Vec<Uuid> = listed.iter().map(|e| e.record_id).collect();
-            let held = self.cache.entries_of(&ids).await?;
-            for entry in &listed {
-                let Some(mut what) = judge(entry, held.get(&entry.record_id)) else {
-                    continue;
-                };
-                if what == TamperKind::Fork
-                    && let Some(copy) = self.cache.record(entry.record_id).await?
-                    && !self.sealer.opens(&copy)
-                {
-                    // Not another writer's bytes: altered ones.
-                    what = TamperKind::DoesNotOpen;
+            let checked_before = pulled
+                .previous
+                .get(&id)
+                .filter(|_| recheck_from.is_none())
+                .and_then(|previous| self.summary_entries(previous));
+            let changed: Vec<SummaryEntry> = match checked_before {
+                Some(old) => {
+                    let old: HashSet<SummaryEntry> = old.into_iter().collect();
+                    listed.into_iter().filter(|e| !old.contains(e)).collect()
                 }
-                alerts.push(TamperAlert::new(entry.record_id, what, record.revision));
+                None => listed,
+            };
+            to_check.extend(changed.into_iter().map(|e| (e, record.revision)));
+        }
+        // What the pull stored is in memory; only the rest is read back.
+        let unknown: Vec<Uuid> = to_check
+            .iter()
+            .map(|(e, _)| e.record_id)
+            .filter(|id| !pulled.held.contains_key(id))
+            .collect();
+        let from_mirror = if unknown.is_empty() {
+            HashMap::new()
+        } else {
+            self.cache.entries_of(&unknown).await?
+        };
+        for (entry, revision) in to_check {
+            let held = pulled
+                .held
+                .get(&entry.record_id)
+                .or_else(|| from_mirror.get(&entry.record_id));
+            let Some(mut what) = judge(&entry, held) else {
+                continue;
+            };
+            if what == TamperKind::Fork
+                && let Some(copy) = self.cache.record(entry.record_id).await?
+                && !self.sealer.opens(&copy)
+            {
+                // Not another writer's bytes: altered ones.
+                what = TamperKind::DoesNotOpen;
             }
+            alerts.push(TamperAlert::new(entry.record_id, what, revision));
         }
         for alert in &alerts {
             tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "a summary check failed");

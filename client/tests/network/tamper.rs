@@ -44,6 +44,7 @@ on_both_engines!(
     an_older_version_served_as_new_is_refused_and_the_newest_stays,
     a_deletion_the_server_made_up_is_refused_and_the_item_stays,
     a_deleted_item_cannot_come_back,
+    a_summary_stored_by_a_cut_off_pull_is_checked_by_the_next,
     a_corrupted_record_is_refused_and_the_last_good_one_stays,
     a_fork_then_join_is_refused,
     a_partial_fork_shows_in_the_other_devices_summary,
@@ -149,6 +150,40 @@ async fn a_deletion_the_server_made_up_is_refused_and_the_item_stays(server: &Te
         kinds(&vault_b).await,
         [TamperKind::ForgedDeletion, TamperKind::ForgedDeletion]
     );
+}
+
+/// A pull cut off after it stored a summary but before its end (where
+/// summaries are checked) leaves that summary unchecked; the next complete
+/// pull checks every summary stored since in full, so a record withheld
+/// meanwhile is still found.
+async fn a_summary_stored_by_a_cut_off_pull_is_checked_by_the_next(server: &TestServer) {
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(server, "cut-off").await;
+    let vault_b = b.login(server, "cut-off").await;
+    vault_a.add(&note("kept", "1")).await.unwrap();
+    let hidden = vault_a.add(&note("hidden", "2")).await.unwrap().record_id;
+    let mut operator = Operator::open(server).await;
+    operator.drop_row(hidden).await;
+
+    // What the cut-off pull stored: every page, no check at the end.
+    let engine = vault_b.engine();
+    let served = engine.server_view().await.unwrap().unwrap();
+    let cursor = served.iter().map(|r| r.revision).max().unwrap();
+    engine
+        .cache()
+        .apply_changes(&served, &[], cursor)
+        .await
+        .unwrap();
+
+    let report = vault_b.sync().await.unwrap();
+    let found: Vec<_> = report
+        .tampered
+        .iter()
+        .map(|t| (t.record_id, t.what))
+        .collect();
+    assert_eq!(found, vec![(hidden, TamperKind::Withheld)], "{report:?}");
+    // Checked now: the next pull does not report it again.
+    assert!(vault_b.sync().await.unwrap().tampered.is_empty());
 }
 
 /// A deleted item cannot come back: its tombstone cannot be swapped for

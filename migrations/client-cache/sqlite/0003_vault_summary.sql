@@ -22,3 +22,8 @@ CREATE TABLE tamper_alerts_v2 (
 INSERT INTO tamper_alerts_v2 SELECT seq, record_id, what, revision, detected_at_ms FROM tamper_alerts;
 DROP TABLE tamper_alerts;
 ALTER TABLE tamper_alerts_v2 RENAME TO tamper_alerts;
+
+-- The sync cursor up to which every summary in the mirror has been checked:
+-- a pull cut off before its end leaves what it stored for the next
+-- complete pull to check in full.
+ALTER TABLE profile ADD COLUMN summaries_checked INTEGER NOT NULL DEFAULT 0;
