@@ -105,15 +105,7 @@ async fn verify_prints_one_fingerprint_per_vault_and_names_what_is_wrong() {
     assert_eq!(json["fingerprint"], fingerprint(&on_phone).as_str());
     assert_eq!(json["problems"], serde_json::json!([]));
 
-    let db = server.data.path().join("vault.db");
-    let mut db = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM records WHERE record_id = ?")
-        .bind(id.as_bytes().to_vec())
-        .execute(&mut db)
-        .await
-        .unwrap();
+    withhold(&server, id).await;
     let out = phone.run(&["verify"]).await;
     let out = out.fails_with(4, "failed the integrity checks");
     assert!(
@@ -198,6 +190,18 @@ async fn login_on_a_new_device_names_a_withheld_record() {
         .await
         .stdout;
     let id = uuid::Uuid::parse_str(id.trim()).unwrap();
+    withhold(&server, id).await;
+
+    let out = phone.run(&["login", "wendy"]).await;
+    out.fails_with(4, &format!("the server withholds record {id}"));
+    let status = phone.ok(&["status", "--json"]).await.json();
+    assert_eq!(status["tampered"], 1);
+    let list = phone.ok(&["list"]).await.stdout;
+    assert!(list.contains("Kept") && !list.contains("Will"), "{list}");
+}
+
+/// The operator deletes a record's row: the server no longer serves it.
+async fn withhold(server: &TestServer, id: uuid::Uuid) {
     let db = server.data.path().join("vault.db");
     let mut db = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
@@ -207,11 +211,4 @@ async fn login_on_a_new_device_names_a_withheld_record() {
         .execute(&mut db)
         .await
         .unwrap();
-
-    let out = phone.run(&["login", "wendy"]).await;
-    out.fails_with(4, &format!("the server withholds record {id}"));
-    let status = phone.ok(&["status", "--json"]).await.json();
-    assert_eq!(status["tampered"], 1);
-    let list = phone.ok(&["list"]).await.stdout;
-    assert!(list.contains("Kept") && !list.contains("Will"), "{list}");
 }
