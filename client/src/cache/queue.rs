@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::records::{StoredRecord, upsert};
 use super::{Cache, CacheError, from_sql, now_ms, to_sql, uuid_column};
+use crate::crypto::VAULT_SUMMARY_KIND;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -280,8 +281,11 @@ impl Cache {
         rows.iter().map(pending_from_row).collect()
     }
 
+    /// Queued changes of the person's; a vault summary waiting to go out
+    /// is not one.
     pub async fn pending_count(&self) -> Result<usize, CacheError> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM pending")
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM pending WHERE kind <> ?")
+            .bind(i32::from(VAULT_SUMMARY_KIND))
             .fetch_one(&self.pool)
             .await?;
         Ok(usize::try_from(count).unwrap_or(0))

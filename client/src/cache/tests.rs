@@ -257,3 +257,48 @@ async fn summary_columns_are_filled_for_old_rows_and_kept_for_new_ones() {
     assert_eq!(held.len(), 2);
     assert_eq!(held[&old.id], old.summary_entry());
 }
+
+/// A bucket of this device's summary folds into an unsent one, is not a
+/// change of the person's for `status`, and a conflict on it simply
+/// takes the server's copy: no conflict to resolve.
+#[tokio::test]
+async fn a_queued_summary_is_no_pending_change_and_a_conflict_drops_it() {
+    let (_dir, cache) = cache().await;
+    let id = Uuid::new_v4();
+    let summary = |op, content: &[u8]| NewOp {
+        record_id: id,
+        kind: i32::from(crate::crypto::VAULT_SUMMARY_KIND),
+        op,
+        ciphertext: Some(content.to_vec()),
+        base_revision: None,
+    };
+    cache
+        .enqueue_summary(&summary(OpKind::Create, b"one"))
+        .await
+        .unwrap();
+    cache
+        .enqueue_summary(&summary(OpKind::Update, b"two"))
+        .await
+        .unwrap();
+    let queued = cache.pending().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].ciphertext.as_deref(), Some(&b"two"[..]));
+    assert!(queued[0].upgrade);
+    assert_eq!(cache.pending_count().await.unwrap(), 0);
+
+    let theirs = StoredRecord {
+        id,
+        kind: queued[0].kind,
+        ciphertext: b"theirs".to_vec(),
+        revision: 9,
+        deleted: false,
+        updated_at_ms: 0,
+    };
+    cache.finish_conflict(&queued[0], &theirs).await.unwrap();
+    assert!(cache.pending().await.unwrap().is_empty());
+    assert!(cache.conflicts().await.unwrap().is_empty());
+    assert_eq!(
+        cache.record(id).await.unwrap().unwrap().ciphertext,
+        b"theirs"
+    );
+}
