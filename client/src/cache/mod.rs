@@ -29,7 +29,7 @@ pub use self::queue::{Conflict, NewOp, OpKind, PendingOp};
 pub use self::records::StoredRecord;
 #[cfg(feature = "internals")]
 pub use self::summary::SUMMARY_BUCKETS;
-pub use self::summary::{DIGEST_LEN, SummaryEntry, summary_bucket};
+pub use self::summary::{DIGEST_LEN, SummaryEntry, is_summary_kind, summary_bucket};
 use crate::crypto::{KdfParams, SALT_LEN};
 use crate::transport::{Fingerprint, Trust};
 

@@ -8,7 +8,7 @@ use sqlx::{Row, SqliteConnection};
 use uuid::Uuid;
 
 use super::integrity::{TamperAlert, record_alert};
-use super::summary::summary_bucket;
+use super::summary::{SummaryEntry, summary_bucket};
 use super::{Cache, CacheError, from_sql, to_sql, uuid_column};
 
 /// One record as the server holds it: ciphertext, never plaintext.
@@ -63,6 +63,14 @@ macro_rules! select_records {
         )
     };
 }
+pub(super) use select_records;
+
+/// Record ids as the JSON array `json_each` reads: one bound parameter
+/// for any number of ids.
+pub(super) fn json_ids(ids: &[Uuid]) -> Result<String, CacheError> {
+    serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .map_err(|e| CacheError::Corrupt(e.to_string()))
+}
 
 pub(super) fn record_from_row(row: &SqliteRow) -> Result<StoredRecord, CacheError> {
     Ok(StoredRecord {
@@ -75,11 +83,12 @@ pub(super) fn record_from_row(row: &SqliteRow) -> Result<StoredRecord, CacheErro
     })
 }
 
-/// Inserts or moves a record forward (never back).
+/// Inserts or moves a record forward (never back); returns its summary
+/// entry, which the row keeps beside it.
 pub(super) async fn upsert(
     conn: &mut SqliteConnection,
     record: &StoredRecord,
-) -> Result<(), CacheError> {
+) -> Result<SummaryEntry, CacheError> {
     let entry = record.summary_entry();
     sqlx::query(
         "INSERT INTO records (record_id, kind, ciphertext, revision, deleted, updated_at_ms, \
@@ -101,22 +110,24 @@ pub(super) async fn upsert(
     .bind(summary_bucket(record.id))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(entry)
 }
 
 impl Cache {
     /// Stores one page of changes, what the sync refused of it, and moves
     /// the cursor, atomically: a crash mid-page re-fetches the page rather
-    /// than skipping it.
+    /// than skipping it. Returns the summary entries of `records`, in
+    /// order.
     pub async fn apply_changes(
         &self,
         records: &[StoredRecord],
         refused: &[TamperAlert],
         next_cursor: u64,
-    ) -> Result<(), CacheError> {
+    ) -> Result<Vec<SummaryEntry>, CacheError> {
         let mut tx = self.pool.begin().await?;
+        let mut entries = Vec::with_capacity(records.len());
         for record in records {
-            upsert(&mut tx, record).await?;
+            entries.push(upsert(&mut tx, record).await?);
         }
         for alert in refused {
             record_alert(&mut tx, alert).await?;
@@ -126,7 +137,7 @@ impl Cache {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(entries)
     }
 
     pub async fn record(&self, id: Uuid) -> Result<Option<StoredRecord>, CacheError> {
@@ -139,8 +150,7 @@ impl Cache {
 
     /// The mirror's copies of these records, where it has them.
     pub async fn records(&self, ids: &[Uuid]) -> Result<Vec<StoredRecord>, CacheError> {
-        let ids = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
-            .map_err(|e| CacheError::Corrupt(e.to_string()))?;
+        let ids = json_ids(ids)?;
         let rows = sqlx::query(select_records!(
             "WHERE record_id IN (SELECT value FROM json_each(?))"
         ))

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::integrity::stored_version;
 use super::queue::OpKind;
-use super::records::StoredRecord;
+use super::records::{StoredRecord, json_ids, record_from_row, select_records};
 use super::{Cache, CacheError, from_sql, to_sql, uuid_column};
 use crate::crypto::VAULT_SUMMARY_KIND;
 
@@ -33,6 +33,11 @@ pub struct SummaryEntry {
     pub version: u64,
     pub digest: [u8; DIGEST_LEN],
     pub tombstone: bool,
+}
+
+/// Whether a record kind (a wire number) is a vault summary's.
+pub fn is_summary_kind(kind: i32) -> bool {
+    kind == i32::from(VAULT_SUMMARY_KIND)
 }
 
 /// The bucket a record's entry belongs to: from a random byte of its id
@@ -72,18 +77,15 @@ impl Cache {
     /// Fills the summary columns of rows stored before they existed: once,
     /// when the cache opens (every write since fills them itself).
     pub(super) async fn fill_summary_columns(&self) -> Result<(), CacheError> {
-        let rows = sqlx::query(
-            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms FROM records \
-             WHERE digest IS NULL",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(select_records!("WHERE digest IS NULL"))
+            .fetch_all(&self.pool)
+            .await?;
         if rows.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
         for row in &rows {
-            let record = super::records::record_from_row(row)?;
+            let record = record_from_row(row)?;
             let entry = record.summary_entry();
             sqlx::query(
                 "UPDATE records SET version = ?, digest = ?, bucket = ? WHERE record_id = ?",
@@ -116,13 +118,11 @@ impl Cache {
         &self,
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, SummaryEntry>, CacheError> {
-        let ids = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
-            .map_err(|e| CacheError::Corrupt(e.to_string()))?;
         let rows = sqlx::query(
             "SELECT record_id, version, digest, deleted FROM records \
              WHERE record_id IN (SELECT value FROM json_each(?))",
         )
-        .bind(ids)
+        .bind(json_ids(ids)?)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -132,15 +132,12 @@ impl Cache {
 
     /// The vault summaries stored after this revision.
     pub async fn summaries_since(&self, revision: u64) -> Result<Vec<StoredRecord>, CacheError> {
-        let rows = sqlx::query(
-            "SELECT record_id, kind, ciphertext, revision, deleted, updated_at_ms FROM records \
-             WHERE kind = ? AND revision > ?",
-        )
-        .bind(i32::from(VAULT_SUMMARY_KIND))
-        .bind(to_sql(revision))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(super::records::record_from_row).collect()
+        let rows = sqlx::query(select_records!("WHERE kind = ? AND revision > ?"))
+            .bind(i32::from(VAULT_SUMMARY_KIND))
+            .bind(to_sql(revision))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record_from_row).collect()
     }
 
     /// Whether a change of this record is an update (the mirror or the

@@ -31,7 +31,9 @@ pub use self::sealer::Sealer;
 use self::summary::PulledSummaries;
 pub use self::summary::{is_summary, judge};
 pub use self::watch::{SyncEvent, WatchHandle};
-use crate::cache::{Cache, CacheError, OpKind, PendingOp, StoredRecord, TamperAlert, now_ms};
+use crate::cache::{
+    Cache, CacheError, OpKind, PendingOp, StoredRecord, TamperAlert, is_summary_kind, now_ms,
+};
 use crate::session::{ApiError, Session};
 
 #[derive(Debug, thiserror::Error)]
@@ -260,7 +262,7 @@ impl SyncEngine {
             match result {
                 v1::command_outcome::Result::Applied(applied) => {
                     self.cache.finish_applied(&op, applied.revision).await?;
-                    if op.kind != i32::from(crate::crypto::VAULT_SUMMARY_KIND) {
+                    if !is_summary_kind(op.kind) {
                         report.applied += 1;
                         changed.push(op.record_id);
                     }
@@ -319,10 +321,11 @@ impl SyncEngine {
             for alert in &refused {
                 tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "refused a record");
             }
-            self.cache
+            let entries = self
+                .cache
                 .apply_changes(&records, &refused, page.next_since_revision)
                 .await?;
-            pulled.note_stored(&records);
+            pulled.note_stored(&records, entries);
             report.tampered.extend(refused);
             // A server must move the cursor forward while it has more.
             if !page.has_more || page.next_since_revision <= since {

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::cache::{StoredRecord, TamperAlert, TamperKind, Versions, now_ms, stored_version};
-use crate::crypto::{
-    CryptoError, OpenedRecord, RecordAad, RecordHeader, VAULT_SUMMARY_KIND, VaultKey,
+use crate::cache::{
+    StoredRecord, TamperAlert, TamperKind, Versions, is_summary_kind, now_ms, stored_version,
 };
+use crate::crypto::{CryptoError, OpenedRecord, RecordAad, RecordHeader, VaultKey};
 use crate::item::{Item, ItemError, ItemKind};
 
 /// The key epoch every record is sealed under until key rotation (#16)
@@ -125,7 +125,7 @@ impl Sealer {
     /// The associated data of a record of this kind; `None` for a kind
     /// from a newer client.
     fn aad_of(&self, record: &StoredRecord) -> Option<RecordAad> {
-        if record.kind == i32::from(VAULT_SUMMARY_KIND) {
+        if is_summary_kind(record.kind) {
             return Some(RecordAad::vault_summary(self.user_id, record.id));
         }
         let kind = ItemKind::try_from(record.kind).ok()?;

@@ -18,7 +18,8 @@ use uuid::Uuid;
 
 use super::{SyncEngine, SyncError};
 use crate::cache::{
-    DIGEST_LEN, NewOp, StoredRecord, SummaryEntry, TamperAlert, TamperKind, summary_bucket,
+    DIGEST_LEN, NewOp, StoredRecord, SummaryEntry, TamperAlert, TamperKind, is_summary_kind,
+    summary_bucket,
 };
 use crate::crypto::VAULT_SUMMARY_KIND;
 
@@ -129,10 +130,10 @@ impl PulledSummaries {
         }
     }
 
-    /// Notes a page's records as stored.
-    pub(super) fn note_stored(&mut self, records: &[StoredRecord]) {
-        for record in records {
-            self.held.insert(record.id, record.summary_entry());
+    /// Notes a page's records as stored, with their summary entries.
+    pub(super) fn note_stored(&mut self, records: &[StoredRecord], entries: Vec<SummaryEntry>) {
+        for (record, entry) in records.iter().zip(entries) {
+            self.held.insert(record.id, entry);
             if is_summary(record) {
                 self.summaries.insert(record.id, record.clone());
             }
@@ -142,7 +143,7 @@ impl PulledSummaries {
 
 /// Whether a stored record is a bucket of some device's summary.
 pub fn is_summary(record: &StoredRecord) -> bool {
-    record.kind == i32::from(VAULT_SUMMARY_KIND)
+    is_summary_kind(record.kind)
 }
 
 impl SyncEngine {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::{Vault, VaultError};
-use crate::cache::{NewOp, OpKind, TamperAlert, TamperKind};
-use crate::crypto::{RecordAad, VAULT_SUMMARY_KIND};
+use crate::cache::{NewOp, OpKind, TamperAlert, TamperKind, is_summary_kind};
+use crate::crypto::RecordAad;
 use crate::item::{Item, ItemError, ItemKind};
 use crate::sync::{Resolution, SyncError, SyncReport};
 
@@ -94,9 +94,8 @@ impl Vault {
 
     async fn local_view(&self) -> Result<BTreeMap<Uuid, Local>, VaultError> {
         let mut view = BTreeMap::new();
-        let summary = i32::from(VAULT_SUMMARY_KIND);
         for record in self.cache.live_records().await? {
-            if record.kind == summary {
+            if is_summary_kind(record.kind) {
                 continue;
             }
             view.insert(
@@ -110,7 +109,7 @@ impl Vault {
             );
         }
         for op in self.cache.pending().await? {
-            if op.kind == summary {
+            if is_summary_kind(op.kind) {
                 continue;
             }
             match (op.op, op.ciphertext) {

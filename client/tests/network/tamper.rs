@@ -7,7 +7,7 @@
 
 use gophkeeper_client::internals::{Cache, NewOp, OpKind, RecordAad, VaultKey};
 use gophkeeper_client::item::ItemKind;
-use gophkeeper_client::vault::{Place, Problem, TamperKind, Vault};
+use gophkeeper_client::vault::{Place, Problem, TamperAlert, TamperKind, Vault};
 use uuid::Uuid;
 
 use crate::helpers::{Device, TestServer, note, text_of, vault_key_at};
@@ -59,6 +59,16 @@ on_both_engines!(
 /// The vault key of a device's profile, derived as the client does.
 async fn vault_key_of(device: &Device) -> VaultKey {
     vault_key_at(device.profile()).await
+}
+
+/// What the alerts refused, sorted: (record, why).
+fn refused(alerts: &[TamperAlert]) -> Vec<(Uuid, TamperKind)> {
+    sorted(alerts.iter().map(|t| (t.record_id, t.what)).collect())
+}
+
+fn sorted(mut found: Vec<(Uuid, TamperKind)>) -> Vec<(Uuid, TamperKind)> {
+    found.sort();
+    found
 }
 
 async fn text(vault: &Vault, name: &str) -> String {
@@ -124,18 +134,13 @@ async fn a_deletion_the_server_made_up_is_refused_and_the_item_stays(server: &Te
     let live = operator.row(second).await;
     operator.serve(user, second, &live.ciphertext, true).await;
     let report = vault_b.sync().await.unwrap();
-    let mut refused: Vec<_> = report
-        .tampered
-        .iter()
-        .map(|t| (t.record_id, t.what))
-        .collect();
-    refused.sort();
-    let mut expected = vec![
-        (first, TamperKind::ForgedDeletion),
-        (second, TamperKind::ForgedDeletion),
-    ];
-    expected.sort();
-    assert_eq!(refused, expected);
+    assert_eq!(
+        refused(&report.tampered),
+        sorted(vec![
+            (first, TamperKind::ForgedDeletion),
+            (second, TamperKind::ForgedDeletion),
+        ])
+    );
     assert_eq!(vault_b.list().await.unwrap().len(), 2);
     assert_eq!(text(&vault_b, "first").await, "1");
 
@@ -176,12 +181,11 @@ async fn a_summary_stored_by_a_cut_off_pull_is_checked_by_the_next(server: &Test
         .unwrap();
 
     let report = vault_b.sync().await.unwrap();
-    let found: Vec<_> = report
-        .tampered
-        .iter()
-        .map(|t| (t.record_id, t.what))
-        .collect();
-    assert_eq!(found, vec![(hidden, TamperKind::Withheld)], "{report:?}");
+    assert_eq!(
+        refused(&report.tampered),
+        vec![(hidden, TamperKind::Withheld)],
+        "{report:?}"
+    );
     // Checked now: the next pull does not report it again.
     assert!(vault_b.sync().await.unwrap().tampered.is_empty());
 }
@@ -323,15 +327,13 @@ async fn a_new_device_finds_withheld_and_rolled_back_records_on_first_sync(serve
     operator.serve(user, rotated, &old.ciphertext, false).await;
     // Logging in runs the first sync.
     let vault_b = b.login(server, "first-sync").await;
-    let alerts = vault_b.tamper_alerts().await.unwrap();
-    let mut found: Vec<_> = alerts.iter().map(|t| (t.record_id, t.what)).collect();
-    found.sort();
-    let mut expected = vec![
-        (hidden, TamperKind::Withheld),
-        (rotated, TamperKind::Rollback),
-    ];
-    expected.sort();
-    assert_eq!(found, expected);
+    assert_eq!(
+        refused(&vault_b.tamper_alerts().await.unwrap()),
+        sorted(vec![
+            (hidden, TamperKind::Withheld),
+            (rotated, TamperKind::Rollback),
+        ])
+    );
     assert_eq!(vault_b.status().await.unwrap().tampered, 2);
     assert_eq!(text(&vault_b, "kept").await, "1");
     // No summary shows as an item, and verify names both as well.
