@@ -4,7 +4,7 @@
 
 use gophkeeper_proto::v1;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
 use super::integrity::{TamperAlert, record_alert};
@@ -83,34 +83,54 @@ pub(super) fn record_from_row(row: &SqliteRow) -> Result<StoredRecord, CacheErro
     })
 }
 
-/// Inserts or moves a record forward (never back); returns its summary
-/// entry, which the row keeps beside it.
+/// Rows per `INSERT` in [`upsert_all`]: 9 bound values each, well below
+/// SQLite's 32,766, and few enough distinct statement shapes to cache.
+const UPSERT_ROWS: usize = 250;
+
+/// Inserts or moves records forward (never back); returns their summary
+/// entries, which the rows keep beside them, in order. One statement per
+/// [`UPSERT_ROWS`] records: each statement is a hand-off to sqlx's SQLite
+/// worker thread, which cost a first sync more than SQLite's own work.
+pub(super) async fn upsert_all(
+    conn: &mut SqliteConnection,
+    records: &[StoredRecord],
+) -> Result<Vec<SummaryEntry>, CacheError> {
+    let entries: Vec<SummaryEntry> = records.iter().map(StoredRecord::summary_entry).collect();
+    for (records, entries) in records.chunks(UPSERT_ROWS).zip(entries.chunks(UPSERT_ROWS)) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO records (record_id, kind, ciphertext, revision, deleted, \
+             updated_at_ms, version, digest, bucket) ",
+        );
+        insert.push_values(records.iter().zip(entries), |mut row, (record, entry)| {
+            row.push_bind(record.id.to_string())
+                .push_bind(record.kind)
+                .push_bind(record.ciphertext.clone())
+                .push_bind(to_sql(record.revision))
+                .push_bind(record.deleted)
+                .push_bind(record.updated_at_ms)
+                .push_bind(to_sql(entry.version))
+                .push_bind(entry.digest.to_vec())
+                .push_bind(summary_bucket(record.id));
+        });
+        insert.push(
+            " ON CONFLICT (record_id) DO UPDATE SET kind = excluded.kind, \
+             ciphertext = excluded.ciphertext, revision = excluded.revision, \
+             deleted = excluded.deleted, updated_at_ms = excluded.updated_at_ms, \
+             version = excluded.version, digest = excluded.digest, bucket = excluded.bucket \
+             WHERE excluded.revision > records.revision",
+        );
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(entries)
+}
+
+/// [`upsert_all`] for one record.
 pub(super) async fn upsert(
     conn: &mut SqliteConnection,
     record: &StoredRecord,
-) -> Result<SummaryEntry, CacheError> {
-    let entry = record.summary_entry();
-    sqlx::query(
-        "INSERT INTO records (record_id, kind, ciphertext, revision, deleted, updated_at_ms, \
-         version, digest, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (record_id) DO UPDATE SET kind = excluded.kind, \
-         ciphertext = excluded.ciphertext, revision = excluded.revision, \
-         deleted = excluded.deleted, updated_at_ms = excluded.updated_at_ms, \
-         version = excluded.version, digest = excluded.digest, bucket = excluded.bucket \
-         WHERE excluded.revision > records.revision",
-    )
-    .bind(record.id.to_string())
-    .bind(record.kind)
-    .bind(&record.ciphertext)
-    .bind(to_sql(record.revision))
-    .bind(record.deleted)
-    .bind(record.updated_at_ms)
-    .bind(to_sql(entry.version))
-    .bind(entry.digest.as_slice())
-    .bind(summary_bucket(record.id))
-    .execute(&mut *conn)
-    .await?;
-    Ok(entry)
+) -> Result<(), CacheError> {
+    upsert_all(conn, std::slice::from_ref(record)).await?;
+    Ok(())
 }
 
 impl Cache {
@@ -125,10 +145,7 @@ impl Cache {
         next_cursor: u64,
     ) -> Result<Vec<SummaryEntry>, CacheError> {
         let mut tx = self.pool.begin().await?;
-        let mut entries = Vec::with_capacity(records.len());
-        for record in records {
-            entries.push(upsert(&mut tx, record).await?);
-        }
+        let entries = upsert_all(&mut tx, records).await?;
         for alert in refused {
             record_alert(&mut tx, alert).await?;
         }

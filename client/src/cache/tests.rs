@@ -302,3 +302,47 @@ async fn a_queued_summary_is_no_pending_change_and_a_conflict_drops_it() {
         b"theirs"
     );
 }
+
+/// A page longer than one `INSERT` lands whole, and within it each record
+/// moves forward but never back, as one record at a time would.
+#[tokio::test]
+async fn a_long_page_moves_each_record_forward_never_back() {
+    let (_dir, cache) = cache().await;
+    let record = |revision: u64, byte: u8| StoredRecord {
+        id: Uuid::new_v4(),
+        kind: 2,
+        ciphertext: vec![2, byte],
+        revision,
+        deleted: false,
+        updated_at_ms: 0,
+    };
+    let first: Vec<StoredRecord> = (0..600).map(|_| record(10, 1)).collect();
+    let entries = cache.apply_changes(&first, &[], 10).await.unwrap();
+    assert_eq!(entries.len(), 600);
+    assert!(
+        first
+            .iter()
+            .zip(&entries)
+            .all(|(r, e)| r.summary_entry() == *e)
+    );
+
+    // Even rows come back newer, odd rows older: only the newer replace.
+    let second: Vec<StoredRecord> = first
+        .iter()
+        .enumerate()
+        .map(|(i, r)| StoredRecord {
+            ciphertext: vec![2, 9],
+            revision: if i % 2 == 0 { 20 } else { 5 },
+            ..r.clone()
+        })
+        .collect();
+    cache.apply_changes(&second, &[], 20).await.unwrap();
+    let held = cache.all_records().await.unwrap();
+    assert_eq!(held.len(), 600);
+    for (i, sent) in first.iter().enumerate() {
+        let now = held.iter().find(|r| r.id == sent.id).unwrap();
+        let expected = if i % 2 == 0 { &second[i] } else { sent };
+        assert_eq!(now, expected, "row {i}");
+    }
+    assert_eq!(cache.sync_state().await.unwrap().cursor, 20);
+}
