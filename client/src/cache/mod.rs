@@ -246,18 +246,6 @@ impl Cache {
             summaries_checked: from_sql(row.try_get("summaries_checked")?)?,
         })
     }
-
-    /// Ends a complete pull: its time, and every summary up to the cursor
-    /// checked.
-    pub async fn set_last_sync(&self, at_ms: i64) -> Result<(), CacheError> {
-        sqlx::query(
-            "UPDATE profile SET last_sync_ms = ?, summaries_checked = sync_cursor WHERE id = 1",
-        )
-        .bind(at_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
 }
 
 fn profile_from_row(row: &SqliteRow) -> Result<Profile, CacheError> {

@@ -87,15 +87,21 @@ pub(super) fn record_from_row(row: &SqliteRow) -> Result<StoredRecord, CacheErro
 /// SQLite's 32,766, and few enough distinct statement shapes to cache.
 const UPSERT_ROWS: usize = 250;
 
-/// Inserts or moves records forward (never back); returns their summary
-/// entries, which the rows keep beside them, in order. One statement per
-/// [`UPSERT_ROWS`] records: each statement is a hand-off to sqlx's SQLite
-/// worker thread, which cost a first sync more than SQLite's own work.
+/// Inserts or moves records forward (never back), each with its summary
+/// entry (`entries[i]` is `records[i]`'s), which the row keeps beside it.
+/// One statement per [`UPSERT_ROWS`] records: each statement is a hand-off
+/// to sqlx's SQLite worker thread, which cost a first sync more than
+/// SQLite's own work.
 pub(super) async fn upsert_all(
     conn: &mut SqliteConnection,
     records: &[StoredRecord],
-) -> Result<Vec<SummaryEntry>, CacheError> {
-    let entries: Vec<SummaryEntry> = records.iter().map(StoredRecord::summary_entry).collect();
+    entries: &[SummaryEntry],
+) -> Result<(), CacheError> {
+    if records.len() != entries.len() {
+        return Err(CacheError::Corrupt(
+            "records and summary entries do not pair up".into(),
+        ));
+    }
     for (records, entries) in records.chunks(UPSERT_ROWS).zip(entries.chunks(UPSERT_ROWS)) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO records (record_id, kind, ciphertext, revision, deleted, \
@@ -121,7 +127,7 @@ pub(super) async fn upsert_all(
         );
         insert.build().execute(&mut *conn).await?;
     }
-    Ok(entries)
+    Ok(())
 }
 
 /// [`upsert_all`] for one record.
@@ -129,32 +135,48 @@ pub(super) async fn upsert(
     conn: &mut SqliteConnection,
     record: &StoredRecord,
 ) -> Result<(), CacheError> {
-    upsert_all(conn, std::slice::from_ref(record)).await?;
-    Ok(())
+    upsert_all(
+        conn,
+        std::slice::from_ref(record),
+        &[record.summary_entry()],
+    )
+    .await
 }
 
 impl Cache {
-    /// Stores one page of changes, what the sync refused of it, and moves
-    /// the cursor, atomically: a crash mid-page re-fetches the page rather
-    /// than skipping it. Returns the summary entries of `records`, in
-    /// order.
+    /// Stores one page of changes with their summary entries (see
+    /// [`upsert_all`]), what the sync refused or found wrong, and moves the
+    /// cursor, atomically: a crash mid-page re-fetches the page rather than
+    /// skipping it. `completed_at_ms` marks the page that ends a pull,
+    /// whose summaries were checked before it was stored: the pull's time
+    /// and "every summary up to the cursor checked" go in the same commit.
     pub async fn apply_changes(
         &self,
         records: &[StoredRecord],
-        refused: &[TamperAlert],
+        entries: &[SummaryEntry],
+        alerts: &[TamperAlert],
         next_cursor: u64,
-    ) -> Result<Vec<SummaryEntry>, CacheError> {
+        completed_at_ms: Option<i64>,
+    ) -> Result<(), CacheError> {
         let mut tx = self.pool.begin().await?;
-        let entries = upsert_all(&mut tx, records).await?;
-        for alert in refused {
+        upsert_all(&mut tx, records, entries).await?;
+        for alert in alerts {
             record_alert(&mut tx, alert).await?;
         }
         sqlx::query("UPDATE profile SET sync_cursor = max(sync_cursor, ?) WHERE id = 1")
             .bind(to_sql(next_cursor))
             .execute(&mut *tx)
             .await?;
+        if let Some(at_ms) = completed_at_ms {
+            sqlx::query(
+                "UPDATE profile SET last_sync_ms = ?, summaries_checked = sync_cursor WHERE id = 1",
+            )
+            .bind(at_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(entries)
+        Ok(())
     }
 
     pub async fn record(&self, id: Uuid) -> Result<Option<StoredRecord>, CacheError> {

@@ -21,6 +21,15 @@ async fn cache() -> (tempfile::TempDir, Cache) {
     (dir, cache)
 }
 
+/// Stores a page as a pull does, without completing the pull.
+async fn store(cache: &Cache, records: &[StoredRecord], cursor: u64) {
+    let entries: Vec<SummaryEntry> = records.iter().map(StoredRecord::summary_entry).collect();
+    cache
+        .apply_changes(records, &entries, &[], cursor, None)
+        .await
+        .unwrap();
+}
+
 fn op(record_id: Uuid, op: OpKind, content: &[u8], base: Option<u64>) -> NewOp {
     NewOp {
         record_id,
@@ -168,7 +177,7 @@ async fn a_conflict_keeps_the_newest_local_version_and_the_server_one() {
         revision: 4,
         ..theirs.clone()
     };
-    cache.apply_changes(&[old], &[], 4).await.unwrap();
+    store(&cache, &[old], 4).await;
     assert_eq!(cache.record(a).await.unwrap().unwrap().revision, 5);
 }
 
@@ -184,7 +193,7 @@ async fn an_upgrade_that_meets_a_conflict_is_dropped_without_a_conflict() {
         deleted: false,
         updated_at_ms: 0,
     };
-    cache.apply_changes(&[mine], &[], 4).await.unwrap();
+    store(&cache, &[mine], 4).await;
     assert!(
         cache
             .enqueue_upgrade(&op(id, OpKind::Update, b"\x02 re-sealed", Some(4)))
@@ -230,10 +239,7 @@ async fn summary_columns_are_filled_for_old_rows_and_kept_for_new_ones() {
         id: Uuid::new_v4(),
         ..old.clone()
     };
-    cache
-        .apply_changes(&[old.clone(), new.clone()], &[], 4)
-        .await
-        .unwrap();
+    store(&cache, &[old.clone(), new.clone()], 4).await;
     // What a cache from before the migration holds.
     sqlx::query(
         "UPDATE records SET version = NULL, digest = NULL, bucket = NULL WHERE record_id = ?",
@@ -317,14 +323,10 @@ async fn a_long_page_moves_each_record_forward_never_back() {
         updated_at_ms: 0,
     };
     let first: Vec<StoredRecord> = (0..600).map(|_| record(10, 1)).collect();
-    let entries = cache.apply_changes(&first, &[], 10).await.unwrap();
-    assert_eq!(entries.len(), 600);
-    assert!(
-        first
-            .iter()
-            .zip(&entries)
-            .all(|(r, e)| r.summary_entry() == *e)
-    );
+    store(&cache, &first, 10).await;
+    let ids: Vec<Uuid> = first.iter().map(|r| r.id).collect();
+    let held = cache.entries_of(&ids).await.unwrap();
+    assert!(first.iter().all(|r| held[&r.id] == r.summary_entry()));
 
     // Even rows come back newer, odd rows older: only the newer replace.
     let second: Vec<StoredRecord> = first
@@ -336,7 +338,7 @@ async fn a_long_page_moves_each_record_forward_never_back() {
             ..r.clone()
         })
         .collect();
-    cache.apply_changes(&second, &[], 20).await.unwrap();
+    store(&cache, &second, 20).await;
     let held = cache.all_records().await.unwrap();
     assert_eq!(held.len(), 600);
     for (i, sent) in first.iter().enumerate() {
@@ -344,5 +346,18 @@ async fn a_long_page_moves_each_record_forward_never_back() {
         let expected = if i % 2 == 0 { &second[i] } else { sent };
         assert_eq!(now, expected, "row {i}");
     }
-    assert_eq!(cache.sync_state().await.unwrap().cursor, 20);
+    let state = cache.sync_state().await.unwrap();
+    assert_eq!((state.cursor, state.summaries_checked), (20, 0));
+    assert_eq!(state.last_sync_ms, None);
+
+    // The page that ends a pull also says when, and that every summary up
+    // to the cursor was checked.
+    let entries: Vec<SummaryEntry> = Vec::new();
+    cache
+        .apply_changes(&[], &entries, &[], 25, Some(1234))
+        .await
+        .unwrap();
+    let state = cache.sync_state().await.unwrap();
+    assert_eq!((state.cursor, state.summaries_checked), (25, 25));
+    assert_eq!(state.last_sync_ms, Some(1234));
 }

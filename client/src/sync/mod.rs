@@ -32,7 +32,8 @@ use self::summary::PulledSummaries;
 pub use self::summary::{is_summary, judge};
 pub use self::watch::{SyncEvent, WatchHandle};
 use crate::cache::{
-    Cache, CacheError, OpKind, PendingOp, StoredRecord, TamperAlert, is_summary_kind, now_ms,
+    Cache, CacheError, OpKind, PendingOp, StoredRecord, SummaryEntry, TamperAlert, is_summary_kind,
+    now_ms,
 };
 use crate::session::{ApiError, Session};
 
@@ -317,28 +318,38 @@ impl SyncEngine {
                 .map(StoredRecord::from_proto)
                 .collect::<Result<Vec<_>, _>>()?;
             report.pulled += records.iter().filter(|r| !is_summary(r)).count();
-            let (records, refused) = self.check_page(records, &mut pulled).await?;
-            for alert in &refused {
+            let (records, mut alerts) = self.check_page(records, &mut pulled).await?;
+            for alert in &alerts {
                 tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "refused a record");
             }
-            let entries = self
-                .cache
-                .apply_changes(&records, &refused, page.next_since_revision)
-                .await?;
-            pulled.note_stored(&records, entries);
-            report.tampered.extend(refused);
+            let entries: Vec<SummaryEntry> =
+                records.iter().map(StoredRecord::summary_entry).collect();
+            pulled.note_stored(&records, &entries);
             // A server must move the cursor forward while it has more.
-            if !page.has_more || page.next_since_revision <= since {
+            let complete = !page.has_more || page.next_since_revision <= since;
+            if complete {
+                // Checked before the last page is stored, so that the page,
+                // what the check found and "checked" are one commit.
+                alerts.extend(
+                    self.check_summaries(&pulled, recheck_from, &records)
+                        .await?,
+                );
+            }
+            self.cache
+                .apply_changes(
+                    &records,
+                    &entries,
+                    &alerts,
+                    page.next_since_revision,
+                    complete.then(now_ms),
+                )
+                .await?;
+            report.tampered.extend(alerts);
+            if complete {
                 break;
             }
             since = page.next_since_revision;
             min_revision = 0;
-        }
-        if report.offline.is_none() {
-            report
-                .tampered
-                .extend(self.check_summaries(&pulled, recheck_from).await?);
-            self.cache.set_last_sync(now_ms()).await?;
         }
         report.pending = self.cache.pending_count().await?;
         Ok(report)

@@ -131,9 +131,9 @@ impl PulledSummaries {
     }
 
     /// Notes a page's records as stored, with their summary entries.
-    pub(super) fn note_stored(&mut self, records: &[StoredRecord], entries: Vec<SummaryEntry>) {
+    pub(super) fn note_stored(&mut self, records: &[StoredRecord], entries: &[SummaryEntry]) {
         for (record, entry) in records.iter().zip(entries) {
-            self.held.insert(record.id, entry);
+            self.held.insert(record.id, *entry);
             if is_summary(record) {
                 self.summaries.insert(record.id, record.clone());
             }
@@ -178,16 +178,18 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Checks the summaries a completed pull stored against the mirror;
-    /// keeps and returns what it finds. A summary whose previous version
-    /// was checked needs only its changed entries checked (the mirror
-    /// only moves forward); `recheck_from` (an earlier pull was cut off
-    /// before its check) checks every summary stored after that revision
-    /// in full.
+    /// Checks the summaries a completed pull stored against the mirror,
+    /// `last_page` included (pulled, not stored yet); returns what it
+    /// finds, for the caller to store with that page. A summary whose
+    /// previous version was checked needs only its changed entries checked
+    /// (the mirror only moves forward); `recheck_from` (an earlier pull was
+    /// cut off before its check) checks every summary stored after that
+    /// revision in full.
     pub(super) async fn check_summaries(
         &self,
         pulled: &PulledSummaries,
         recheck_from: Option<u64>,
+        last_page: &[StoredRecord],
     ) -> Result<Vec<TamperAlert>, SyncError> {
         let mut summaries = pulled.summaries.clone();
         if let Some(from) = recheck_from {
@@ -239,18 +241,20 @@ impl SyncEngine {
             let Some(mut what) = judge(&entry, held) else {
                 continue;
             };
-            if what == TamperKind::Fork
-                && let Some(copy) = self.cache.record(entry.record_id).await?
-                && !self.sealer.opens(&copy)
-            {
-                // Not another writer's bytes: altered ones.
-                what = TamperKind::DoesNotOpen;
+            if what == TamperKind::Fork {
+                let copy = match last_page.iter().find(|r| r.id == entry.record_id) {
+                    Some(pulled) => Some(pulled.clone()),
+                    None => self.cache.record(entry.record_id).await?,
+                };
+                if copy.is_some_and(|copy| !self.sealer.opens(&copy)) {
+                    // Not another writer's bytes: altered ones.
+                    what = TamperKind::DoesNotOpen;
+                }
             }
             alerts.push(TamperAlert::new(entry.record_id, what, revision));
         }
         for alert in &alerts {
             tracing::warn!(record_id = %alert.record_id, what = ?alert.what, "a summary check failed");
-            self.cache.add_tamper_alert(alert).await?;
         }
         Ok(alerts)
     }

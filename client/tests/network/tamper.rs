@@ -174,9 +174,10 @@ async fn a_summary_stored_by_a_cut_off_pull_is_checked_by_the_next(server: &Test
     let engine = vault_b.engine();
     let served = engine.server_view().await.unwrap().unwrap();
     let cursor = served.iter().map(|r| r.revision).max().unwrap();
+    let entries: Vec<_> = served.iter().map(|r| r.summary_entry()).collect();
     engine
         .cache()
-        .apply_changes(&served, &[], cursor)
+        .apply_changes(&served, &entries, &[], cursor, None)
         .await
         .unwrap();
 
