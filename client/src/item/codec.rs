@@ -121,6 +121,7 @@ fn from_wire(mut wire: Preserving<WireItem>) -> Result<Item, DecodeError> {
         notes: take(&mut known.notes),
         fields,
         payload,
+        password_changed_ms: known.password_changed_ms,
         extensions: Extensions {
             item: take(&mut wire.unknown),
             payload_kind,

@@ -31,6 +31,7 @@ impl fmt::Debug for Item {
             .field("notes", &Len(self.notes.chars().count(), "chars"))
             .field("fields", &self.fields)
             .field("payload", &self.payload)
+            .field("password_changed_ms", &self.password_changed_ms)
             .finish_non_exhaustive()
     }
 }

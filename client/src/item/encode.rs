@@ -40,6 +40,9 @@ impl Body for Item {
             + string_len(2, &self.name)
             + string_len(3, &self.notes)
             + self.fields.iter().map(|f| message_len(4, f)).sum::<usize>()
+            + self
+                .password_changed_ms
+                .map_or(0, |ms| prost::encoding::int64::encoded_len(5, &ms))
             + message_len(payload_tag(self.kind()), &self.payload_body())
             + self.extensions.item.len()
     }
@@ -50,6 +53,9 @@ impl Body for Item {
         put_string(3, &self.notes, buf);
         for field in &self.fields {
             put_message(4, field, buf);
+        }
+        if let Some(ms) = self.password_changed_ms {
+            prost::encoding::int64::encode(5, &ms, buf);
         }
         put_message(payload_tag(self.kind()), &self.payload_body(), buf);
         buf.put_slice(&self.extensions.item);

@@ -36,6 +36,10 @@ pub struct Item {
     pub notes: String,
     pub fields: Vec<CustomField>,
     pub payload: Payload,
+    /// When a login's password was last set (Unix ms), stamped by the
+    /// vault when it saves one; `None` in items saved before the stamp
+    /// existed. Only what `audit` reads for "unchanged for a year".
+    pub password_changed_ms: Option<i64>,
     /// Fields written by a newer client, kept so that saving from this
     /// client does not drop them.
     extensions: Extensions,
@@ -117,6 +121,7 @@ impl Item {
             notes: String::new(),
             fields: Vec::new(),
             payload,
+            password_changed_ms: None,
             extensions: Extensions::default(),
         }
     }

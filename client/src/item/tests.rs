@@ -234,6 +234,7 @@ fn unknown_fields_from_a_newer_client_survive_an_edit() {
             format_version: ITEM_FORMAT_V1,
             name: "old name".into(),
             notes: String::new(),
+            password_changed_ms: None,
             fields: vec![Preserving {
                 known: WireField {
                     key: "k".into(),
@@ -398,11 +399,13 @@ fn item() -> impl Strategy<Value = Item> {
         text(),
         proptest::collection::vec(field, 0..4),
         payload(),
+        proptest::option::of(any::<i64>()),
     )
-        .prop_map(|(name, notes, fields, payload)| {
+        .prop_map(|(name, notes, fields, payload, changed)| {
             let mut item = Item::new(name, payload);
             item.notes = notes;
             item.fields = fields;
+            item.password_changed_ms = changed;
             item
         })
 }
@@ -511,6 +514,7 @@ fn to_wire(item: &Item) -> Preserving<WireItem> {
             name: item.name.clone(),
             notes: item.notes.clone(),
             fields,
+            password_changed_ms: item.password_changed_ms,
             payload: Some(payload),
         },
         unknown: ext.item.clone(),

@@ -17,6 +17,7 @@ impl Zeroize for Item {
         wipe_string(&mut self.notes);
         self.fields.zeroize();
         self.payload.zeroize();
+        self.password_changed_ms.zeroize();
         self.extensions.zeroize();
     }
 }

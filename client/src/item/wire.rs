@@ -6,6 +6,7 @@
 //!   string name = 2;
 //!   string notes = 3;
 //!   repeated CustomField fields = 4;
+//!   optional int64 password_changed_ms = 5;  // a login's password, Unix ms
 //!   oneof payload { Login login = 10; Text text = 11; Binary binary = 12; Card card = 13; }
 //! }
 //! message CustomField { string key = 1; string value = 2; bool hidden = 3; }
@@ -134,12 +135,14 @@ pub(super) struct WireItem {
     pub notes: String,
     #[prost(message, repeated, tag = "4")]
     pub fields: Vec<Preserving<WireField>>,
+    #[prost(int64, optional, tag = "5")]
+    pub password_changed_ms: Option<i64>,
     #[prost(oneof = "WirePayload", tags = "10, 11, 12, 13")]
     pub payload: Option<WirePayload>,
 }
 
 impl KnownTags for WireItem {
-    const TAGS: &'static [u32] = &[1, 2, 3, 4, 10, 11, 12, 13];
+    const TAGS: &'static [u32] = &[1, 2, 3, 4, 5, 10, 11, 12, 13];
 }
 
 #[derive(Clone, PartialEq, prost::Oneof, Zeroize, ZeroizeOnDrop)]

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::{Vault, VaultError};
-use crate::cache::{NewOp, OpKind, TamperAlert, TamperKind, is_summary_kind};
+use crate::cache::{NewOp, OpKind, TamperAlert, TamperKind, is_summary_kind, now_ms};
 use crate::crypto::RecordAad;
-use crate::item::{Item, ItemError, ItemKind};
+use crate::item::{Item, ItemError, ItemKind, Payload};
 use crate::sync::{Resolution, SyncError, SyncReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub struct Entry {
     /// The server revision this device last saw; 0 if never applied.
     pub revision: u64,
     pub state: EntryState,
+    /// When the server stored this version (Unix ms, the server's clock);
+    /// now for a change not applied yet.
+    pub updated_at_ms: i64,
     pub item: Item,
 }
 
@@ -83,6 +86,7 @@ struct Local {
     ciphertext: Vec<u8>,
     revision: u64,
     state: EntryState,
+    updated_at_ms: i64,
 }
 
 impl Vault {
@@ -105,6 +109,7 @@ impl Vault {
                     ciphertext: record.ciphertext,
                     revision: record.revision,
                     state: EntryState::Synced,
+                    updated_at_ms: record.updated_at_ms,
                 },
             );
         }
@@ -125,6 +130,7 @@ impl Vault {
                             ciphertext,
                             revision,
                             state: EntryState::Pending,
+                            updated_at_ms: now_ms(),
                         },
                     );
                 }
@@ -145,6 +151,7 @@ impl Vault {
                         ciphertext,
                         revision: conflict.theirs.revision,
                         state: EntryState::Conflict,
+                        updated_at_ms: now_ms(),
                     },
                 );
             }
@@ -171,6 +178,7 @@ impl Vault {
                     id,
                     revision: local.revision,
                     state: local.state,
+                    updated_at_ms: local.updated_at_ms,
                     item,
                 }),
                 Err(err) => {
@@ -206,6 +214,7 @@ impl Vault {
                 id,
                 revision: local.revision,
                 state: local.state,
+                updated_at_ms: local.updated_at_ms,
                 item: self.open_item(id, local.kind, &local.ciphertext)?,
             });
         }
@@ -251,8 +260,9 @@ impl Vault {
     pub async fn add(&self, item: &Item) -> Result<Saved, VaultError> {
         let id = Uuid::new_v4();
         let kind = item.kind();
+        let item = with_password_stamp(item, None, now_ms());
         let versions = self.cache.next_versions(id, OpKind::Create).await?;
-        let ciphertext = self.engine.sealer().seal_item(id, item, versions)?;
+        let ciphertext = self.engine.sealer().seal_item(id, &item, versions)?;
         self.cache
             .enqueue(&NewOp {
                 record_id: id,
@@ -310,7 +320,11 @@ impl Vault {
         if self.cache.conflict(id).await?.is_some() {
             return Err(VaultError::InConflict(id));
         }
-        let kind = match self.local_view().await?.get(&id) {
+        let view = self.local_view().await?;
+        let previous = view
+            .get(&id)
+            .and_then(|local| self.open_item(id, local.kind, &local.ciphertext).ok());
+        let kind = match view.get(&id) {
             Some(local) => local.kind,
             // Gone from the view: deleted elsewhere (a pulled tombstone) or
             // deleted here (enqueue refuses that one).
@@ -331,8 +345,9 @@ impl Vault {
             .into());
         }
         let revision = base_revision;
+        let item = with_password_stamp(item, previous.as_ref(), now_ms());
         let versions = self.cache.next_versions(id, OpKind::Update).await?;
-        let ciphertext = self.engine.sealer().seal_item(id, item, versions)?;
+        let ciphertext = self.engine.sealer().seal_item(id, &item, versions)?;
         self.cache
             .enqueue(&NewOp {
                 record_id: id,
@@ -415,5 +430,88 @@ impl Vault {
             report,
             login_required,
         })
+    }
+}
+
+/// `item` as it is saved: a login's password carries when it was set, now
+/// if it differs from `previous`'s (or there is none), else the time
+/// `previous` says. Kept inside the sealed item, so the server never learns
+/// when a password changed.
+fn with_password_stamp(item: &Item, previous: Option<&Item>, now_ms: i64) -> Item {
+    let mut item = item.clone();
+    let Payload::Login { password, .. } = &item.payload else {
+        return item;
+    };
+    let unchanged = previous.and_then(|previous| match &previous.payload {
+        Payload::Login { password: old, .. } if old == password => {
+            Some(previous.password_changed_ms)
+        }
+        _ => None,
+    });
+    item.password_changed_ms = match unchanged {
+        Some(Some(then)) => Some(then),
+        // Unchanged but never stamped: keep what the caller says (nothing,
+        // unless it knows), rather than pretend it is new.
+        Some(None) => item.password_changed_ms,
+        None if password.is_empty() => None,
+        None => Some(now_ms),
+    };
+    item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(password: &str) -> Item {
+        Item::new(
+            "bank",
+            Payload::Login {
+                username: "ann".into(),
+                password: password.into(),
+                urls: Vec::new(),
+                totp: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_password_is_stamped_when_set_and_kept_on_other_edits() {
+        // New: stamped now; without a password, nothing to date.
+        assert_eq!(
+            with_password_stamp(&login("p1"), None, 10).password_changed_ms,
+            Some(10)
+        );
+        assert_eq!(
+            with_password_stamp(&login(""), None, 10).password_changed_ms,
+            None
+        );
+        let saved = with_password_stamp(&login("p1"), None, 10);
+
+        // Another field changed, the stamp dropped by the caller: kept.
+        let mut renamed = login("p1");
+        renamed.name = "my bank".into();
+        assert_eq!(
+            with_password_stamp(&renamed, Some(&saved), 20).password_changed_ms,
+            Some(10)
+        );
+        // A new password: stamped again, whatever the caller carried over.
+        let mut changed = saved.clone();
+        changed.payload = login("p2").payload.clone();
+        assert_eq!(
+            with_password_stamp(&changed, Some(&saved), 30).password_changed_ms,
+            Some(30)
+        );
+        // Unchanged and never stamped (saved before stamps): not dated now.
+        assert_eq!(
+            with_password_stamp(&login("p1"), Some(&login("p1")), 40).password_changed_ms,
+            None
+        );
+        // Other kinds carry no stamp.
+        let note = Item::new("n", Payload::Text { text: "t".into() });
+        assert_eq!(
+            with_password_stamp(&note, None, 50).password_changed_ms,
+            None
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! out, never kept; they wipe themselves when dropped.
 
 mod account;
+mod audit;
 mod device;
 mod items;
 mod profile;
@@ -19,6 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 pub use self::account::VaultStatus;
+pub use self::audit::{AuditItem, AuditReport, OLD_PASSWORD_DAYS, OldLogin, WeakLogin, audit};
 pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Listing, Resolved, Saved, Unreadable};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};

@@ -71,27 +71,11 @@ pub fn check_master_password(password: &SecretString, username: &str) -> Result<
     // one character.
     let too_short =
         password.nfc().take(MIN_MASTER_PASSWORD_CHARS).count() < MIN_MASTER_PASSWORD_CHARS;
-    let names = user_inputs(username);
-    let inputs: Vec<&str> = names.iter().map(String::as_str).collect();
-    // The estimates keep pieces of the password (their match sequences):
-    // they are dropped here and never logged or shown.
-    let estimate = zxcvbn::zxcvbn(password, &inputs);
-    let mut score = u8::from(estimate.score());
-    let (mut warning, mut suggestions) = estimate.feedback().map(advice).unwrap_or_default();
-    // zxcvbn counts every piece it recognises as at least 50 guesses and
-    // multiplies in 10^4 per extra piece, so any three pieces reach score
-    // 3: "alice2026alice" for alice too. Hence the second look, without
-    // the name.
-    let rest = without_names(password, &names);
-    if rest.len() < password.len() {
-        let rest_estimate = zxcvbn::zxcvbn(&rest, &inputs);
-        let rest_score = u8::from(rest_estimate.score());
-        if rest_score < score {
-            score = rest_score;
-            warning = Some("It is built on the user name, which is no secret.".to_owned());
-            suggestions = rest_estimate.feedback().map(advice).unwrap_or_default().1;
-        }
-    }
+    let Estimate {
+        score,
+        warning,
+        mut suggestions,
+    } = estimate(password, &known_words(&["gophkeeper", username]));
     if !too_short && score >= MIN_SCORE {
         return Ok(());
     }
@@ -108,6 +92,49 @@ pub fn check_master_password(password: &SecretString, username: &str) -> Result<
         warning,
         suggestions,
     })
+}
+
+/// zxcvbn's verdict on a password: fixed texts, nothing of the password.
+pub(super) struct Estimate {
+    /// 0 to 4.
+    pub score: u8,
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+/// Estimates `password`, `known` being words an attacker knows (see
+/// [`known_words`]): what is left of the password without them must be
+/// strong by itself ("alice2026alice" is weak for alice).
+pub(super) fn estimate(password: &str, known: &[String]) -> Estimate {
+    let inputs: Vec<&str> = known.iter().map(String::as_str).collect();
+    // The estimates keep pieces of the password (their match sequences):
+    // they are dropped here and never logged or shown.
+    let full = zxcvbn::zxcvbn(password, &inputs);
+    let (warning, suggestions) = full.feedback().map(advice).unwrap_or_default();
+    let mut verdict = Estimate {
+        score: u8::from(full.score()),
+        warning,
+        suggestions,
+    };
+    // zxcvbn counts every piece it recognises as at least 50 guesses and
+    // multiplies in 10^4 per extra piece, so any three pieces reach score
+    // 3: "alice2026alice" for alice too. Hence the second look, without
+    // the known words.
+    let rest = without_names(password, known);
+    if rest.len() < password.len() {
+        let rest_estimate = zxcvbn::zxcvbn(&rest, &inputs);
+        let rest_score = u8::from(rest_estimate.score());
+        if rest_score < verdict.score {
+            verdict = Estimate {
+                score: rest_score,
+                warning: Some(
+                    "It is built on the user name or other words that are no secret.".to_owned(),
+                ),
+                suggestions: rest_estimate.feedback().map(advice).unwrap_or_default().1,
+            };
+        }
+    }
+    verdict
 }
 
 /// zxcvbn's advice as text: fixed sentences, nothing of the password.
@@ -140,19 +167,26 @@ fn without_names(password: &str, names: &[String]) -> Zeroizing<String> {
     rest
 }
 
-/// What an attacker knows about this account: the user name, its parts
-/// (an e-mail address's), and the product's name.
-fn user_inputs(username: &str) -> Vec<String> {
-    let username = username.trim().to_lowercase();
-    let mut inputs = vec!["gophkeeper".to_owned(), username.clone()];
-    inputs.extend(
-        username
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|part| part.chars().count() >= 3)
-            .map(str::to_owned),
-    );
-    inputs.dedup();
-    inputs
+/// What an attacker knows, as zxcvbn's user inputs: each text lower-cased,
+/// and its parts (an e-mail address's, a host name's) of 3 characters or
+/// more.
+pub(super) fn known_words(texts: &[&str]) -> Vec<String> {
+    let mut words = Vec::new();
+    for text in texts {
+        let text = text.trim().to_lowercase();
+        if text.is_empty() {
+            continue;
+        }
+        words.extend(
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|part| part.chars().count() >= 3)
+                .map(str::to_owned),
+        );
+        words.push(text);
+    }
+    words.sort();
+    words.dedup();
+    words
 }
 
 #[cfg(test)]

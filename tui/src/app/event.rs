@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use crossterm::event::{KeyEvent, MouseEventKind};
 use gophkeeper_client::item::Item;
-use gophkeeper_client::vault::{ConflictView, DeviceSession, Entry, Resolution, VaultStatus};
+use gophkeeper_client::vault::{
+    AuditReport, ConflictView, DeviceSession, Entry, Resolution, VaultStatus,
+};
 use secrecy::SecretString;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -54,6 +56,8 @@ pub enum Event {
     },
     Sessions(Vec<DeviceSession>),
     Conflicts(Vec<ConflictView>),
+    /// The audit finished (item names and ids, no password).
+    Audited(AuditReport),
     PasswordChanged,
 }
 
@@ -98,6 +102,8 @@ pub enum Effect {
         new: SecretString,
     },
     LoadConflicts,
+    /// Judge the vault's passwords (CPU-heavy: off the screen's thread).
+    Audit,
     Resolve {
         id: Uuid,
         choice: Resolution,
@@ -128,6 +134,7 @@ impl std::fmt::Debug for Event {
             Self::FileRead { .. } => "FileRead",
             Self::Sessions(_) => "Sessions",
             Self::Conflicts(_) => "Conflicts",
+            Self::Audited(_) => "Audited",
             Self::PasswordChanged => "PasswordChanged",
         };
         f.write_str(name)
@@ -149,6 +156,7 @@ impl std::fmt::Debug for Effect {
             Self::RevokeSession { .. } => "RevokeSession",
             Self::ChangePassword { .. } => "ChangePassword",
             Self::LoadConflicts => "LoadConflicts",
+            Self::Audit => "Audit",
             Self::Resolve { .. } => "Resolve",
             Self::Copy { what, .. } => return write!(f, "Copy({what})"),
             Self::Lock => "Lock",

@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::screens::{
-    conflicts, connect, detail, dialogs, form, generator, help, list, passwd, sessions, unlock,
+    audit, conflicts, connect, detail, dialogs, form, generator, help, list, passwd, sessions,
+    unlock,
 };
 use super::state::{Flash, Overlay, Screen, State};
 use super::ui;
@@ -50,6 +51,7 @@ pub fn render(state: &State, frame: &mut Frame) {
         Screen::Detail(_) => detail::render(state, frame, main),
         Screen::Form(_) => form::render(state, frame, main),
         Screen::Sessions(_) => sessions::render(state, frame, main),
+        Screen::Audit(_) => audit::render(state, frame, main),
         Screen::Passwd(_) => passwd::render(state, frame, main),
         Screen::Conflicts(_) => conflicts::render(state, frame, main),
     }

@@ -78,6 +78,7 @@ mod tests {
             id: Uuid::new_v4(),
             revision: 1,
             state: EntryState::Synced,
+            updated_at_ms: 0,
             item,
         }
     }

@@ -371,3 +371,23 @@ fn control_characters_show_escaped() {
         "{detail}"
     );
 }
+
+/// `A` audits the vault off the screen's thread; the report lists items
+/// by name under each finding, and Enter opens the one selected.
+#[test]
+fn audit() {
+    let mut state = opened();
+    let effects = apply(&mut state, key(KeyCode::Char('A')));
+    assert!(matches!(effects.as_slice(), [super::event::Effect::Audit]));
+    assert!(state.busy.is_some());
+    let entries = &state.vault.as_ref().unwrap().entries;
+    // 2025-11-25: a year and more after the sample's record times.
+    let report = gophkeeper_client::vault::audit(entries, 1_764_095_400_000);
+    assert!(!report.is_clean());
+    apply(&mut state, Event::Audited(report));
+    assert!(state.busy.is_none());
+    insta::assert_snapshot!(draw(&state));
+    apply(&mut state, key(KeyCode::Down));
+    apply(&mut state, key(KeyCode::Enter));
+    assert!(matches!(state.screen, Screen::Detail(_)));
+}

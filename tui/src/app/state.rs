@@ -9,9 +9,9 @@ use tokio::time::Instant;
 
 use super::input::TextInput;
 use super::screens::{
-    conflicts::ConflictsView, connect::ConnectForm, detail::DetailView, form::ItemForm,
-    generator::Generator, list::ListView, passwd::PasswdForm, sessions::SessionsView,
-    unlock::UnlockForm,
+    audit::AuditView, conflicts::ConflictsView, connect::ConnectForm, detail::DetailView,
+    form::ItemForm, generator::Generator, list::ListView, passwd::PasswdForm,
+    sessions::SessionsView, unlock::UnlockForm,
 };
 use crate::output::time::Clock;
 
@@ -81,6 +81,7 @@ pub enum Screen {
     Sessions(SessionsView),
     Passwd(PasswdForm),
     Conflicts(ConflictsView),
+    Audit(AuditView),
 }
 
 /// A dialog drawn over the screen; it gets the keys first.

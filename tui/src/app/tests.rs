@@ -34,6 +34,7 @@ pub fn entry(item: Item) -> Entry {
         id: Uuid::new_v4(),
         revision: 3,
         state: EntryState::Synced,
+        updated_at_ms: 1_700_000_000_000,
         item,
     }
 }

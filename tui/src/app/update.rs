@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::event::{Effect, Event};
 use super::screens::{
-    conflicts, connect, detail, dialogs, form, generator, list, passwd, sessions, unlock,
+    audit, conflicts, connect, detail, dialogs, form, generator, list, passwd, sessions, unlock,
 };
 use super::state::{Overlay, ProfileInfo, Screen, State, VaultData};
 
@@ -86,6 +86,13 @@ pub fn apply(state: &mut State, event: Event) -> Vec<Effect> {
             state.busy = None;
             if let Screen::Conflicts(view) = &mut state.screen {
                 view.set(list);
+            }
+            Vec::new()
+        }
+        Event::Audited(report) => {
+            state.busy = None;
+            if let Screen::Audit(view) = &mut state.screen {
+                view.set(&report);
             }
             Vec::new()
         }
@@ -210,6 +217,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         Screen::Sessions(_) => sessions::on_key(state, key),
         Screen::Passwd(_) => passwd::on_key(state, key),
         Screen::Conflicts(_) => conflicts::on_key(state, key),
+        Screen::Audit(_) => audit::on_key(state, key),
     }
 }
 
@@ -220,7 +228,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 fn shares_vault_keys(state: &State) -> bool {
     match &state.screen {
         Screen::List => !state.vault.as_ref().is_some_and(|v| v.list.searching),
-        Screen::Detail(_) | Screen::Sessions(_) | Screen::Conflicts(_) => true,
+        Screen::Detail(_) | Screen::Sessions(_) | Screen::Conflicts(_) | Screen::Audit(_) => true,
         Screen::Connect(_) | Screen::Unlock(_) | Screen::Form(_) | Screen::Passwd(_) => false,
     }
 }
@@ -260,6 +268,11 @@ fn vault_keys(state: &mut State, key: KeyEvent) -> Option<Vec<Effect>> {
             state.screen = Screen::Conflicts(conflicts::ConflictsView::default());
             state.busy = Some("loading conflicts".into());
             vec![Effect::LoadConflicts]
+        }
+        KeyCode::Char('A') => {
+            state.screen = Screen::Audit(audit::AuditView::default());
+            state.busy = Some("auditing".into());
+            vec![Effect::Audit]
         }
         _ => return None,
     };

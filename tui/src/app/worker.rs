@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use gophkeeper_client::vault::{
     ConnectOptions, Saved, ServerUrl, SyncEvent, SyncReport, TransportError, Trust, TrustRequest,
-    Vault, VaultError, device_name,
+    Vault, VaultError, audit, device_name,
 };
 use gophkeeper_private_file::Existing;
 use secrecy::SecretString;
@@ -188,6 +188,18 @@ impl Worker {
                     Err(err) => Event::Failed(explain(&err)),
                 }
             }
+            Effect::Audit => match vault.list().await {
+                Ok(entries) => {
+                    let now_ms = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                    match tokio::task::spawn_blocking(move || audit(&entries, now_ms)).await {
+                        Ok(report) => Event::Audited(report),
+                        Err(err) => Event::Failed(format!("the audit stopped: {err}")),
+                    }
+                }
+                Err(err) => Event::Failed(explain(&err)),
+            },
             Effect::LoadConflicts => match vault.conflicts().await {
                 Ok(list) => Event::Conflicts(list),
                 Err(err) => Event::Failed(explain(&err)),

@@ -11,6 +11,7 @@
 //! command's code.
 
 mod add;
+mod audit;
 mod conflicts;
 mod context;
 mod edit;
@@ -139,6 +140,9 @@ pub enum Command {
     /// Check this device's copy and the server's against each other, and
     /// print the vault fingerprint to compare between devices.
     Verify(verify::Verify),
+    /// Vault health: weak, reused and year-old passwords, logins without
+    /// TOTP (judged on this device; nothing is sent).
+    Audit(audit::Audit),
 }
 
 impl Command {
@@ -167,6 +171,7 @@ impl Command {
             Self::Completions(args) => shell::completions(&args),
             Self::Man => shell::man(),
             Self::Verify(args) => verify::run(globals, args).await,
+            Self::Audit(args) => audit::run(globals, args).await,
         }
     }
 }

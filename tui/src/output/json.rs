@@ -9,6 +9,7 @@
 //! - `conflicts --json`: an array of [`Conflict`].
 //! - `totp --json`: one [`TotpCode`].
 //! - `verify --json`: one [`Verify`].
+//! - `audit --json`: one [`Audit`].
 //!
 //! Ids are UUID strings, times are milliseconds since the Unix epoch, kinds
 //! are `login`, `text`, `binary` or `card`, and states are `synced`,
@@ -263,6 +264,84 @@ pub struct VerifyProblem {
     pub problem: &'static str,
     /// `this-device`, `server` or `earlier-sync`.
     pub place: &'static str,
+}
+
+/// `audit --json`: item ids and names, never a password.
+#[derive(Debug, Serialize)]
+pub struct Audit {
+    /// Logins with a password: what the findings are out of.
+    pub logins: usize,
+    /// Weakest first.
+    pub weak: Vec<AuditWeak>,
+    /// Groups of logins sharing one password, largest first.
+    pub reused: Vec<Vec<AuditItem>>,
+    /// Oldest first.
+    pub old: Vec<AuditOld>,
+    pub without_totp: Vec<AuditItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditItem {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditWeak {
+    pub id: Uuid,
+    pub name: String,
+    /// zxcvbn's score, 0 to 4 (3 and up is not weak).
+    pub score: u8,
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditOld {
+    pub id: Uuid,
+    pub name: String,
+    /// Days since the password was set, at least.
+    pub days: i64,
+    /// false: the item predates password dates, and `days` counts from
+    /// its last change of any kind.
+    pub exact: bool,
+}
+
+impl Audit {
+    pub fn of(report: &gophkeeper_client::vault::AuditReport) -> Self {
+        let item = |i: &gophkeeper_client::vault::AuditItem| AuditItem {
+            id: i.id,
+            name: i.name.clone(),
+        };
+        Self {
+            logins: report.logins,
+            weak: report
+                .weak
+                .iter()
+                .map(|w| AuditWeak {
+                    id: w.item.id,
+                    name: w.item.name.clone(),
+                    score: w.score,
+                    warning: w.warning.clone(),
+                })
+                .collect(),
+            reused: report
+                .reused
+                .iter()
+                .map(|group| group.iter().map(item).collect())
+                .collect(),
+            old: report
+                .old
+                .iter()
+                .map(|o| AuditOld {
+                    id: o.item.id,
+                    name: o.item.name.clone(),
+                    days: o.days,
+                    exact: o.exact,
+                })
+                .collect(),
+            without_totp: report.without_totp.iter().map(item).collect(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -201,6 +201,7 @@ mod tests {
             id: Uuid::nil(),
             revision: 1,
             state: EntryState::Synced,
+            updated_at_ms: 0,
             item,
         }
     }

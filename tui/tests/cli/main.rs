@@ -12,6 +12,7 @@
 
 mod helpers;
 
+mod audit;
 mod conflicts;
 mod devices;
 mod import_export;

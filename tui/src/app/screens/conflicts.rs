@@ -66,6 +66,8 @@ fn side(item: Option<&Item>, id: uuid::Uuid, revision: u64, unix_now: u64) -> Ve
                 id,
                 revision,
                 state: EntryState::Conflict,
+                // Only drawn as details, which show no time.
+                updated_at_ms: 0,
                 item: item.clone(),
             },
             false,

@@ -32,6 +32,7 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ("g", "generator (s: symbols)"),
             ("s", "sync now"),
             ("S P C", "sessions, passwd, conflicts"),
+            ("A", "audit: weak, reused, old"),
             ("L q", "lock, quit"),
         ],
     ),

@@ -2,6 +2,7 @@
 //! an `on_key` that is its share of `update`, and a `render` that draws it
 //! from the state alone.
 
+pub mod audit;
 pub mod conflicts;
 pub mod connect;
 pub mod detail;

@@ -12,6 +12,7 @@ fn entry(item: Item) -> Entry {
         id: Uuid::nil(),
         revision: 7,
         state: EntryState::Pending,
+        updated_at_ms: 0,
         item,
     }
 }
