@@ -191,15 +191,19 @@ impl SyncEngine {
         recheck_from: Option<u64>,
         last_page: &[StoredRecord],
     ) -> Result<Vec<TamperAlert>, SyncError> {
-        let mut summaries = pulled.summaries.clone();
-        if let Some(from) = recheck_from {
-            for record in self.cache.summaries_since(from).await? {
-                summaries.entry(record.id).or_insert(record);
-            }
-        }
+        let stored_since = match recheck_from {
+            Some(from) => self.cache.summaries_since(from).await?,
+            None => Vec::new(),
+        };
+        let summaries = pulled.summaries.values().chain(
+            stored_since
+                .iter()
+                .filter(|r| !pulled.summaries.contains_key(&r.id)),
+        );
         let mut alerts = Vec::new();
         let mut to_check = Vec::new();
-        for (&id, record) in &summaries {
+        for record in summaries {
+            let id = record.id;
             let Some(listed) = self.summary_entries(record) else {
                 alerts.push(TamperAlert::new(
                     id,
@@ -242,11 +246,16 @@ impl SyncEngine {
                 continue;
             };
             if what == TamperKind::Fork {
-                let copy = match last_page.iter().find(|r| r.id == entry.record_id) {
-                    Some(pulled) => Some(pulled.clone()),
-                    None => self.cache.record(entry.record_id).await?,
+                // The copy the mirror holds once the last page is stored.
+                let altered = match last_page.iter().find(|r| r.id == entry.record_id) {
+                    Some(pulled) => !self.sealer.opens(pulled),
+                    None => self
+                        .cache
+                        .record(entry.record_id)
+                        .await?
+                        .is_some_and(|copy| !self.sealer.opens(&copy)),
                 };
-                if copy.is_some_and(|copy| !self.sealer.opens(&copy)) {
+                if altered {
                     // Not another writer's bytes: altered ones.
                     what = TamperKind::DoesNotOpen;
                 }

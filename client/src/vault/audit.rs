@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::items::Entry;
 use super::strength::{MIN_SCORE, estimate, known_words};
+use crate::cache::now_ms;
 use crate::item::Payload;
 
 /// A password set this many days ago or more is "unchanged for a year".
@@ -68,9 +69,14 @@ impl AuditReport {
     }
 }
 
-/// Audits the logins among `entries` as of `now_ms` (Unix ms). Costs one
-/// zxcvbn estimate per login (about a millisecond each).
-pub fn audit(entries: &[Entry], now_ms: i64) -> AuditReport {
+/// Audits the logins among `entries` as of now. Costs one zxcvbn
+/// estimate per login (about a millisecond each).
+pub fn audit(entries: &[Entry]) -> AuditReport {
+    audit_at(entries, now_ms())
+}
+
+/// [`audit`] as of `now_ms` (Unix ms).
+pub fn audit_at(entries: &[Entry], now_ms: i64) -> AuditReport {
     let mut report = AuditReport::default();
     // Keyed by the passwords themselves, borrowed: no copy of one is made.
     let mut by_password: HashMap<&str, Vec<AuditItem>> = HashMap::new();
@@ -186,7 +192,7 @@ mod tests {
             login("mail", STRONG, Some("JBSWY3DPEHPK3PXP"), Some(3)),
             note,
         ];
-        let report = audit(&entries, NOW);
+        let report = audit_at(&entries, NOW);
         assert!(report.is_clean(), "{report:?}");
         assert_eq!(report.logins, 1);
     }
@@ -200,7 +206,7 @@ mod tests {
             // The site's own name does not make a password strong.
             login("zebracorp", "zebracorp2024zebracorp", Some("X"), None),
         ];
-        let report = audit(&entries, NOW);
+        let report = audit_at(&entries, NOW);
         let names = |items: &[AuditItem]| items.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
         let weak: Vec<&str> = report.weak.iter().map(|w| w.item.name.as_str()).collect();
         assert_eq!(weak, ["bank", "zebracorp"], "{report:?}");
@@ -222,11 +228,11 @@ mod tests {
         let mut unstamped = login("old", STRONG, Some("X"), None);
         unstamped.updated_at_ms = NOW - 500 * DAY_MS;
         let recent = login("recent", STRONG, Some("X"), None);
-        let report = audit(&[unstamped, recent], NOW);
+        let report = audit_at(&[unstamped, recent], NOW);
         assert_eq!(report.old.len(), 1, "{report:?}");
         assert_eq!((report.old[0].days, report.old[0].exact), (500, false));
         // A password set 364 days ago is not yet a year old.
-        let report = audit(&[login("edge", STRONG, Some("X"), Some(364))], NOW);
+        let report = audit_at(&[login("edge", STRONG, Some("X"), Some(364))], NOW);
         assert!(report.old.is_empty());
     }
 }

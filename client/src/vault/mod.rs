@@ -20,7 +20,9 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 pub use self::account::VaultStatus;
-pub use self::audit::{AuditItem, AuditReport, OLD_PASSWORD_DAYS, OldLogin, WeakLogin, audit};
+pub use self::audit::{
+    AuditItem, AuditReport, OLD_PASSWORD_DAYS, OldLogin, WeakLogin, audit, audit_at,
+};
 pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Listing, Resolved, Saved, Unreadable};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};

@@ -382,7 +382,7 @@ fn audit() {
     assert!(state.busy.is_some());
     let entries = &state.vault.as_ref().unwrap().entries;
     // 2025-11-25: a year and more after the sample's record times.
-    let report = gophkeeper_client::vault::audit(entries, 1_764_095_400_000);
+    let report = gophkeeper_client::vault::audit_at(entries, 1_764_095_400_000);
     assert!(!report.is_clean());
     apply(&mut state, Event::Audited(report));
     assert!(state.busy.is_none());

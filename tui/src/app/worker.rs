@@ -189,15 +189,10 @@ impl Worker {
                 }
             }
             Effect::Audit => match vault.list().await {
-                Ok(entries) => {
-                    let now_ms = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-                    match tokio::task::spawn_blocking(move || audit(&entries, now_ms)).await {
-                        Ok(report) => Event::Audited(report),
-                        Err(err) => Event::Failed(format!("the audit stopped: {err}")),
-                    }
-                }
+                Ok(entries) => match tokio::task::spawn_blocking(move || audit(&entries)).await {
+                    Ok(report) => Event::Audited(report),
+                    Err(err) => Event::Failed(format!("the audit stopped: {err}")),
+                },
                 Err(err) => Event::Failed(explain(&err)),
             },
             Effect::LoadConflicts => match vault.conflicts().await {

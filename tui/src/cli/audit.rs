@@ -23,12 +23,7 @@ pub async fn run(globals: &Globals, args: Audit) -> anyhow::Result<Done> {
     refresh(&vault).await?;
     let listing = vault.list_checked().await?;
     report::unreadable(&listing.unreadable);
-    let now_ms = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis(),
-    )?;
-    let found = audit(&listing.entries, now_ms);
+    let found = audit(&listing.entries);
     if args.json {
         print_json(&AuditJson::of(&found))?;
     } else {
