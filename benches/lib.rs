@@ -77,6 +77,7 @@ impl BenchServer {
                 username,
                 auth_key: vec![7; 32],
                 device_name: "bench".into(),
+                second_factor: String::new(),
             })
             .await
             .expect("login")

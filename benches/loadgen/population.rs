@@ -166,6 +166,7 @@ async fn sign_in_user(
                 username: username.to_owned(),
                 auth_key: AUTH_KEY.to_vec(),
                 device_name: format!("loadgen device {index}"),
+                second_factor: String::new(),
             })
             .await
             .with_context(|| format!("logging in {username} device {index}"))?

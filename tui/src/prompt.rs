@@ -6,8 +6,10 @@
 //! could read it in the process list.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use gophkeeper_client::vault::SecondFactor;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
@@ -17,6 +19,8 @@ pub const PASSWORD_ENV: &str = "GOPHKEEPER_PASSWORD";
 pub const NEW_PASSWORD_ENV: &str = "GOPHKEEPER_NEW_PASSWORD";
 /// The password an export file was made with, for `import --format gophkeeper`.
 pub const EXPORT_PASSWORD_ENV: &str = "GOPHKEEPER_EXPORT_PASSWORD";
+/// A two-factor code (TOTP or recovery) for `login` and `2fa`.
+pub const TWO_FACTOR_ENV: &str = "GOPHKEEPER_2FA_CODE";
 
 /// From `env` if set, else asked once on the terminal.
 pub fn password(env: &str, question: &str) -> anyhow::Result<SecretString> {
@@ -61,6 +65,39 @@ fn ask_hidden(question: &str, env: &str) -> anyhow::Result<SecretString> {
             .with_context(|| format!("no terminal to ask on; set {env} instead"))?,
     );
     Ok(SecretString::from(answer.as_str()))
+}
+
+/// Where `login` finds a second factor: `GOPHKEEPER_2FA_CODE` if set,
+/// else asked only if the account turns out to need one.
+pub fn second_factor() -> SecondFactor {
+    match from_env(TWO_FACTOR_ENV) {
+        Some(code) => SecondFactor::Code(code),
+        None => SecondFactor::Ask(Arc::new(|| {
+            code("Two-factor code (or a recovery code): ").ok()
+        })),
+    }
+}
+
+/// A two-factor code: from `GOPHKEEPER_2FA_CODE` if set, else a line of
+/// standard input (a code is good once, so it need not be hidden, and a
+/// script that has just read the new secret can answer).
+pub fn code(question: &str) -> anyhow::Result<SecretString> {
+    if let Some(value) = from_env(TWO_FACTOR_ENV) {
+        return Ok(value);
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question}");
+    let _ = err.flush();
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the code from standard input")?;
+    let code = line.trim();
+    if code.is_empty() {
+        bail!("no code given; set {TWO_FACTOR_ENV} or type it");
+    }
+    Ok(SecretString::from(code))
 }
 
 /// The first-contact question: shows the certificate's SHA-256 fingerprint

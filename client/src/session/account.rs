@@ -60,6 +60,20 @@ impl Session {
         auth_key: &AuthKey,
         device_name: &str,
     ) -> Result<LoginOutcome, ApiError> {
+        self.login_with_second_factor(username, auth_key, device_name, None)
+            .await
+    }
+
+    /// [`Session::login`] with a TOTP or recovery code, for an account with
+    /// two-factor login on (without one the server answers
+    /// [`ApiError::SecondFactorRequired`]).
+    pub async fn login_with_second_factor(
+        &self,
+        username: &str,
+        auth_key: &AuthKey,
+        device_name: &str,
+        second_factor: Option<&str>,
+    ) -> Result<LoginOutcome, ApiError> {
         let answer = self
             .account
             .clone()
@@ -67,6 +81,7 @@ impl Session {
                 username: username.to_owned(),
                 auth_key: auth_key.as_bytes().to_vec(),
                 device_name: device_name.to_owned(),
+                second_factor: second_factor.unwrap_or_default().to_owned(),
             }))
             .await
             .map_err(|s| self.error(&s))?
@@ -165,5 +180,67 @@ impl Session {
             .await;
         self.forget_tokens().await;
         result.map(|_| ())
+    }
+
+    pub async fn two_factor_status(&self) -> Result<v1::TwoFactorStatusResponse, ApiError> {
+        self.authed(|bearer| {
+            let mut client = self.account.clone();
+            async move {
+                client
+                    .two_factor_status(with_bearer(v1::TwoFactorStatusRequest {}, bearer))
+                    .await
+            }
+        })
+        .await
+    }
+
+    /// A new TOTP secret, not in force until [`Session::enable_two_factor`].
+    pub async fn begin_two_factor(
+        &self,
+        current: &AuthKey,
+    ) -> Result<v1::BeginTwoFactorResponse, ApiError> {
+        self.authed(|bearer| {
+            let mut client = self.account.clone();
+            let message = v1::BeginTwoFactorRequest {
+                current_auth_key: current.as_bytes().to_vec(),
+            };
+            async move { client.begin_two_factor(with_bearer(message, bearer)).await }
+        })
+        .await
+    }
+
+    /// Turns two-factor login on; returns the recovery codes.
+    pub async fn enable_two_factor(&self, code: &str) -> Result<Vec<String>, ApiError> {
+        let answer = self
+            .authed(|bearer| {
+                let mut client = self.account.clone();
+                let message = v1::EnableTwoFactorRequest {
+                    code: code.to_owned(),
+                };
+                async move { client.enable_two_factor(with_bearer(message, bearer)).await }
+            })
+            .await?;
+        Ok(answer.recovery_codes)
+    }
+
+    pub async fn disable_two_factor(
+        &self,
+        current: &AuthKey,
+        second_factor: &str,
+    ) -> Result<(), ApiError> {
+        self.authed(|bearer| {
+            let mut client = self.account.clone();
+            let message = v1::DisableTwoFactorRequest {
+                current_auth_key: current.as_bytes().to_vec(),
+                second_factor: second_factor.to_owned(),
+            };
+            async move {
+                client
+                    .disable_two_factor(with_bearer(message, bearer))
+                    .await
+            }
+        })
+        .await?;
+        Ok(())
     }
 }

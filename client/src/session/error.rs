@@ -64,6 +64,14 @@ pub enum ApiError {
     },
     #[error("that user name is taken")]
     UsernameTaken,
+    #[error(
+        "this account needs a second factor: a code from the authenticator app or a recovery code"
+    )]
+    SecondFactorRequired,
+    #[error("that code is wrong, expired or already used")]
+    SecondFactorInvalid,
+    #[error("{message}")]
+    TwoFactorState { message: String },
     #[error("{message}")]
     RecordTooLarge { message: String },
     #[error("the server refused the request: {message}")]
@@ -98,6 +106,9 @@ impl ApiError {
             Self::Transport(_)
             | Self::BadCredentials
             | Self::UsernameTaken
+            | Self::SecondFactorRequired
+            | Self::SecondFactorInvalid
+            | Self::TwoFactorState { .. }
             | Self::RecordTooLarge { .. }
             | Self::InvalidArgument { .. }
             | Self::NotFound { .. }
@@ -152,6 +163,9 @@ impl ApiError {
             Some("REFRESH_TOKEN_INVALID") => login(LoginReason::RefreshTokenInvalid),
             Some("BAD_CREDENTIALS") => Self::BadCredentials,
             Some("USERNAME_TAKEN") => Self::UsernameTaken,
+            Some("SECOND_FACTOR_REQUIRED") => Self::SecondFactorRequired,
+            Some("SECOND_FACTOR_INVALID") => Self::SecondFactorInvalid,
+            Some("TWO_FACTOR_STATE") => Self::TwoFactorState { message },
             Some("RATE_LIMITED") => Self::RateLimited {
                 retry_after: status
                     .metadata()

@@ -48,18 +48,13 @@ impl Vault {
     ) -> Result<(), VaultError> {
         // Before anything is derived, written or sent.
         check_master_password(new, &self.profile.username)?;
-        let old_master = derive(current, &self.profile.kdf).await?;
-        // Checked here first, so a typo costs no server round trip.
-        old_master
-            .key_encryption_key()
-            .unwrap(&self.profile.wrapped_vault_key)
-            .map_err(|_| VaultError::WrongPassword)?;
+        let old_auth_key = self.auth_key_of(current).await?;
         let new_kdf = KdfParams::generate_at_least(&self.profile.kdf);
         let new_master = derive(new, &new_kdf).await?;
         let new_wrapped = new_master.key_encryption_key().wrap(&self.key);
         self.session
             .change_password(
-                &old_master.auth_key(),
+                &old_auth_key,
                 &new_master.auth_key(),
                 &new_kdf,
                 &new_wrapped,

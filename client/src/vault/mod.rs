@@ -11,6 +11,7 @@ mod device;
 mod items;
 mod profile;
 mod strength;
+mod two_factor;
 mod verify;
 
 use std::path::Path;
@@ -29,6 +30,7 @@ pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_pr
 pub use self::strength::{
     MIN_MASTER_PASSWORD_CHARS, MIN_SCORE, WeakPassword, check_master_password,
 };
+pub use self::two_factor::{SecondFactor, TwoFactorSetup, TwoFactorStatus};
 pub use self::verify::{Finding, Place, Problem, VerifyReport};
 // The types a user interface names when it uses a vault.
 pub use crate::cache::{Profile, TamperAlert, TamperKind, default_profile_dir};
@@ -122,6 +124,8 @@ pub struct ConnectOptions {
     pub trust: TrustRequest,
     /// Shown in the sessions list.
     pub device_name: String,
+    /// For an account with two-factor login on.
+    pub second_factor: SecondFactor,
 }
 
 impl ConnectOptions {
@@ -130,6 +134,7 @@ impl ConnectOptions {
             server,
             trust: TrustRequest::Auto,
             device_name: device_name("gophkeeper client"),
+            second_factor: SecondFactor::None,
         }
     }
 }
@@ -286,9 +291,8 @@ impl Vault {
             kdf.check_not_lower_than(&known.kdf)?;
         }
         let master = derive(password, &kdf).await?;
-        let mut login = session
-            .login(username, &master.auth_key(), &options.device_name)
-            .await?;
+        let mut login =
+            two_factor::sign_in(&session, username, &master.auth_key(), options).await?;
         login.kdf = kdf;
         if let Some(profile) = &existing
             && profile.user_id != login.user_id

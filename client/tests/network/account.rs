@@ -1,13 +1,15 @@
 //! Registration, login, offline unlock, sessions, token refresh, password
 //! change.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gophkeeper_client::vault::{
-    ApiError, CryptoError, EntryState, LoginReason, Vault, VaultError, profile_status,
-    stored_profile,
+    ApiError, CryptoError, EntryState, LoginReason, SecondFactor, Vault, VaultError,
+    profile_status, stored_profile,
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::Connection;
 
 use crate::helpers::{Device, TestServer, note, password, text_of};
@@ -326,4 +328,95 @@ async fn weak_master_passwords_are_refused_before_anything_happens() {
     // Unchanged: the old password still opens it and still logs in.
     Vault::unlock(laptop.profile(), &password()).await.unwrap();
     Device::new().login(&server, "frank").await;
+}
+
+/// The code an authenticator app shows for this secret `ahead` seconds
+/// from now.
+fn totp_code(secret_base32: &SecretString, ahead: u64) -> SecretString {
+    let secret = totp_rs::Secret::try_from_base32(secret_base32.expose_secret()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let totp = totp_rs::Builder::new()
+        .with_secret(secret)
+        .build_noncompliant();
+    SecretString::from(totp.generate(now + ahead).to_string())
+}
+
+/// With two-factor login on, a new device's login asks for a code only
+/// when the server says the account needs one (the master password is
+/// stretched once), or sends the one given; without one it fails and
+/// keeps no profile. Signed-in devices are not asked.
+#[tokio::test]
+async fn a_second_factor_is_asked_only_when_the_account_needs_it() {
+    // Each login here is an attempt against the account's limit.
+    let server = TestServer::start_with(|s| s.auth.login_attempts_per_minute_per_user = 100).await;
+    let laptop = Device::new();
+    let vault = laptop.register(&server, "second").await;
+    assert!(!vault.two_factor_status().await.unwrap().enabled);
+    let wrong = SecretString::from("not the master password");
+    assert!(matches!(
+        vault.begin_two_factor(&wrong).await.unwrap_err(),
+        VaultError::WrongPassword
+    ));
+    let setup = vault.begin_two_factor(&password()).await.unwrap();
+    assert!(!format!("{setup:?}").contains(setup.secret_base32.expose_secret()));
+    let recovery = vault
+        .enable_two_factor(totp_code(&setup.secret_base32, 0).expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(recovery.len(), 10);
+    let status = vault.two_factor_status().await.unwrap();
+    assert_eq!((status.enabled, status.recovery_codes_left), (true, 10));
+
+    let login = |device: &Device, second_factor: SecondFactor| {
+        let mut options = server.options();
+        options.second_factor = second_factor;
+        let dir = device.profile().to_owned();
+        async move { Vault::login(&options, &dir, "second", &password(), &mut |_| false).await }
+    };
+    let phone = Device::new();
+    let err = login(&phone, SecondFactor::None).await.unwrap_err();
+    assert!(
+        matches!(err, VaultError::Api(ApiError::SecondFactorRequired)),
+        "{err}"
+    );
+    assert!(stored_profile(phone.profile()).await.unwrap().is_none());
+    let err = login(&phone, SecondFactor::Ask(Arc::new(|| None)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, VaultError::Api(ApiError::SecondFactorRequired)),
+        "{err}"
+    );
+    let asked = Arc::new(AtomicUsize::new(0));
+    let next_code = totp_code(&setup.secret_base32, 30);
+    let ask = {
+        let asked = asked.clone();
+        Arc::new(move || {
+            asked.fetch_add(1, Ordering::SeqCst);
+            Some(next_code.clone())
+        })
+    };
+    login(&phone, SecondFactor::Ask(ask)).await.unwrap();
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+
+    let tablet = Device::new();
+    let spent = SecondFactor::Code(recovery[0].clone());
+    login(&tablet, spent.clone()).await.unwrap();
+    let err = login(&Device::new(), spent).await.unwrap_err();
+    assert!(
+        matches!(err, VaultError::Api(ApiError::SecondFactorInvalid)),
+        "{err}"
+    );
+    // Signed-in devices go on without a code.
+    vault.sync().await.unwrap();
+
+    vault
+        .disable_two_factor(&password(), recovery[1].expose_secret())
+        .await
+        .unwrap();
+    assert!(!vault.two_factor_status().await.unwrap().enabled);
+    login(&Device::new(), SecondFactor::None).await.unwrap();
 }

@@ -11,6 +11,7 @@ mod sql;
 pub mod sqlite;
 pub mod store;
 mod tokens;
+mod two_factor;
 pub mod username;
 
 use std::sync::Arc;
@@ -23,8 +24,11 @@ use zeroize::Zeroizing;
 
 pub use self::hashing::AuthKeyHasher;
 use self::rate_limit::{Limited, LoginLimiter};
-use self::store::{AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow};
+use self::store::{
+    AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, UserRow,
+};
 pub use self::tokens::{AccessTokens, TokenError};
+use self::two_factor::TwoFactorKeys;
 use crate::ids::{SessionId, UserId, now_ms};
 use crate::secrets::ServerSecret;
 use crate::settings::AuthSettings;
@@ -59,6 +63,14 @@ pub enum AuthError {
     RefreshReused,
     #[error("no such session")]
     SessionNotFound,
+    #[error(
+        "this account needs a second factor: a code from the authenticator app or a recovery code"
+    )]
+    SecondFactorRequired,
+    #[error("that code is wrong, expired or already used")]
+    SecondFactorInvalid,
+    #[error("{0}")]
+    TwoFactorState(String),
     #[error("internal error")]
     Unexpected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -78,6 +90,7 @@ pub struct Auth {
     hasher: Arc<AuthKeyHasher>,
     limiter: LoginLimiter,
     prelogin_key: Zeroizing<[u8; 32]>,
+    two_factor: TwoFactorKeys,
     refresh_ttl_ms: i64,
 }
 
@@ -107,6 +120,7 @@ impl Auth {
                 settings.login_attempts_per_minute_per_peer,
             ),
             prelogin_key: secret.derive("prelogin"),
+            two_factor: TwoFactorKeys::new(secret),
             refresh_ttl_ms: i64::try_from(settings.refresh_token_ttl_secs)
                 .unwrap_or(i64::MAX / 1000)
                 .saturating_mul(1000),
@@ -220,6 +234,8 @@ impl Auth {
             return Err(AuthError::BadCredentials);
         }
         let user = user.ok_or(AuthError::BadCredentials)?;
+        self.check_second_factor(user.user_id, &request.second_factor)
+            .await?;
         let session_id = SessionId::new_random();
         let (tokens, refresh_row, _refresh) =
             self.new_session_tokens(user.user_id, session_id).await?;
@@ -338,26 +354,12 @@ impl Auth {
         session_id: SessionId,
         request: v1::ChangePasswordRequest,
     ) -> Result<(), AuthError> {
-        check_auth_key("current_auth_key", &request.current_auth_key)?;
         check_auth_key("new_auth_key", &request.new_auth_key)?;
         check_wrapped_key("new_wrapped_vault_key", &request.new_wrapped_vault_key)?;
         let kdf = kdf::validate(request.new_kdf.as_ref())
             .map_err(|e| AuthError::InvalidArgument(e.to_string()))?;
-        let user = self
-            .store
-            .find_user(user_id)
-            .await?
-            .ok_or(AuthError::Token(TokenError::Invalid))?;
-        let key = username_key(&user.username)?;
-        self.limiter
-            .check(&key, &format!("session {session_id}"))
-            .map_err(AuthError::RateLimited)?;
-        if !self
-            .verify(request.current_auth_key, Some(user.auth_hash))
-            .await?
-        {
-            return Err(AuthError::BadCredentials);
-        }
+        self.check_password(user_id, session_id, request.current_auth_key)
+            .await?;
         let auth_hash = self.hash(request.new_auth_key).await?;
         self.store
             .change_credentials(
@@ -371,6 +373,45 @@ impl Auth {
             .await?;
         tracing::info!(%user_id, %session_id, "password changed; other sessions revoked");
         Ok(())
+    }
+}
+
+impl Auth {
+    /// Counts an attempt of a signed-in session against its account's
+    /// login limit; returns the account.
+    async fn limit_session(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+    ) -> Result<UserRow, AuthError> {
+        let user = self
+            .store
+            .find_user(user_id)
+            .await?
+            .ok_or(AuthError::Token(TokenError::Invalid))?;
+        self.limiter
+            .check(
+                &username_key(&user.username)?,
+                &format!("session {session_id}"),
+            )
+            .map_err(AuthError::RateLimited)?;
+        Ok(user)
+    }
+
+    /// The password check of a signed-in session's sensitive change,
+    /// limited like a login; returns the user name.
+    async fn check_password(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        auth_key: Vec<u8>,
+    ) -> Result<String, AuthError> {
+        check_auth_key("current_auth_key", &auth_key)?;
+        let user = self.limit_session(user_id, session_id).await?;
+        if !self.verify(auth_key, Some(user.auth_hash)).await? {
+            return Err(AuthError::BadCredentials);
+        }
+        Ok(user.username)
     }
 }
 
@@ -536,4 +577,53 @@ impl AuthService for Auth {
         Auth::change_password(self, user, session, inner).await?;
         Ok(Response::new(v1::ChangePasswordResponse {}))
     }
+
+    async fn two_factor_status(
+        &self,
+        request: Request<v1::Principal>,
+    ) -> Result<Response<v1::TwoFactorStatusResponse>, Status> {
+        let (user, _) = principal(Some(request.into_inner()))?;
+        Ok(Response::new(Auth::two_factor_status(self, user).await?))
+    }
+
+    async fn begin_two_factor(
+        &self,
+        request: Request<v1::InternalBeginTwoFactorRequest>,
+    ) -> Result<Response<v1::BeginTwoFactorResponse>, Status> {
+        let request = request.into_inner();
+        let (user, session) = principal(request.principal)?;
+        let inner = inner(request.request)?;
+        Ok(Response::new(
+            Auth::begin_two_factor(self, user, session, inner).await?,
+        ))
+    }
+
+    async fn enable_two_factor(
+        &self,
+        request: Request<v1::InternalEnableTwoFactorRequest>,
+    ) -> Result<Response<v1::EnableTwoFactorResponse>, Status> {
+        let request = request.into_inner();
+        let (user, session) = principal(request.principal)?;
+        let inner = inner(request.request)?;
+        let codes = Auth::enable_two_factor(self, user, session, inner).await?;
+        Ok(Response::new(v1::EnableTwoFactorResponse {
+            recovery_codes: codes.iter().map(|code| code.to_string()).collect(),
+        }))
+    }
+
+    async fn disable_two_factor(
+        &self,
+        request: Request<v1::InternalDisableTwoFactorRequest>,
+    ) -> Result<Response<v1::DisableTwoFactorResponse>, Status> {
+        let request = request.into_inner();
+        let (user, session) = principal(request.principal)?;
+        let inner = inner(request.request)?;
+        Auth::disable_two_factor(self, user, session, inner).await?;
+        Ok(Response::new(v1::DisableTwoFactorResponse {}))
+    }
+}
+
+/// The inner request of an internal call, or INVALID_ARGUMENT.
+fn inner<T>(request: Option<T>) -> Result<T, Status> {
+    request.ok_or_else(|| Status::invalid_argument("request is required"))
 }

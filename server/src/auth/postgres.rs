@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::rotation::{NextToken, PresentedToken, RotationSteps, rotate_in};
 use super::store::{
-    AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, StoredKdf, UserRow,
+    AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, StoredKdf,
+    TwoFactorRow, TwoFactorStore, UserRow,
 };
 use crate::ids::{SessionId, UserId};
 
@@ -58,3 +59,4 @@ async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sq
 const LOCK_TOKEN: &str = " FOR UPDATE";
 
 super::sql::auth_store_sql!(PgAuthStore, PgRow, PgConnection);
+super::two_factor::two_factor_store_sql!(PgAuthStore);

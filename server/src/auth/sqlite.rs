@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::rotation::{NextToken, PresentedToken, RotationSteps, rotate_in};
 use super::store::{
-    AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, StoredKdf, UserRow,
+    AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, StoredKdf,
+    TwoFactorRow, TwoFactorStore, UserRow,
 };
 use crate::ids::{SessionId, UserId};
 
@@ -47,3 +48,4 @@ async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, 
 const LOCK_TOKEN: &str = "";
 
 super::sql::auth_store_sql!(SqliteAuthStore, SqliteRow, SqliteConnection);
+super::two_factor::two_factor_store_sql!(SqliteAuthStore);

@@ -94,8 +94,69 @@ impl From<sqlx::Error> for AuthStoreError {
     }
 }
 
+/// An account's two-factor state as stored.
+#[derive(Clone)]
+pub struct TwoFactorRow {
+    pub sealed_secret: Vec<u8>,
+    /// `None` while the secret has been shown but not confirmed.
+    pub enabled_at_ms: Option<i64>,
+    /// The newest TOTP step accepted.
+    pub last_step: i64,
+}
+
+impl std::fmt::Debug for TwoFactorRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoFactorRow")
+            .field("enabled_at_ms", &self.enabled_at_ms)
+            .field("last_step", &self.last_step)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two-factor login's statements (`auth/two_factor_sql.rs`).
 #[async_trait]
-pub trait AuthStore: Send + Sync + 'static {
+pub trait TwoFactorStore {
+    async fn two_factor(&self, user_id: UserId) -> Result<Option<TwoFactorRow>, AuthStoreError>;
+
+    /// Keeps a secret shown but not confirmed, replacing an earlier one;
+    /// false if two-factor login is on already.
+    async fn stage_two_factor(
+        &self,
+        user_id: UserId,
+        sealed_secret: &[u8],
+        now_ms: i64,
+    ) -> Result<bool, AuthStoreError>;
+
+    /// Turns two-factor login on with the step its confirming code matched
+    /// and the recovery codes' hashes, in one transaction; false if it is
+    /// on already or no secret was staged.
+    async fn enable_two_factor(
+        &self,
+        user_id: UserId,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+        now_ms: i64,
+    ) -> Result<bool, AuthStoreError>;
+
+    /// Marks a TOTP step used; false if it or a later step was used before.
+    async fn use_totp_step(&self, user_id: UserId, step: i64) -> Result<bool, AuthStoreError>;
+
+    /// Marks a recovery code used; false if it is unknown or was used.
+    async fn use_recovery_code(
+        &self,
+        user_id: UserId,
+        hash: &[u8; 32],
+        now_ms: i64,
+    ) -> Result<bool, AuthStoreError>;
+
+    async fn recovery_codes_left(&self, user_id: UserId) -> Result<u32, AuthStoreError>;
+
+    /// Turns two-factor login off and forgets its secret and codes.
+    async fn disable_two_factor(&self, user_id: UserId) -> Result<(), AuthStoreError>;
+}
+
+#[async_trait]
+pub trait AuthStore: TwoFactorStore + Send + Sync + 'static {
     async fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<(), AuthStoreError>;
 
     async fn find_user_by_key(&self, username_key: &str)

@@ -140,4 +140,65 @@ impl Account for AccountApi {
             .await
             .map_err(forward)
     }
+
+    async fn two_factor_status(
+        &self,
+        request: Request<v1::TwoFactorStatusRequest>,
+    ) -> Result<Response<v1::TwoFactorStatusResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .two_factor_status(principal)
+            .await
+            .map_err(forward)
+    }
+
+    async fn begin_two_factor(
+        &self,
+        request: Request<v1::BeginTwoFactorRequest>,
+    ) -> Result<Response<v1::BeginTwoFactorResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .begin_two_factor(v1::InternalBeginTwoFactorRequest {
+                principal: Some(principal),
+                request: Some(request.into_inner()),
+            })
+            .await
+            .map_err(forward)
+    }
+
+    async fn enable_two_factor(
+        &self,
+        request: Request<v1::EnableTwoFactorRequest>,
+    ) -> Result<Response<v1::EnableTwoFactorResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .enable_two_factor(v1::InternalEnableTwoFactorRequest {
+                principal: Some(principal),
+                request: Some(request.into_inner()),
+            })
+            .await
+            .map_err(forward)
+    }
+
+    async fn disable_two_factor(
+        &self,
+        request: Request<v1::DisableTwoFactorRequest>,
+    ) -> Result<Response<v1::DisableTwoFactorResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .disable_two_factor(v1::InternalDisableTwoFactorRequest {
+                principal: Some(principal),
+                request: Some(request.into_inner()),
+            })
+            .await
+            .map_err(forward)
+    }
 }

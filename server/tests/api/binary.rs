@@ -149,6 +149,7 @@ async fn logs_carry_no_secret_and_sigterm_stops_it_cleanly() {
             username: "planted-user".into(),
             auth_key: key.clone(),
             device_name: "probe".into(),
+            second_factor: String::new(),
         })
         .await
         .unwrap()

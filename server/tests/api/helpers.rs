@@ -171,6 +171,7 @@ impl TestApp {
                 username: username.into(),
                 auth_key: auth_key.to_vec(),
                 device_name: "test device".into(),
+                second_factor: String::new(),
             })
             .await
             .map(tonic::Response::into_inner)

@@ -19,6 +19,7 @@ mod sync;
 mod tansu;
 mod tokens;
 mod tuned;
+mod two_factor;
 
 /// Every test here starts its own single-node server.
 pub(crate) const TARGET: helpers::Target = helpers::Target::SingleNode;

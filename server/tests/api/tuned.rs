@@ -6,6 +6,7 @@ use tonic::Code;
 
 use crate::helpers::*;
 use crate::sync::watch;
+use crate::two_factor::{login_with, now_secs, totp_code};
 
 #[tokio::test]
 async fn login_attempts_are_limited_per_name_and_others_still_get_in() {
@@ -106,4 +107,65 @@ async fn a_watch_stream_ends_when_its_session_is_revoked() {
         .expect("the stream ends within the revalidation period");
     let status = ended.unwrap_err();
     assert_status(&status, Code::Unauthenticated, "SESSION_REVOKED");
+}
+
+/// Wrong two-factor codes are login attempts: they use up the account's
+/// limit like wrong passwords, and then even the right code waits.
+#[tokio::test]
+async fn wrong_two_factor_codes_count_toward_the_login_limit() {
+    let app = spawn_app_with(|s| s.auth.login_attempts_per_minute_per_user = 6).await;
+    // Logging in, beginning and confirming: three attempts.
+    let a = app.new_user().await;
+    let (secret, _) = a.enable_two_factor().await;
+    for _ in 0..3 {
+        let status = login_with(&app, &a.username, "abcd-efgh-jkmn")
+            .await
+            .unwrap_err();
+        assert_status(&status, Code::Unauthenticated, "SECOND_FACTOR_INVALID");
+    }
+    let right = totp_code(&secret, now_secs() + 30);
+    let status = login_with(&app, &a.username, &right).await.unwrap_err();
+    assert_status(&status, Code::ResourceExhausted, "RATE_LIMITED");
+}
+
+/// The auth database holds the TOTP secret only sealed and the recovery
+/// codes only as HMACs: neither appears in any file of the data directory.
+#[tokio::test]
+async fn two_factor_secrets_are_not_on_disk_in_the_clear() {
+    let app = spawn_app().await;
+    let a = app.new_user().await;
+    let (secret, recovery) = a.enable_two_factor().await;
+    let raw = totp_rs::Secret::try_from_base32(&secret)
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let mut needles: Vec<Vec<u8>> = vec![raw, secret.into_bytes()];
+    needles.extend(recovery.iter().map(|c| c.clone().into_bytes()));
+    needles.extend(recovery.iter().map(|c| c.replace('-', "").into_bytes()));
+    let mut scanned = 0;
+    for entry in walk(app._data_dir.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        scanned += bytes.len();
+        for needle in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{} holds a two-factor secret",
+                entry.display()
+            );
+        }
+    }
+    assert!(scanned > 0);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

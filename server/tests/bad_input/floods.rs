@@ -45,6 +45,7 @@ async fn flood(channel: &Channel, names: impl Iterator<Item = String>) -> Vec<St
                     username,
                     auth_key: vec![0xEE; 32],
                     device_name: "flood".into(),
+                    second_factor: String::new(),
                 })
                 .await
                 .unwrap_err()
@@ -132,6 +133,7 @@ async fn a_login_flood_from_one_address_is_limited_and_others_carry_on() {
             username: fx.alice.username.clone(),
             auth_key: auth_key(&fx.alice.username),
             device_name: "x".into(),
+            second_factor: String::new(),
         })
         .await
         .unwrap_err();

@@ -161,6 +161,7 @@ async fn a_user_name_that_is_not_utf8_is_refused_by_the_decoder() {
             username: String::new(),
             auth_key: vec![7; 32],
             device_name: "laptop".into(),
+            second_factor: String::new(),
         }
         .encode_to_vec();
         request.push(0x0A);
@@ -203,6 +204,7 @@ async fn a_device_name_with_invisible_or_too_many_characters_is_refused() {
                 username: fx.alice.username.clone(),
                 auth_key: key.clone(),
                 device_name: device_name.clone(),
+                second_factor: String::new(),
             })
             .await
             .unwrap_err();

@@ -176,6 +176,7 @@ async fn sql_in_user_and_device_names_is_stored_as_text() {
                 username: name.clone(),
                 auth_key: key.clone(),
                 device_name: payload.into(),
+                second_factor: String::new(),
             })
             .await
             .unwrap()

@@ -21,6 +21,8 @@ mod scan;
 mod sync;
 #[path = "../api/tokens.rs"]
 mod tokens;
+#[path = "../api/two_factor.rs"]
+mod two_factor;
 
 /// Every test here talks to the one cluster of this binary.
 pub(crate) const TARGET: helpers::Target = helpers::Target::Cluster(fixture::gateway);

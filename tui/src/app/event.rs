@@ -70,6 +70,8 @@ pub enum Effect {
         username: String,
         password: SecretString,
         register: bool,
+        /// A two-factor code typed with the login.
+        second_factor: Option<SecretString>,
         accept: Option<String>,
     },
     /// Open the local profile with the master password (works offline).

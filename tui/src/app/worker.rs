@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use gophkeeper_client::vault::{
-    ConnectOptions, Saved, ServerUrl, SyncEvent, SyncReport, TransportError, Trust, TrustRequest,
-    Vault, VaultError, audit, device_name,
+    ConnectOptions, Saved, SecondFactor, ServerUrl, SyncEvent, SyncReport, TransportError, Trust,
+    TrustRequest, Vault, VaultError, audit, device_name,
 };
 use gophkeeper_private_file::Existing;
 use secrecy::SecretString;
@@ -113,10 +113,19 @@ impl Worker {
                 username,
                 password,
                 register,
+                second_factor,
                 accept,
             } => {
-                self.connect(&server, &username, &password, register, accept)
-                    .await
+                let second_factor = second_factor.map_or(SecondFactor::None, SecondFactor::Code);
+                self.connect(
+                    &server,
+                    &username,
+                    &password,
+                    register,
+                    second_factor,
+                    accept,
+                )
+                .await
             }
             Effect::Unlock { password } => match Vault::unlock(&self.dir, &password).await {
                 Ok(vault) => self.open(vault).await,
@@ -230,6 +239,7 @@ impl Worker {
         username: &str,
         password: &SecretString,
         register: bool,
+        second_factor: SecondFactor,
         accept: Option<String>,
     ) {
         let server = match ServerUrl::parse(server) {
@@ -238,6 +248,7 @@ impl Worker {
         };
         let mut options = ConnectOptions::new(server);
         options.device_name = device_name("gophkeeper vault");
+        options.second_factor = second_factor;
         if let Some(ca) = &self.ca_cert {
             options.trust = TrustRequest::Configured(Trust::CaFile(ca.clone()));
         }

@@ -17,7 +17,8 @@ pub struct Login {
 
 pub async fn run(globals: &Globals, args: Login) -> anyhow::Result<Done> {
     let dir = globals.profile_dir()?;
-    let options = globals.connect_options()?;
+    let mut options = globals.connect_options()?;
+    options.second_factor = prompt::second_factor();
     let password = prompt::password(prompt::PASSWORD_ENV, "Master password: ")?;
     let mut ask = prompt::accept_certificate;
     let vault = Vault::login(&options, &dir, &args.username, &password, &mut ask)

@@ -36,6 +36,7 @@ mod shell;
 mod status;
 mod sync;
 mod totp;
+mod two_factor;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -70,7 +71,8 @@ pub enum Done {
 /// The master password is asked on the terminal without echo, or taken
 /// from GOPHKEEPER_PASSWORD in scripts (GOPHKEEPER_NEW_PASSWORD for
 /// `passwd`, GOPHKEEPER_EXPORT_PASSWORD for importing an export made with
-/// another password). It is never taken from a flag.
+/// another password). It is never taken from a flag. A two-factor code is
+/// read from standard input, or from GOPHKEEPER_2FA_CODE.
 ///
 /// With no command, `gophkeeper` opens the full-screen vault.
 #[derive(Debug, Parser)]
@@ -143,6 +145,10 @@ pub enum Command {
     /// Vault health: weak, reused and year-old passwords, logins without
     /// TOTP (judged on this device; nothing is sent).
     Audit(audit::Audit),
+    /// Two-factor login: a code from an authenticator app at each new
+    /// device's login.
+    #[command(name = "2fa", subcommand)]
+    TwoFactor(two_factor::TwoFactor),
 }
 
 impl Command {
@@ -172,6 +178,7 @@ impl Command {
             Self::Man => shell::man(),
             Self::Verify(args) => verify::run(globals, args).await,
             Self::Audit(args) => audit::run(globals, args).await,
+            Self::TwoFactor(args) => two_factor::run(globals, args).await,
         }
     }
 }

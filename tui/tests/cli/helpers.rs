@@ -186,6 +186,7 @@ impl Device {
             "GOPHKEEPER_CA_CERT",
             "GOPHKEEPER_NEW_PASSWORD",
             "GOPHKEEPER_EXPORT_PASSWORD",
+            "GOPHKEEPER_2FA_CODE",
             "GOPHKEEPER_LOG",
             "GOPHKEEPER_UTC",
         ] {
@@ -237,6 +238,17 @@ impl Gk {
     pub fn input(mut self, text: &str) -> Self {
         self.input = Some(text.into());
         self
+    }
+
+    /// Starts it with piped standard streams, for a test that answers what
+    /// it prints.
+    pub fn spawn(mut self) -> tokio::process::Child {
+        self.command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        self.command.spawn().unwrap()
     }
 
     pub async fn run(mut self) -> Output {

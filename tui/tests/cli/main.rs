@@ -30,3 +30,4 @@ mod times;
 mod trust;
 #[cfg(unix)] // tmux, and `env -u` in the command it runs.
 mod tui;
+mod two_factor;

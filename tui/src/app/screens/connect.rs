@@ -1,5 +1,6 @@
 //! Logging in or registering: server, user name, master password (never
-//! echoed). A server whose certificate nobody vouches for brings up the
+//! echoed), and when logging in a two-factor code for an account that has
+//! two-factor login on (left empty otherwise). A server whose certificate nobody vouches for brings up the
 //! fingerprint question (`dialogs.rs`); accepting it retries with that
 //! exact fingerprint and pins it in the profile.
 
@@ -23,6 +24,8 @@ pub struct ConnectForm {
     pub password: TextInput,
     /// Only asked when registering.
     pub repeat: TextInput,
+    /// Only when logging in: a TOTP or recovery code, if the account needs one.
+    pub code: TextInput,
     pub register: bool,
     pub focus: usize,
     /// Why the last new password was refused, with zxcvbn's advice: too
@@ -37,6 +40,7 @@ impl ConnectForm {
             username: TextInput::new(""),
             password: TextInput::secret(""),
             repeat: TextInput::secret(""),
+            code: TextInput::new(""),
             register: false,
             focus: 1,
             advice: None,
@@ -44,7 +48,7 @@ impl ConnectForm {
     }
 
     fn fields(&self) -> usize {
-        if self.register { 4 } else { 3 }
+        4
     }
 
     fn focused(&mut self) -> &mut TextInput {
@@ -52,13 +56,16 @@ impl ConnectForm {
             0 => &mut self.server,
             1 => &mut self.username,
             2 => &mut self.password,
-            _ => &mut self.repeat,
+            _ if self.register => &mut self.repeat,
+            _ => &mut self.code,
         }
     }
 
+    /// After a failed attempt: the secrets typed (a code is good once).
     pub fn clear_passwords(&mut self) {
         self.password.clear();
         self.repeat.clear();
+        self.code.clear();
     }
 
     /// What is wrong with the form, if anything, as the person should read it.
@@ -97,6 +104,9 @@ impl ConnectForm {
             username: self.username.value().trim().to_owned(),
             password: SecretString::from(self.password.value()),
             register: self.register,
+            second_factor: Some(self.code.value().trim())
+                .filter(|code| !self.register && !code.is_empty())
+                .map(SecretString::from),
             accept,
         }
     }
@@ -178,7 +188,13 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
             width,
         ));
     } else {
-        lines.push(Line::from(""));
+        lines.push(ui::field_line(
+            "2FA code",
+            &form.code,
+            form.focus == 3,
+            false,
+            width,
+        ));
     }
     lines.push(Line::from(""));
     lines.push(Line::styled(
@@ -198,6 +214,8 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     fn form(user: &str, password: &str) -> ConnectForm {
@@ -247,5 +265,25 @@ mod tests {
         register.register = false;
         register.password.set("short");
         assert_eq!(register.weakness(), None);
+    }
+
+    /// A code typed when logging in goes with the login; none, or one left
+    /// over from the login form when registering, sends nothing.
+    #[test]
+    fn a_two_factor_code_goes_with_a_login_only() {
+        let second_factor = |form: &ConnectForm| match form.effect(None) {
+            Effect::Connect { second_factor, .. } => {
+                second_factor.map(|code| code.expose_secret().to_owned())
+            }
+            _ => panic!("not a connect"),
+        };
+        let mut login = form("ann", "pw");
+        assert_eq!(second_factor(&login), None);
+        login.code.set(" 123456 ");
+        assert_eq!(second_factor(&login).as_deref(), Some("123456"));
+        login.register = true;
+        assert_eq!(second_factor(&login), None);
+        login.clear_passwords();
+        assert!(login.code.is_empty());
     }
 }
