@@ -9,7 +9,7 @@
 //! `crypto` bench), so the figure is the sync alone.
 //!
 //! The vault is what real devices leave: the items, and the filling
-//! device's vault summary (all 32 buckets), which the first sync checks.
+//! device's vault summary (all 256 buckets), which the first sync checks.
 //!
 //! The second bench is the delta sync of a device that already holds the
 //! whole vault: another device (a sync engine of its own) creates one item

@@ -27,9 +27,9 @@ pub(crate) use self::integrity::stored_version;
 pub use self::integrity::{TamperAlert, TamperKind, Versions};
 pub use self::queue::{Conflict, NewOp, OpKind, PendingOp};
 pub use self::records::StoredRecord;
-#[cfg(feature = "internals")]
-pub use self::summary::SUMMARY_BUCKETS;
-pub use self::summary::{DIGEST_LEN, SummaryEntry, is_summary_kind, summary_bucket};
+pub use self::summary::{
+    DIGEST_LEN, OLD_SUMMARY_BUCKETS, SUMMARY_BUCKETS, SummaryEntry, is_summary_kind, summary_bucket,
+};
 use crate::crypto::{KdfParams, SALT_LEN};
 use crate::transport::{Fingerprint, Trust};
 
@@ -90,6 +90,8 @@ pub struct SyncState {
     pub last_sync_ms: Option<i64>,
     /// The cursor up to which every vault summary stored has been checked.
     pub summaries_checked: u64,
+    /// Changes of the person's still queued (as `Cache::pending_count`).
+    pub pending: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -230,10 +232,13 @@ impl Cache {
     }
 
     pub async fn sync_state(&self) -> Result<SyncState, CacheError> {
+        // The queue's count in the same statement: a pull reads both, and
+        // each statement is a round trip to SQLite's thread.
         let row = sqlx::query(
-            "SELECT sync_cursor, seen_revision, last_sync_ms, summaries_checked FROM profile \
-             WHERE id = 1",
+            "SELECT sync_cursor, seen_revision, last_sync_ms, summaries_checked, \
+             (SELECT count(*) FROM pending WHERE kind <> ?) AS pending FROM profile WHERE id = 1",
         )
+        .bind(i32::from(crate::crypto::VAULT_SUMMARY_KIND))
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
@@ -244,6 +249,7 @@ impl Cache {
             seen_revision: from_sql(row.try_get("seen_revision")?)?,
             last_sync_ms: row.try_get("last_sync_ms")?,
             summaries_checked: from_sql(row.try_get("summaries_checked")?)?,
+            pending: usize::try_from(row.try_get::<i64, _>("pending")?).unwrap_or(0),
         })
     }
 }

@@ -16,10 +16,15 @@ use super::records::{StoredRecord, json_ids, record_from_row, select_records};
 use super::{Cache, CacheError, from_sql, to_sql, uuid_column};
 use crate::crypto::VAULT_SUMMARY_KIND;
 
-/// How many buckets a device's summary is split into: a change rewrites
-/// only its record's bucket, so what another device pulls per change stays
-/// small (about 1/32 of the vault's entries).
-pub const SUMMARY_BUCKETS: u8 = 32;
+/// How many buckets a device's summary is split into, one per value of a
+/// record id's last byte: a change rewrites only its record's bucket, so
+/// what another device pulls per change stays small (1/256 of the vault's
+/// entries, about 1.3 KiB in a 10,000-item vault).
+pub const SUMMARY_BUCKETS: usize = 256;
+
+/// The bucket count of summaries written before 0004 of the cache's
+/// migrations (by the last byte modulo 32).
+pub const OLD_SUMMARY_BUCKETS: u8 = 32;
 
 /// Bytes of the ciphertext digest in an entry: enough that two different
 /// records under one version cannot collide by chance.
@@ -40,10 +45,10 @@ pub fn is_summary_kind(kind: i32) -> bool {
     kind == i32::from(VAULT_SUMMARY_KIND)
 }
 
-/// The bucket a record's entry belongs to: from a random byte of its id
+/// The bucket a record's entry belongs to: a random byte of its id
 /// (record ids are random UUIDs or hashes).
 pub fn summary_bucket(record_id: Uuid) -> u8 {
-    record_id.as_bytes()[15] % SUMMARY_BUCKETS
+    record_id.as_bytes()[15]
 }
 
 impl StoredRecord {
@@ -138,6 +143,27 @@ impl Cache {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(record_from_row).collect()
+    }
+
+    /// The bucket count this device's own summaries were last written
+    /// under: [`OLD_SUMMARY_BUCKETS`] until it rewrites them.
+    pub async fn own_summary_buckets(&self) -> Result<usize, CacheError> {
+        let count: Option<i64> =
+            sqlx::query_scalar("SELECT summary_buckets FROM profile WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        let count = count.unwrap_or(SUMMARY_BUCKETS as i64);
+        usize::try_from(count).map_err(|_| CacheError::Corrupt(format!("{count} summary buckets")))
+    }
+
+    /// Records that this device's summaries are now written under
+    /// [`SUMMARY_BUCKETS`].
+    pub async fn set_own_summary_buckets(&self, count: usize) -> Result<(), CacheError> {
+        sqlx::query("UPDATE profile SET summary_buckets = ? WHERE id = 1")
+            .bind(i64::try_from(count).unwrap_or(i64::MAX))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Whether a change of this record is an update (the mirror or the

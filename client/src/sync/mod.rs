@@ -173,8 +173,11 @@ impl SyncEngine {
         if report.offline.is_none() {
             report.merge(self.pull_locked().await?);
         }
-        if report.offline.is_none() && self.queue_upgrades().await? > 0 {
-            report.merge(self.push_locked().await?);
+        if report.offline.is_none() {
+            let queued = self.queue_upgrades().await? + self.queue_summary_layout_upgrade().await?;
+            if queued > 0 {
+                report.merge(self.push_locked().await?);
+            }
         }
         Ok(report)
     }
@@ -351,7 +354,8 @@ impl SyncEngine {
             since = page.next_since_revision;
             min_revision = 0;
         }
-        report.pending = self.cache.pending_count().await?;
+        // A pull does not touch the queue: the count read with the state.
+        report.pending = state.pending;
         Ok(report)
     }
 

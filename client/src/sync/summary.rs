@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use super::{SyncEngine, SyncError};
 use crate::cache::{
-    DIGEST_LEN, NewOp, StoredRecord, SummaryEntry, TamperAlert, TamperKind, is_summary_kind,
-    summary_bucket,
+    DIGEST_LEN, NewOp, OLD_SUMMARY_BUCKETS, SUMMARY_BUCKETS, StoredRecord, SummaryEntry,
+    TamperAlert, TamperKind, is_summary_kind, summary_bucket,
 };
 use crate::crypto::VAULT_SUMMARY_KIND;
 
@@ -178,6 +178,32 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// Rewrites, once, the summaries this device wrote under 32 buckets
+    /// (before 0004 of the cache's migrations) under 256, so that every
+    /// record an old bucket listed is listed again; returns how many it
+    /// queued. Until then an old bucket stays a true lower bound: it lists
+    /// what this device held when it wrote it.
+    pub(super) async fn queue_summary_layout_upgrade(&self) -> Result<usize, SyncError> {
+        if self.cache.own_summary_buckets().await? == SUMMARY_BUCKETS {
+            return Ok(0);
+        }
+        let mut written = BTreeSet::new();
+        for old in 0..OLD_SUMMARY_BUCKETS {
+            if self
+                .cache
+                .record(self.sealer.summary_id(old))
+                .await?
+                .is_some()
+            {
+                written.insert(old);
+            }
+        }
+        let buckets = buckets_covering(&written);
+        self.queue_summaries(&buckets).await?;
+        self.cache.set_own_summary_buckets(SUMMARY_BUCKETS).await?;
+        Ok(buckets.len())
+    }
+
     /// Checks the summaries a completed pull stored against the mirror,
     /// `last_page` included (pulled, not stored yet); returns what it
     /// finds, for the caller to store with that page. A summary whose
@@ -285,8 +311,7 @@ impl SyncEngine {
     /// mirror: for benches that fill a vault around the sync engine.
     pub async fn summarise_everything(&self) -> Result<super::SyncReport, SyncError> {
         let _guard = self.lock.lock().await;
-        self.queue_summaries(&(0..crate::cache::SUMMARY_BUCKETS).collect())
-            .await?;
+        self.queue_summaries(&(0..=u8::MAX).collect()).await?;
         Ok(self.push_queue().await?.0)
     }
 }
@@ -294,6 +319,15 @@ impl SyncEngine {
 /// The buckets of the records of these ids.
 pub(super) fn buckets_of(ids: impl IntoIterator<Item = Uuid>) -> BTreeSet<u8> {
     ids.into_iter().map(summary_bucket).collect()
+}
+
+/// The buckets that now hold what these old (modulo 32) buckets listed:
+/// old bucket b becomes b, b + 32, ..., b + 224, b itself included so that
+/// its record is rewritten too.
+fn buckets_covering(old: &BTreeSet<u8>) -> BTreeSet<u8> {
+    old.iter()
+        .flat_map(|&b| (b..=u8::MAX).step_by(OLD_SUMMARY_BUCKETS.into()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -354,6 +388,19 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn the_new_buckets_cover_exactly_what_the_old_ones_listed() {
+        let covering = buckets_covering(&BTreeSet::from([0, 31]));
+        assert_eq!(covering.len(), 16);
+        for byte in 0..=u8::MAX {
+            let id = Uuid::from_bytes([byte; 16]);
+            let was_listed = matches!(byte % OLD_SUMMARY_BUCKETS, 0 | 31);
+            assert_eq!(covering.contains(&summary_bucket(id)), was_listed, "{byte}");
+        }
+        assert!(buckets_covering(&BTreeSet::new()).is_empty());
+        assert_eq!(SUMMARY_BUCKETS, usize::from(u8::MAX) + 1);
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Vault {
             user_id: self.profile.user_id,
             online: self.session.is_online(),
             logged_in: self.session.has_tokens().await,
-            pending: self.cache.pending_count().await?,
+            pending: state.pending,
             conflicts: self.cache.conflicts().await?.len(),
             tampered: self.cache.tampered_records().await?,
             last_sync_ms: state.last_sync_ms,

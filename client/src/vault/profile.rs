@@ -78,7 +78,7 @@ async fn read_status(
     Ok(Some(ProfileStatus {
         logged_in,
         online: reachable(&profile, ping_timeout).await,
-        pending: cache.pending_count().await?,
+        pending: state.pending,
         conflicts: cache.conflicts().await?.len(),
         tampered: cache.tampered_records().await?,
         last_sync_ms: state.last_sync_ms,

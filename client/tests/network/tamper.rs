@@ -7,6 +7,8 @@
 
 use gophkeeper_client::internals::{Cache, NewOp, OpKind, RecordAad, VaultKey};
 use gophkeeper_client::item::ItemKind;
+use std::collections::BTreeSet;
+
 use gophkeeper_client::vault::{Place, Problem, TamperAlert, TamperKind, Vault};
 use uuid::Uuid;
 
@@ -54,6 +56,7 @@ on_both_engines!(
     verify_compares_devices_and_names_withheld_and_altered_records,
     a_change_queued_in_format_1_is_resealed_not_lost,
     a_first_seen_record_that_does_not_open_is_reported_and_replaced,
+    a_device_from_before_256_buckets_rewrites_its_summaries_once,
 );
 
 /// The vault key of a device's profile, derived as the client does.
@@ -541,4 +544,59 @@ async fn a_first_seen_record_that_does_not_open_is_reported_and_replaced(server:
     let report = vault_b.sync().await.unwrap();
     assert!(report.tampered.is_empty(), "{report:?}");
     assert_eq!(text(&vault_b, "fresh").await, "v2");
+}
+
+/// A device whose summaries were written under 32 buckets (a record's
+/// last id byte modulo 32) rewrites, on its next sync and only then, every
+/// bucket an old one covered (b, b + 32, ..., b + 224), and nobody sees an
+/// alarm for it.
+async fn a_device_from_before_256_buckets_rewrites_its_summaries_once(server: &TestServer) {
+    let a = Device::new();
+    let vault_a = a.register(server, "old-buckets").await;
+    let user = vault_a.user_id();
+    // Until one record falls in an old bucket number (below 32), so that
+    // this device holds a summary record under an old bucket's id.
+    let mut notes = Vec::new();
+    while notes.len() < 200 && !notes.iter().any(|id: &Uuid| id.as_bytes()[15] < 32) {
+        let name = format!("note {}", notes.len());
+        notes.push(vault_a.add(&note(&name, "x")).await.unwrap().record_id);
+    }
+    let old_buckets: BTreeSet<u8> = notes
+        .iter()
+        .map(|id| id.as_bytes()[15])
+        .filter(|&b| b < 32)
+        .collect();
+    assert!(!old_buckets.is_empty());
+    let mut operator = Operator::open(server).await;
+    // The vault's rows are the notes and this device's summaries.
+    let rows_before = operator.snapshot(user).await.len();
+    assert_eq!(
+        rows_before - notes.len(),
+        notes
+            .iter()
+            .map(|id| id.as_bytes()[15])
+            .collect::<BTreeSet<_>>()
+            .len(),
+        "one summary per bucket written"
+    );
+
+    // What migration 0004 leaves in a cache from before it.
+    let cache = Cache::open(a.profile()).await.unwrap();
+    cache.set_own_summary_buckets(32).await.unwrap();
+    let report = vault_a.sync().await.unwrap();
+    assert!(report.tampered.is_empty(), "{report:?}");
+    assert_eq!(cache.own_summary_buckets().await.unwrap(), 256);
+    let mut expected: BTreeSet<u8> = notes.iter().map(|id| id.as_bytes()[15]).collect();
+    expected.extend(old_buckets.iter().flat_map(|&b| (b..=u8::MAX).step_by(32)));
+    let rows_after = operator.snapshot(user).await.len();
+    assert_eq!(rows_after - notes.len(), expected.len());
+    assert!(rows_after > rows_before);
+    // Once only: the next sync writes nothing.
+    vault_a.sync().await.unwrap();
+    assert_eq!(operator.snapshot(user).await.len(), rows_after);
+
+    let c = Device::new();
+    let vault_c = c.login(server, "old-buckets").await;
+    assert!(vault_c.tamper_alerts().await.unwrap().is_empty());
+    assert_eq!(vault_c.list().await.unwrap().len(), notes.len());
 }
