@@ -95,10 +95,16 @@ pub struct AuthSettings {
     pub secret: SecretString,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    /// A session's absolute lifetime, however often it refreshes.
+    pub session_lifetime_secs: u64,
     pub login_attempts_per_minute_per_user: u32,
     pub login_attempts_per_minute_per_peer: u32,
     pub hash_memory_kib: u32,
     pub hash_iterations: u32,
+    /// Server-side Argon2id hashes running at once; 0 means one per core.
+    pub max_concurrent_hashes: usize,
+    /// How long a login waits for a hash slot before it is told to retry.
+    pub hash_queue_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

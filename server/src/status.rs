@@ -31,12 +31,10 @@ impl From<AuthError> for Status {
             AuthError::UsernameTaken => (Code::AlreadyExists, "USERNAME_TAKEN"),
             AuthError::BadCredentials => (Code::Unauthenticated, "BAD_CREDENTIALS"),
             AuthError::RateLimited(limited) => {
-                let mut status = with_reason(Code::ResourceExhausted, message, "RATE_LIMITED");
-                let millis = limited.retry_after.as_millis().max(1).to_string();
-                if let Ok(value) = millis.parse() {
-                    status.metadata_mut().insert(RETRY_AFTER_KEY, value);
-                }
-                return status;
+                return retry_later(message, "RATE_LIMITED", limited.retry_after);
+            }
+            AuthError::Busy { retry_after } => {
+                return retry_later(message, "SERVER_BUSY", *retry_after);
             }
             AuthError::Token(TokenError::Expired) => (Code::Unauthenticated, "TOKEN_EXPIRED"),
             AuthError::Token(TokenError::Invalid) => (Code::Unauthenticated, "TOKEN_INVALID"),
@@ -85,6 +83,17 @@ impl From<QueryError> for Status {
         };
         with_reason(code, err.to_string(), reason)
     }
+}
+
+/// RESOURCE_EXHAUSTED with the reason and the time to wait in
+/// `retry-after-ms`.
+fn retry_later(message: String, reason: &'static str, retry_after: std::time::Duration) -> Status {
+    let mut status = with_reason(Code::ResourceExhausted, message, reason);
+    let millis = retry_after.as_millis().max(1).to_string();
+    if let Ok(value) = millis.parse() {
+        status.metadata_mut().insert(RETRY_AFTER_KEY, value);
+    }
+    status
 }
 
 /// Reads the reason a status carries, if any.

@@ -62,6 +62,12 @@ pub enum ApiError {
         retry_after: Option<Duration>,
         message: String,
     },
+    /// The server's sign-in work was all taken for its whole queue time.
+    #[error("{message}")]
+    Busy {
+        retry_after: Option<Duration>,
+        message: String,
+    },
     #[error("that user name is taken")]
     UsernameTaken,
     #[error(
@@ -93,9 +99,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::Unavailable { .. } | Self::RateLimited { .. } | Self::TooManyStreams => {
-                ErrorClass::Retry
-            }
+            Self::Unavailable { .. }
+            | Self::RateLimited { .. }
+            | Self::Busy { .. }
+            | Self::TooManyStreams => ErrorClass::Retry,
             Self::Transport(TransportError::Unreachable { .. }) => ErrorClass::Retry,
             Self::Transport(
                 TransportError::CertificateChanged { .. } | TransportError::Untrusted { .. },
@@ -167,12 +174,11 @@ impl ApiError {
             Some("SECOND_FACTOR_INVALID") => Self::SecondFactorInvalid,
             Some("TWO_FACTOR_STATE") => Self::TwoFactorState { message },
             Some("RATE_LIMITED") => Self::RateLimited {
-                retry_after: status
-                    .metadata()
-                    .get(RETRY_AFTER_KEY)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok())
-                    .map(Duration::from_millis),
+                retry_after: retry_after(status),
+                message,
+            },
+            Some("SERVER_BUSY") => Self::Busy {
+                retry_after: retry_after(status),
                 message,
             },
             Some("RECORD_TOO_LARGE" | "REQUEST_TOO_LARGE") => Self::RecordTooLarge { message },
@@ -207,6 +213,16 @@ impl ApiError {
             code => Self::Unexpected { code, message },
         }
     }
+}
+
+/// The `retry-after-ms` a status carries, if any.
+fn retry_after(status: &Status) -> Option<Duration> {
+    status
+        .metadata()
+        .get(RETRY_AFTER_KEY)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
 }
 
 /// Whether our own gRPC stack made `status` from a transport failure rather
@@ -244,6 +260,7 @@ mod tests {
             (Unavailable, Some("UNAVAILABLE")),
             (Unavailable, Some("REPLICA_BEHIND")),
             (ResourceExhausted, Some("RATE_LIMITED")),
+            (ResourceExhausted, Some("SERVER_BUSY")),
             (Unavailable, None),
             (DeadlineExceeded, None),
         ] {
@@ -269,6 +286,9 @@ mod tests {
             (InvalidArgument, Some("MALFORMED_REQUEST")),
             (ResourceExhausted, Some("REQUEST_TOO_LARGE")),
             (AlreadyExists, Some("USERNAME_TAKEN")),
+            (Unauthenticated, Some("SECOND_FACTOR_REQUIRED")),
+            (Unauthenticated, Some("SECOND_FACTOR_INVALID")),
+            (FailedPrecondition, Some("TWO_FACTOR_STATE")),
         ] {
             assert_eq!(class(code, reason), ErrorClass::BadInput, "{reason:?}");
         }
@@ -279,6 +299,13 @@ mod tests {
         assert!(matches!(
             ApiError::from_status(&limited, &transport),
             ApiError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_millis(1500)
+        ));
+        let mut busy = status(ResourceExhausted, Some("SERVER_BUSY"));
+        busy.metadata_mut()
+            .insert(RETRY_AFTER_KEY, MetadataValue::from_static("2000"));
+        assert!(matches!(
+            ApiError::from_status(&busy, &transport),
+            ApiError::Busy { retry_after: Some(d), .. } if d == Duration::from_secs(2)
         ));
         assert!(
             ApiError::from_status(&status(Unauthenticated, Some("TOKEN_EXPIRED")), &transport)

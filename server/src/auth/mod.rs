@@ -51,6 +51,9 @@ pub enum AuthError {
     BadCredentials,
     #[error("too many attempts for this {}; retry in {} s", .0.scope, .0.retry_after.as_secs().max(1))]
     RateLimited(Limited),
+    /// Every server-side hash slot stayed taken for the whole queue time.
+    #[error("the server is busy with other sign-ins; retry in {} s", .retry_after.as_secs().max(1))]
+    Busy { retry_after: Duration },
     #[error(transparent)]
     Token(#[from] TokenError),
     #[error("session has been revoked; log in again")]
@@ -92,6 +95,11 @@ pub struct Auth {
     prelogin_key: Zeroizing<[u8; 32]>,
     two_factor: TwoFactorKeys,
     refresh_ttl_ms: i64,
+    session_lifetime_ms: i64,
+    /// Turns at server-side Argon2id: a flood of logins queues here instead
+    /// of taking gigabytes of memory at once.
+    hash_slots: Arc<tokio::sync::Semaphore>,
+    hash_queue: Duration,
 }
 
 impl std::fmt::Debug for Auth {
@@ -121,9 +129,12 @@ impl Auth {
             ),
             prelogin_key: secret.derive("prelogin"),
             two_factor: TwoFactorKeys::new(secret),
-            refresh_ttl_ms: i64::try_from(settings.refresh_token_ttl_secs)
-                .unwrap_or(i64::MAX / 1000)
-                .saturating_mul(1000),
+            refresh_ttl_ms: millis(settings.refresh_token_ttl_secs),
+            session_lifetime_ms: millis(settings.session_lifetime_secs),
+            hash_slots: Arc::new(tokio::sync::Semaphore::new(hash_slots(
+                settings.max_concurrent_hashes,
+            ))),
+            hash_queue: Duration::from_millis(settings.hash_queue_ms),
         })
     }
 
@@ -132,24 +143,47 @@ impl Auth {
         self.limiter.forget_idle();
     }
 
+    /// A turn at server-side Argon2id, waited for at most the queue time.
+    /// The blocking task keeps it, so a caller that goes away mid-hash does
+    /// not free a slot that is still busy.
+    async fn hash_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AuthError> {
+        match tokio::time::timeout(self.hash_queue, self.hash_slots.clone().acquire_owned()).await {
+            Ok(slot) => slot.map_err(|e| AuthError::Unexpected(Box::new(e))),
+            Err(_) => {
+                tracing::warn!("every hash slot stayed busy; a sign-in was told to retry");
+                Err(AuthError::Busy {
+                    retry_after: self.hash_queue,
+                })
+            }
+        }
+    }
+
     async fn hash(&self, auth_key: Vec<u8>) -> Result<String, AuthError> {
         let hasher = self.hasher.clone();
         let auth_key = Zeroizing::new(auth_key);
-        tokio::task::spawn_blocking(move || hasher.hash(&auth_key))
-            .await
-            .map_err(|e| AuthError::Unexpected(Box::new(e)))?
-            .map_err(|e| AuthError::Unexpected(Box::new(e)))
+        let slot = self.hash_slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            hasher.hash(&auth_key)
+        })
+        .await
+        .map_err(|e| AuthError::Unexpected(Box::new(e)))?
+        .map_err(|e| AuthError::Unexpected(Box::new(e)))
     }
 
     /// Argon2 is CPU-bound for tens of milliseconds: off the async workers.
     async fn verify(&self, auth_key: Vec<u8>, stored: Option<String>) -> Result<bool, AuthError> {
         let hasher = self.hasher.clone();
         let auth_key = Zeroizing::new(auth_key);
-        tokio::task::spawn_blocking(move || match stored {
-            Some(stored) => hasher.verify(&auth_key, &stored),
-            None => {
-                hasher.verify_decoy(&auth_key);
-                false
+        let slot = self.hash_slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            match stored {
+                Some(stored) => hasher.verify(&auth_key, &stored),
+                None => {
+                    hasher.verify_decoy(&auth_key);
+                    false
+                }
             }
         })
         .await
@@ -167,7 +201,7 @@ impl Auth {
             .issue(user_id, session_id, now.max(0) as u64 / 1000)
             .map_err(|e| AuthError::Unexpected(Box::new(e)))?;
         let (refresh, token_hash) = tokens::new_refresh_token();
-        let expires_at_ms = now.saturating_add(self.refresh_ttl_ms);
+        let expires_at_ms = now.saturating_add(self.refresh_ttl_ms.min(self.session_lifetime_ms));
         let pair = v1::TokenPair {
             access_token,
             access_expires_at_ms: i64::try_from(exp_secs).unwrap_or(i64::MAX / 1000) * 1000,
@@ -269,12 +303,19 @@ impl Auth {
         let expires_at_ms = now.saturating_add(self.refresh_ttl_ms);
         match self
             .store
-            .rotate_refresh_token(&presented, &next_hash, expires_at_ms, now)
+            .rotate_refresh_token(
+                &presented,
+                &next_hash,
+                expires_at_ms,
+                self.session_lifetime_ms,
+                now,
+            )
             .await?
         {
             Rotation::Rotated {
                 user_id,
                 session_id,
+                expires_at_ms,
             } => {
                 let (access_token, exp_secs) = self
                     .tokens
@@ -302,6 +343,15 @@ impl Auth {
         let (user_id, session_id) = self.tokens.verify(access_token)?;
         match self.store.find_session(session_id).await? {
             Some(session) if session.user_id == user_id && session.revoked_at_ms.is_none() => {
+                if session
+                    .created_at_ms
+                    .saturating_add(self.session_lifetime_ms)
+                    <= now_ms()
+                {
+                    // Past its absolute lifetime: the refresh that follows
+                    // fails too, and the device logs in again.
+                    return Err(AuthError::Token(TokenError::Expired));
+                }
                 Ok((user_id, session_id))
             }
             Some(session) if session.user_id == user_id => Err(AuthError::SessionRevoked),
@@ -412,6 +462,21 @@ impl Auth {
             return Err(AuthError::BadCredentials);
         }
         Ok(user.username)
+    }
+}
+
+fn millis(secs: u64) -> i64 {
+    i64::try_from(secs)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000)
+}
+
+/// Hash slots: as configured, or one per CPU core.
+fn hash_slots(configured: usize) -> usize {
+    if configured > 0 {
+        configured
+    } else {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     }
 }
 

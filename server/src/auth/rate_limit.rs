@@ -1,6 +1,9 @@
 //! Login attempt limits, per user name and per client address, so that
-//! neither one account nor the whole server can be guessed at speed.
+//! neither one account nor the whole server can be guessed at speed. An
+//! IPv6 client is limited by its /64: one subscriber usually holds a whole
+//! /64, and each of its addresses must not be a fresh allowance.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -34,7 +37,7 @@ impl LoginLimiter {
     pub fn check_peer(&self, peer: &str) -> Result<(), Limited> {
         let now = DefaultClock::default().now();
         self.per_peer
-            .check_key(&peer.to_owned())
+            .check_key(&peer_key(peer))
             .map_err(|not_until| Limited {
                 scope: "address",
                 retry_after: not_until.wait_time_from(now),
@@ -61,6 +64,22 @@ impl LoginLimiter {
         self.per_peer.retain_recent();
         self.per_user.shrink_to_fit();
         self.per_peer.shrink_to_fit();
+    }
+}
+
+/// What an address is limited under: IPv4 (also IPv4-mapped IPv6) by the
+/// address, IPv6 by its first 64 bits.
+fn peer_key(peer: &str) -> String {
+    match peer.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => peer.to_owned(),
     }
 }
 
@@ -92,5 +111,23 @@ mod tests {
             limiter.check("alice", "10.0.0.2").unwrap_err().scope,
             "user name"
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_slash_64() {
+        let limiter = LoginLimiter::new(100, 2);
+        limiter.check_peer("2001:db8:1:2::1").unwrap();
+        limiter.check_peer("2001:db8:1:2:ffff::9").unwrap();
+        // A third address of the same /64 has nothing left.
+        let limited = limiter.check_peer("2001:db8:1:2:abcd::1").unwrap_err();
+        assert_eq!(limited.scope, "address");
+        // The next /64 has its own allowance.
+        limiter.check_peer("2001:db8:1:3::1").unwrap();
+        // An IPv4-mapped address counts as the IPv4 one.
+        limiter.check_peer("::ffff:192.0.2.7").unwrap();
+        limiter.check_peer("192.0.2.7").unwrap();
+        assert!(limiter.check_peer("192.0.2.7").is_err());
+        assert_eq!(peer_key("2001:DB8:0:0:1::1"), "2001:db8:0:0::/64");
+        assert_eq!(peer_key("unknown"), "unknown");
     }
 }

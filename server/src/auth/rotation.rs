@@ -1,8 +1,9 @@
 //! Presenting a refresh token, the same on every engine: an unknown token
 //! is refused; a token of a revoked session is refused; a token used before
 //! means someone replays a stolen one, so the whole session (the token
-//! family) is revoked; an expired token is refused; a live one is marked
-//! used and the next token of the session replaces it. Each engine supplies
+//! family) is revoked; an expired token, or any token of a session past its
+//! absolute lifetime, is refused; a live one is marked used and the next
+//! token of the session replaces it, expiring no later than the session. Each engine supplies
 //! only the statements ([`RotationSteps`]), run inside the transaction it
 //! holds (SQLite's write lock, PostgreSQL's row locks), so the engines
 //! cannot drift apart on these rules. `crate::vault::apply` is the model.
@@ -19,6 +20,7 @@ pub(crate) struct PresentedToken {
     pub user_id: UserId,
     pub expires_at_ms: i64,
     pub used_at_ms: Option<i64>,
+    pub session_created_at_ms: i64,
     pub session_revoked_at_ms: Option<i64>,
 }
 
@@ -67,7 +69,10 @@ pub(crate) async fn rotate_in<S: RotationSteps + ?Sized>(
     let Some(token) = steps.find_token(presented).await? else {
         return Ok(Rotation::Unknown);
     };
-    match decide(&token, now_ms) {
+    let session_ends_at_ms = token
+        .session_created_at_ms
+        .saturating_add(next.session_lifetime_ms);
+    match decide(&token, session_ends_at_ms, now_ms) {
         Decision::Refuse(rotation) => Ok(rotation),
         Decision::RevokeFamily => {
             steps
@@ -82,12 +87,13 @@ pub(crate) async fn rotate_in<S: RotationSteps + ?Sized>(
             let next = NewRefreshToken {
                 token_hash: next.hash,
                 session_id: token.session_id,
-                expires_at_ms: next.expires_at_ms,
+                expires_at_ms: next.expires_at_ms.min(session_ends_at_ms),
             };
             steps.insert_token(&next, now_ms).await?;
             Ok(Rotation::Rotated {
                 user_id: token.user_id,
                 session_id: token.session_id,
+                expires_at_ms: next.expires_at_ms,
             })
         }
     }
@@ -98,6 +104,8 @@ pub(crate) async fn rotate_in<S: RotationSteps + ?Sized>(
 pub(crate) struct NextToken {
     pub hash: [u8; 32],
     pub expires_at_ms: i64,
+    /// How long a session lives after its login, however often it refreshes.
+    pub session_lifetime_ms: i64,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -110,12 +118,12 @@ enum Decision {
 /// The rules, in the order they apply: a revoked session outranks reuse
 /// (nothing left to revoke), reuse outranks expiry (a replayed old token is
 /// still a theft signal).
-fn decide(token: &PresentedToken, now_ms: i64) -> Decision {
+fn decide(token: &PresentedToken, session_ends_at_ms: i64, now_ms: i64) -> Decision {
     if token.session_revoked_at_ms.is_some() {
         Decision::Refuse(Rotation::Revoked)
     } else if token.used_at_ms.is_some() {
         Decision::RevokeFamily
-    } else if token.expires_at_ms <= now_ms {
+    } else if token.expires_at_ms.min(session_ends_at_ms) <= now_ms {
         Decision::Refuse(Rotation::Expired)
     } else {
         Decision::Rotate
@@ -132,14 +140,30 @@ mod tests {
             user_id: UserId::new_random(),
             expires_at_ms: 1_000,
             used_at_ms: None,
+            session_created_at_ms: 0,
             session_revoked_at_ms: None,
         }
     }
 
+    /// Far beyond every time below: only the token's own expiry counts.
+    const FOREVER: i64 = i64::MAX;
+
     #[test]
     fn a_live_token_rotates_until_it_expires() {
-        assert_eq!(decide(&token(), 999), Decision::Rotate);
-        assert_eq!(decide(&token(), 1_000), Decision::Refuse(Rotation::Expired));
+        assert_eq!(decide(&token(), FOREVER, 999), Decision::Rotate);
+        assert_eq!(
+            decide(&token(), FOREVER, 1_000),
+            Decision::Refuse(Rotation::Expired)
+        );
+    }
+
+    #[test]
+    fn no_token_outlives_its_sessions_end() {
+        assert_eq!(decide(&token(), 500, 499), Decision::Rotate);
+        assert_eq!(
+            decide(&token(), 500, 500),
+            Decision::Refuse(Rotation::Expired)
+        );
     }
 
     #[test]
@@ -148,8 +172,8 @@ mod tests {
             used_at_ms: Some(10),
             ..token()
         };
-        assert_eq!(decide(&used, 5), Decision::RevokeFamily);
-        assert_eq!(decide(&used, 5_000), Decision::RevokeFamily);
+        assert_eq!(decide(&used, FOREVER, 5), Decision::RevokeFamily);
+        assert_eq!(decide(&used, FOREVER, 5_000), Decision::RevokeFamily);
     }
 
     #[test]
@@ -159,6 +183,9 @@ mod tests {
             used_at_ms: Some(5),
             ..token()
         };
-        assert_eq!(decide(&revoked, 5), Decision::Refuse(Rotation::Revoked));
+        assert_eq!(
+            decide(&revoked, FOREVER, 5),
+            Decision::Refuse(Rotation::Revoked)
+        );
     }
 }

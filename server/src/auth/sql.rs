@@ -150,12 +150,14 @@ macro_rules! auth_store_sql {
                 presented: &[u8; 32],
                 next_hash: &[u8; 32],
                 next_expires_at_ms: i64,
+                session_lifetime_ms: i64,
                 now_ms: i64,
             ) -> Result<Rotation, AuthStoreError> {
                 let mut tx = begin_write(&self.pool).await?;
                 let next = NextToken {
                     hash: *next_hash,
                     expires_at_ms: next_expires_at_ms,
+                    session_lifetime_ms,
                 };
                 let rotation = rotate_in(&mut *tx, presented, &next, now_ms).await?;
                 tx.commit().await?;
@@ -246,7 +248,7 @@ macro_rules! auth_store_sql {
             ) -> Result<Option<PresentedToken>, AuthStoreError> {
                 let text = format!(
                     "SELECT t.session_id, t.expires_at_ms, t.used_at_ms, s.user_id, \
-                     s.revoked_at_ms FROM refresh_tokens t \
+                     s.created_at_ms, s.revoked_at_ms FROM refresh_tokens t \
                      JOIN sessions s ON s.session_id = t.session_id \
                      WHERE t.token_hash = ?{LOCK_TOKEN}"
                 );
@@ -262,6 +264,7 @@ macro_rules! auth_store_sql {
                     user_id: UserId(row.try_get::<Uuid, _>("user_id")?),
                     expires_at_ms: row.try_get("expires_at_ms")?,
                     used_at_ms: row.try_get("used_at_ms")?,
+                    session_created_at_ms: row.try_get("created_at_ms")?,
                     session_revoked_at_ms: row.try_get("revoked_at_ms")?,
                 }))
             }

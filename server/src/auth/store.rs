@@ -63,10 +63,12 @@ pub struct NewRefreshToken {
 /// What presenting a refresh token led to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// The token was live: it is now used and the next one replaces it.
+    /// The token was live: it is now used and the next one replaces it,
+    /// expiring at `expires_at_ms` (no later than the session's end).
     Rotated {
         user_id: UserId,
         session_id: SessionId,
+        expires_at_ms: i64,
     },
     /// The token had been used before: someone replays a stolen token, so the
     /// whole session was revoked.
@@ -184,6 +186,7 @@ pub trait AuthStore: TwoFactorStore + Send + Sync + 'static {
         presented: &[u8; 32],
         next_hash: &[u8; 32],
         next_expires_at_ms: i64,
+        session_lifetime_ms: i64,
         now_ms: i64,
     ) -> Result<Rotation, AuthStoreError>;
 

@@ -169,3 +169,80 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// A flood of sign-ins queues for the server-side hash instead of running
+/// all at once: with one slot and no time to wait, the logins that find it
+/// taken are told to retry (RESOURCE_EXHAUSTED, SERVER_BUSY, a retry
+/// time), and the flood over, a login goes through.
+#[tokio::test]
+async fn a_login_flood_waits_for_hash_slots_and_the_rest_are_told_to_retry() {
+    let app = spawn_app_with(|s| {
+        s.auth.max_concurrent_hashes = 1;
+        s.auth.hash_queue_ms = 10;
+        // Long enough (tens of milliseconds) that the logins overlap.
+        s.auth.hash_memory_kib = 65_536;
+        s.auth.hash_iterations = 3;
+    })
+    .await;
+    let names: Vec<String> = (0..8).map(|i| format!("flood-{i}")).collect();
+    for name in &names {
+        app.register(name, &auth_key(name)).await.unwrap();
+    }
+    let keys: Vec<Vec<u8>> = names.iter().map(|name| auth_key(name)).collect();
+    let logins = names
+        .iter()
+        .zip(&keys)
+        .map(|(name, key)| app.login(name, key));
+    let results = futures::future::join_all(logins).await;
+    let busy: Vec<&tonic::Status> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(results.iter().any(Result::is_ok), "one login had the slot");
+    assert!(!busy.is_empty(), "the others found it taken");
+    for status in busy {
+        let message = assert_status(status, Code::ResourceExhausted, "SERVER_BUSY");
+        assert!(message.contains("busy"), "{message}");
+        assert!(status.metadata().get("retry-after-ms").is_some());
+    }
+    app.login(&names[0], &auth_key(&names[0])).await.unwrap();
+}
+
+/// However often it refreshes, a session ends its lifetime after its
+/// login: then its access token and its refresh token are both refused and
+/// the device must log in again.
+#[tokio::test]
+async fn a_session_ends_after_its_lifetime_however_often_it_refreshes() {
+    let app = spawn_app_with(|s| s.auth.session_lifetime_secs = 2).await;
+    let device = app.new_user().await;
+    assert!(device.tokens.refresh_expires_at_ms <= now_ms() + 2_000);
+    let mut account = app.account.clone();
+    let pair = account
+        .refresh(v1::RefreshRequest {
+            refresh_token: device.tokens.refresh_token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    device.changes(0).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let status = device.changes(0).await.unwrap_err();
+    assert_status(&status, Code::Unauthenticated, "TOKEN_EXPIRED");
+    let status = account
+        .refresh(v1::RefreshRequest {
+            refresh_token: pair.refresh_token,
+        })
+        .await
+        .unwrap_err();
+    assert_status(&status, Code::Unauthenticated, "REFRESH_TOKEN_EXPIRED");
+    app.login(&device.username, &auth_key(&device.username))
+        .await
+        .unwrap();
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}

@@ -15,9 +15,13 @@ pub fn cases() -> Vec<Case> {
         case!(create_user_and_name_taken_in_any_case),
         case!(sessions_are_listed_and_revoked),
         case!(rotation_uses_each_token_once_and_reuse_revokes),
+        case!(no_refresh_token_outlives_its_sessions_lifetime),
         case!(change_credentials_revokes_other_sessions),
     ]
 }
+
+/// A session lifetime beyond every time used here.
+const FOREVER: i64 = i64::MAX / 2;
 
 fn kdf(salt: u8) -> StoredKdf {
     StoredKdf {
@@ -195,18 +199,19 @@ async fn sessions_are_listed_and_revoked(stores: Stores) {
 async fn rotation_uses_each_token_once_and_reuse_revokes(stores: Stores) {
     let user = registered(&stores).await;
     let (row, t1) = session(&stores, user, 1_000, 10_000).await;
-    let rotated = Rotation::Rotated {
+    let rotated = |expires_at_ms| Rotation::Rotated {
         user_id: user,
         session_id: row.session_id,
+        expires_at_ms,
     };
 
     let t2 = token_hash();
     let result = stores
         .auth
-        .rotate_refresh_token(&t1, &t2, 20_000, 5_000)
+        .rotate_refresh_token(&t1, &t2, 20_000, FOREVER, 5_000)
         .await
         .unwrap();
-    assert_eq!(result, rotated);
+    assert_eq!(result, rotated(20_000));
     let seen = stores
         .auth
         .find_session(row.session_id)
@@ -218,15 +223,15 @@ async fn rotation_uses_each_token_once_and_reuse_revokes(stores: Stores) {
     let t3 = token_hash();
     let result = stores
         .auth
-        .rotate_refresh_token(&t2, &t3, 30_000, 6_000)
+        .rotate_refresh_token(&t2, &t3, 30_000, FOREVER, 6_000)
         .await
         .unwrap();
-    assert_eq!(result, rotated);
+    assert_eq!(result, rotated(30_000));
 
     // t1 again: someone replays a used token, so the session is revoked...
     let result = stores
         .auth
-        .rotate_refresh_token(&t1, &token_hash(), 40_000, 7_000)
+        .rotate_refresh_token(&t1, &token_hash(), 40_000, FOREVER, 7_000)
         .await
         .unwrap();
     assert_eq!(
@@ -246,14 +251,14 @@ async fn rotation_uses_each_token_once_and_reuse_revokes(stores: Stores) {
     // ...and the live token of that session is dead too.
     let result = stores
         .auth
-        .rotate_refresh_token(&t3, &token_hash(), 40_000, 8_000)
+        .rotate_refresh_token(&t3, &token_hash(), 40_000, FOREVER, 8_000)
         .await
         .unwrap();
     assert_eq!(result, Rotation::Revoked);
 
     let result = stores
         .auth
-        .rotate_refresh_token(&token_hash(), &token_hash(), 40_000, 8_000)
+        .rotate_refresh_token(&token_hash(), &token_hash(), 40_000, FOREVER, 8_000)
         .await
         .unwrap();
     assert_eq!(result, Rotation::Unknown);
@@ -261,7 +266,7 @@ async fn rotation_uses_each_token_once_and_reuse_revokes(stores: Stores) {
     let (other, old) = session(&stores, user, 1_000, 2_000).await;
     let result = stores
         .auth
-        .rotate_refresh_token(&old, &token_hash(), 40_000, 2_000)
+        .rotate_refresh_token(&old, &token_hash(), 40_000, FOREVER, 2_000)
         .await
         .unwrap();
     assert_eq!(result, Rotation::Expired);
@@ -272,6 +277,34 @@ async fn rotation_uses_each_token_once_and_reuse_revokes(stores: Stores) {
         .unwrap()
         .unwrap();
     assert_eq!(still.revoked_at_ms, None, "expiry alone revokes nothing");
+}
+
+/// A session that logged in at 1 s and lives 15 s: a refresh at 5 s asking
+/// for 40 s gets a token that ends with the session, and at 16 s even a
+/// live token is refused, however recently it was rotated.
+async fn no_refresh_token_outlives_its_sessions_lifetime(stores: Stores) {
+    let user = registered(&stores).await;
+    let (row, t1) = session(&stores, user, 1_000, 10_000).await;
+    let t2 = token_hash();
+    let result = stores
+        .auth
+        .rotate_refresh_token(&t1, &t2, 40_000, 15_000, 5_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        result,
+        Rotation::Rotated {
+            user_id: user,
+            session_id: row.session_id,
+            expires_at_ms: 16_000,
+        }
+    );
+    let result = stores
+        .auth
+        .rotate_refresh_token(&t2, &token_hash(), 40_000, 15_000, 16_000)
+        .await
+        .unwrap();
+    assert_eq!(result, Rotation::Expired);
 }
 
 async fn change_credentials_revokes_other_sessions(stores: Stores) {
@@ -321,13 +354,13 @@ async fn change_credentials_revokes_other_sessions(stores: Stores) {
     // The kept session goes on; a revoked one cannot refresh.
     let result = stores
         .auth
-        .rotate_refresh_token(&t2, &token_hash(), 200_000, 10_000)
+        .rotate_refresh_token(&t2, &token_hash(), 200_000, FOREVER, 10_000)
         .await
         .unwrap();
     assert!(matches!(result, Rotation::Rotated { .. }), "{result:?}");
     let result = stores
         .auth
-        .rotate_refresh_token(&t3, &token_hash(), 200_000, 10_000)
+        .rotate_refresh_token(&t3, &token_hash(), 200_000, FOREVER, 10_000)
         .await
         .unwrap();
     assert_eq!(result, Rotation::Revoked);
