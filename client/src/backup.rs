@@ -15,7 +15,7 @@
 //! unwrap). The sealed payload is `count ‖ (len ‖ item)*` with big-endian
 //! u32s and each item in the vault's own versioned encoding.
 
-use crate::crypto::{KdfParams, LocalKey, MasterKey, SALT_LEN, VaultKey};
+use crate::crypto::{KdfParams, LocalKey, MasterKey, SALT_LEN, SaltBinding, VaultKey};
 use crate::item::Item;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -123,6 +123,8 @@ pub fn open(bytes: &[u8], password: &SecretString) -> Result<Vec<Item>, BackupEr
         iterations: envelope.kdf.iterations,
         parallelism: envelope.kdf.parallelism,
         salt,
+        // The export's own random salt: nobody else chose it.
+        binding: SaltBinding::Unbound,
     };
     kdf.validate()?;
     let master = MasterKey::derive(password, &kdf)?;

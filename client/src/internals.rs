@@ -6,7 +6,7 @@
 pub use crate::cache::{CACHE_FILE, Cache, NewOp, OpKind, StoredRecord, Versions};
 pub use crate::crypto::{
     AuthKey, KdfParams, KeyEncryptionKey, LocalKey, MasterKey, OpenedRecord, RecordAad,
-    RecordHeader, SALT_LEN, SEAL_OVERHEAD, VaultKey, sealed_len,
+    RecordHeader, SALT_LEN, SEAL_OVERHEAD, SaltBinding, VaultKey, sealed_len,
 };
 pub use crate::session::Session;
 pub use crate::sync::{Sealer, SyncEngine};

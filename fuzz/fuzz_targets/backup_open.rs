@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use gophkeeper_client::internals::{KdfParams, SALT_LEN};
+use gophkeeper_client::internals::{KdfParams, SALT_LEN, SaltBinding};
 use gophkeeper_client::backup;
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
@@ -70,6 +70,7 @@ fn reaches_kdf(bytes: &[u8]) -> bool {
             iterations: envelope.kdf.iterations,
             parallelism: envelope.kdf.parallelism,
             salt,
+            binding: SaltBinding::Unbound,
         }
         .validate()
         .is_ok()

@@ -33,7 +33,8 @@ use std::sync::LazyLock;
 use arbitrary::Arbitrary;
 use gophkeeper_client::internals::{Cache, OpKind, StoredRecord};
 use gophkeeper_client::internals::{
-    KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, RecordHeader, SALT_LEN, VaultKey,
+    KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, RecordHeader, SALT_LEN,
+    SaltBinding, VaultKey,
 };
 use gophkeeper_client::item::{Item, ItemKind};
 use gophkeeper_client::vault::ServerUrl;
@@ -90,6 +91,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         iterations: KdfParams::MIN_ITERATIONS,
         parallelism: KdfParams::MIN_PARALLELISM,
         salt: [7; SALT_LEN],
+        binding: SaltBinding::Unbound,
     };
     let kek = MasterKey::derive_from_bytes(b"fuzz", &params)
         .expect("derive")

@@ -30,7 +30,9 @@ pub use self::records::StoredRecord;
 pub use self::summary::{
     DIGEST_LEN, OLD_SUMMARY_BUCKETS, SUMMARY_BUCKETS, SummaryEntry, is_summary_kind, summary_bucket,
 };
-use crate::crypto::{KdfParams, SALT_LEN};
+use crate::crypto::{
+    KDF_ALGORITHM, KDF_ALGORITHM_USER_SALT, KdfParams, SALT_LEN, SaltBinding, user_key,
+};
 use crate::transport::{Fingerprint, Trust};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/client-cache/sqlite");
@@ -171,9 +173,9 @@ impl Cache {
 
     pub async fn profile(&self) -> Result<Option<Profile>, CacheError> {
         let row = sqlx::query(
-            "SELECT server_url, username, user_id, device_name, kdf_memory_kib, kdf_iterations, \
-             kdf_parallelism, kdf_salt, wrapped_vault_key, trust_kind, trust_value \
-             FROM profile WHERE id = 1",
+            "SELECT server_url, username, user_id, device_name, kdf_algorithm, kdf_memory_kib, \
+             kdf_iterations, kdf_parallelism, kdf_salt, wrapped_vault_key, trust_kind, \
+             trust_value FROM profile WHERE id = 1",
         )
         .fetch_optional(&self.pool)
         .await?;
@@ -188,12 +190,14 @@ impl Cache {
             Trust::Pinned(fingerprint) => ("pinned", fingerprint.to_string()),
         };
         sqlx::query(
-            "INSERT INTO profile (id, server_url, username, user_id, device_name, kdf_memory_kib, \
-             kdf_iterations, kdf_parallelism, kdf_salt, wrapped_vault_key, trust_kind, trust_value) \
-             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+            "INSERT INTO profile (id, server_url, username, user_id, device_name, kdf_algorithm, \
+             kdf_memory_kib, kdf_iterations, kdf_parallelism, kdf_salt, wrapped_vault_key, \
+             trust_kind, trust_value) \
+             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url, \
              username = excluded.username, user_id = excluded.user_id, \
-             device_name = excluded.device_name, kdf_memory_kib = excluded.kdf_memory_kib, \
+             device_name = excluded.device_name, kdf_algorithm = excluded.kdf_algorithm, \
+             kdf_memory_kib = excluded.kdf_memory_kib, \
              kdf_iterations = excluded.kdf_iterations, kdf_parallelism = excluded.kdf_parallelism, \
              kdf_salt = excluded.kdf_salt, wrapped_vault_key = excluded.wrapped_vault_key, \
              trust_kind = excluded.trust_kind, trust_value = excluded.trust_value",
@@ -202,6 +206,7 @@ impl Cache {
         .bind(&profile.username)
         .bind(profile.user_id.to_string())
         .bind(&profile.device_name)
+        .bind(profile.kdf.algorithm())
         .bind(i64::from(profile.kdf.memory_kib))
         .bind(i64::from(profile.kdf.iterations))
         .bind(i64::from(profile.kdf.parallelism))
@@ -262,6 +267,13 @@ fn profile_from_row(row: &SqliteRow) -> Result<Profile, CacheError> {
     let salt: Vec<u8> = row.try_get("kdf_salt")?;
     let salt = <[u8; SALT_LEN]>::try_from(salt.as_slice())
         .map_err(|_| CacheError::Corrupt("the KDF salt has the wrong length".into()))?;
+    let username: String = row.try_get("username")?;
+    let algorithm: String = row.try_get("kdf_algorithm")?;
+    let binding = match algorithm.as_str() {
+        KDF_ALGORITHM => SaltBinding::Unbound,
+        KDF_ALGORITHM_USER_SALT => SaltBinding::User(user_key(&username)),
+        other => return Err(CacheError::Corrupt(format!("KDF algorithm {other:?}"))),
+    };
     let trust_kind: String = row.try_get("trust_kind")?;
     let trust_value: String = row.try_get("trust_value")?;
     let trust = match trust_kind.as_str() {
@@ -275,7 +287,7 @@ fn profile_from_row(row: &SqliteRow) -> Result<Profile, CacheError> {
     };
     Ok(Profile {
         server_url: row.try_get("server_url")?,
-        username: row.try_get("username")?,
+        username,
         user_id: uuid_column(row, "user_id")?,
         device_name: row.try_get("device_name")?,
         kdf: KdfParams {
@@ -283,6 +295,7 @@ fn profile_from_row(row: &SqliteRow) -> Result<Profile, CacheError> {
             iterations: u32_column("kdf_iterations")?,
             parallelism: u32_column("kdf_parallelism")?,
             salt,
+            binding,
         },
         wrapped_vault_key: row.try_get("wrapped_vault_key")?,
         trust,

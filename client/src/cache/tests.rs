@@ -12,7 +12,7 @@ async fn cache() -> (tempfile::TempDir, Cache) {
             username: "alice".into(),
             user_id: Uuid::new_v4(),
             device_name: "laptop".into(),
-            kdf: KdfParams::generate_default(),
+            kdf: KdfParams::generate_for("alice"),
             wrapped_vault_key: vec![1; 73],
             trust: Trust::Pinned(Fingerprint::of_der(b"cert")),
         })

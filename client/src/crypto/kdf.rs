@@ -1,15 +1,42 @@
-//! Argon2id parameters, and the floor and ceiling that keep a server from
-//! choosing them for us.
+//! Argon2id parameters, the floor and ceiling that keep a server from
+//! choosing them for us, and the salt's binding to the user name that
+//! keeps it from handing several users one salt.
 
 use argon2::{Algorithm, Argon2, AssociatedData, ParamsBuilder, Version};
 use gophkeeper_proto::v1;
 use rand::RngCore;
 use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 
 use super::CryptoError;
 
-/// The only KDF name this client accepts in prelogin answers.
+/// Argon2id over the salt as stored: accounts registered before the salt
+/// was bound to the user name, until their next login upgrades them.
 pub const KDF_ALGORITHM: &str = "argon2id";
+/// Argon2id over the stored salt bound to the user name
+/// ([`KdfParams::argon2_salt`]): what every account gets now.
+pub const KDF_ALGORITHM_USER_SALT: &str = "argon2id-user-salt";
+
+/// Which salt Argon2id is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaltBinding {
+    /// The stored salt as it is: legacy accounts, and export files, whose
+    /// salt this client makes itself.
+    Unbound,
+    /// The stored salt hashed with the account's user name (its comparison
+    /// key, [`user_key`]): a server that hands many users one salt still
+    /// gets a different Argon2id salt for each, so no guess is tested
+    /// against several accounts at once.
+    User(String),
+}
+
+/// A user name as the server compares it (NFKC, lower case: the rule of
+/// `server/src/auth/username.rs`), so that every spelling the server takes
+/// for one account binds the salt the same way.
+pub fn user_key(username: &str) -> String {
+    username.nfkc().collect::<String>().to_lowercase()
+}
 
 /// Length of the per-user Argon2 salt.
 pub const SALT_LEN: usize = 16;
@@ -27,6 +54,7 @@ pub struct KdfParams {
     pub iterations: u32,
     pub parallelism: u32,
     pub salt: [u8; SALT_LEN],
+    pub binding: SaltBinding,
 }
 
 impl KdfParams {
@@ -42,7 +70,7 @@ impl KdfParams {
     pub const MAX_PARALLELISM: u32 = 16;
 
     /// RFC 9106 §4 second profile (m = 64 MiB, t = 3, p = 4) with a fresh
-    /// random salt. Used at registration and on password change.
+    /// random salt, unbound: for what the client salts itself (exports).
     pub fn generate_default() -> Self {
         let mut salt = [0; SALT_LEN];
         OsRng.fill_bytes(&mut salt);
@@ -51,6 +79,70 @@ impl KdfParams {
             iterations: 3,
             parallelism: 4,
             salt,
+            binding: SaltBinding::Unbound,
+        }
+    }
+
+    /// The defaults for an account: the salt bound to its user name. Used
+    /// at registration.
+    pub fn generate_for(username: &str) -> Self {
+        Self {
+            binding: SaltBinding::User(user_key(username)),
+            ..Self::generate_default()
+        }
+    }
+
+    /// The salt Argon2id gets: the stored one, or bound to the user name
+    /// as the first 16 bytes of SHA-256("gophkeeper/v2/kdf-salt" ‖ length
+    /// of the key (u16) ‖ user key ‖ stored salt).
+    pub fn argon2_salt(&self) -> [u8; SALT_LEN] {
+        match &self.binding {
+            SaltBinding::Unbound => self.salt,
+            SaltBinding::User(key) => {
+                let mut hash = Sha256::new();
+                hash.update(b"gophkeeper/v2/kdf-salt");
+                hash.update(u16::try_from(key.len()).unwrap_or(u16::MAX).to_be_bytes());
+                hash.update(key.as_bytes());
+                hash.update(self.salt);
+                let mut salt = [0; SALT_LEN];
+                salt.copy_from_slice(&hash.finalize()[..SALT_LEN]);
+                salt
+            }
+        }
+    }
+
+    /// A prelogin or login answer for `username`; the result is validated.
+    pub fn from_wire(wire: &v1::KdfParams, username: &str) -> Result<Self, CryptoError> {
+        let binding = match wire.algorithm.as_str() {
+            KDF_ALGORITHM => SaltBinding::Unbound,
+            KDF_ALGORITHM_USER_SALT => SaltBinding::User(user_key(username)),
+            other => {
+                // Bounded so that a hostile server cannot flood the error text.
+                let algorithm = other.chars().take(32).collect();
+                return Err(CryptoError::UnsupportedKdf { algorithm });
+            }
+        };
+        let salt =
+            <[u8; SALT_LEN]>::try_from(wire.salt.as_slice()).map_err(|_| CryptoError::BadSalt {
+                len: wire.salt.len(),
+            })?;
+        let params = Self {
+            memory_kib: wire.memory_kib,
+            iterations: wire.iterations,
+            parallelism: wire.parallelism,
+            salt,
+            binding,
+        };
+        params.validate()?;
+        Ok(params)
+    }
+
+    /// The algorithm name this binding goes by on the wire and in the
+    /// profile.
+    pub fn algorithm(&self) -> &'static str {
+        match self.binding {
+            SaltBinding::Unbound => KDF_ALGORITHM,
+            SaltBinding::User(_) => KDF_ALGORITHM_USER_SALT,
         }
     }
 
@@ -59,6 +151,10 @@ impl KdfParams {
     /// (to make the password cheaper to guess) is refused before any
     /// hashing; higher ones, set from another device, pass.
     pub fn check_not_lower_than(&self, known: &KdfParams) -> Result<(), CryptoError> {
+        if self.binding == SaltBinding::Unbound && known.binding != SaltBinding::Unbound {
+            // Back to a salt the server alone chooses: pooled guessing.
+            return Err(CryptoError::SaltUnbound);
+        }
         let costs = [
             ("memory (KiB)", self.memory_kib, known.memory_kib),
             ("iterations", self.iterations, known.iterations),
@@ -76,15 +172,17 @@ impl KdfParams {
         Ok(())
     }
 
-    /// Fresh default parameters, but no cheaper in any cost than `current`:
-    /// a password change never lowers what another device raised.
-    pub fn generate_at_least(current: &KdfParams) -> Self {
-        let fresh = Self::generate_default();
+    /// Fresh parameters for `username`'s account, the salt bound, but no
+    /// cheaper in any cost than `current`: a password change (or the
+    /// upgrade of a legacy account) never lowers what another device
+    /// raised.
+    pub fn generate_at_least(current: &KdfParams, username: &str) -> Self {
+        let fresh = Self::generate_for(username);
         Self {
             memory_kib: fresh.memory_kib.max(current.memory_kib),
             iterations: fresh.iterations.max(current.iterations),
             parallelism: fresh.parallelism.max(current.parallelism),
-            salt: fresh.salt,
+            ..fresh
         }
     }
 
@@ -130,35 +228,10 @@ impl KdfParams {
     }
 }
 
-/// Reads a prelogin answer; the result is validated.
-impl TryFrom<&v1::KdfParams> for KdfParams {
-    type Error = CryptoError;
-
-    fn try_from(wire: &v1::KdfParams) -> Result<Self, CryptoError> {
-        if wire.algorithm != KDF_ALGORITHM {
-            // Bounded so that a hostile server cannot flood the error text.
-            let algorithm = wire.algorithm.chars().take(32).collect();
-            return Err(CryptoError::UnsupportedKdf { algorithm });
-        }
-        let salt =
-            <[u8; SALT_LEN]>::try_from(wire.salt.as_slice()).map_err(|_| CryptoError::BadSalt {
-                len: wire.salt.len(),
-            })?;
-        let params = Self {
-            memory_kib: wire.memory_kib,
-            iterations: wire.iterations,
-            parallelism: wire.parallelism,
-            salt,
-        };
-        params.validate()?;
-        Ok(params)
-    }
-}
-
 impl From<&KdfParams> for v1::KdfParams {
     fn from(params: &KdfParams) -> Self {
         Self {
-            algorithm: KDF_ALGORITHM.to_owned(),
+            algorithm: params.algorithm().to_owned(),
             memory_kib: params.memory_kib,
             iterations: params.iterations,
             parallelism: params.parallelism,
@@ -206,6 +279,7 @@ mod tests {
             iterations,
             parallelism,
             salt: [7; SALT_LEN],
+            binding: SaltBinding::User("alice".into()),
         }
     }
 
@@ -257,12 +331,51 @@ mod tests {
         assert!(msg.contains("memory (KiB) is 65536"), "{msg}");
         assert!(msg.contains("131072"), "{msg}");
         // A password change keeps the higher costs and takes a new salt.
-        let next = KdfParams::generate_at_least(&known);
+        let next = KdfParams::generate_at_least(&known, "Alice");
         assert_eq!(
             (next.memory_kib, next.iterations, next.parallelism),
             (128 * 1024, 4, 4)
         );
         assert_ne!(next.salt, known.salt);
+        assert_eq!(next.binding, SaltBinding::User("alice".into()));
+    }
+
+    /// One stored salt handed to several users still gives each its own
+    /// Argon2id salt; every spelling the server takes for one name gives
+    /// the same; an unbound (legacy) account uses the stored salt.
+    #[test]
+    fn the_salt_is_bound_to_the_user_name() {
+        let wire = v1::KdfParams {
+            algorithm: KDF_ALGORITHM_USER_SALT.into(),
+            memory_kib: 65536,
+            iterations: 3,
+            parallelism: 4,
+            salt: vec![9; SALT_LEN],
+        };
+        let salt_of = |name| KdfParams::from_wire(&wire, name).unwrap().argon2_salt();
+        assert_ne!(salt_of("alice"), salt_of("bob"));
+        assert_ne!(salt_of("alice"), [9; SALT_LEN]);
+        assert_eq!(salt_of("alice"), salt_of("Alice"));
+        assert_eq!(
+            salt_of("alice"),
+            salt_of("\u{FF41}lice"),
+            "NFKC: fullwidth a"
+        );
+        let legacy = v1::KdfParams {
+            algorithm: KDF_ALGORITHM.into(),
+            ..wire.clone()
+        };
+        let legacy = KdfParams::from_wire(&legacy, "alice").unwrap();
+        assert_eq!(legacy.binding, SaltBinding::Unbound);
+        assert_eq!(legacy.argon2_salt(), [9; SALT_LEN]);
+        // A device that knows the account bound refuses the unbound form.
+        let known = KdfParams::from_wire(&wire, "alice").unwrap();
+        assert!(matches!(
+            legacy.check_not_lower_than(&known),
+            Err(CryptoError::SaltUnbound)
+        ));
+        known.check_not_lower_than(&legacy).unwrap();
+        assert_eq!(v1::KdfParams::from(&known), wire);
     }
 
     #[test]
@@ -282,16 +395,16 @@ mod tests {
 
     #[test]
     fn proto_round_trip_and_rejections() {
-        let ours = KdfParams::generate_default();
+        let ours = KdfParams::generate_for("alice");
         let wire = v1::KdfParams::from(&ours);
-        assert_eq!(KdfParams::try_from(&wire).unwrap(), ours);
+        assert_eq!(KdfParams::from_wire(&wire, "alice").unwrap(), ours);
 
         let other_algorithm = v1::KdfParams {
             algorithm: "pbkdf2".into(),
             ..wire.clone()
         };
         assert!(matches!(
-            KdfParams::try_from(&other_algorithm),
+            KdfParams::from_wire(&other_algorithm, "alice"),
             Err(CryptoError::UnsupportedKdf { .. })
         ));
         let short_salt = v1::KdfParams {
@@ -299,7 +412,7 @@ mod tests {
             ..wire.clone()
         };
         assert!(matches!(
-            KdfParams::try_from(&short_salt),
+            KdfParams::from_wire(&short_salt, "alice"),
             Err(CryptoError::BadSalt { len: 8 })
         ));
         let weak = v1::KdfParams {
@@ -307,7 +420,7 @@ mod tests {
             ..wire
         };
         assert!(matches!(
-            KdfParams::try_from(&weak),
+            KdfParams::from_wire(&weak, "alice"),
             Err(CryptoError::KdfTooWeak { .. })
         ));
     }

@@ -80,7 +80,7 @@ impl MasterKey {
         let mut key = KeyBytes::zeroed();
         argon2id(
             password,
-            &params.salt,
+            &params.argon2_salt(),
             (params.memory_kib, params.iterations, params.parallelism),
             None,
             &[],

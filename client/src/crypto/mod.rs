@@ -30,7 +30,7 @@ mod secret;
 mod vectors;
 
 pub use fingerprint::FingerprintEntry;
-pub use kdf::{KdfParams, SALT_LEN};
+pub use kdf::{KDF_ALGORITHM, KDF_ALGORITHM_USER_SALT, KdfParams, SALT_LEN, SaltBinding, user_key};
 #[cfg(feature = "internals")]
 pub use keys::KeyEncryptionKey;
 pub use keys::{AuthKey, MasterKey, VaultKey};
@@ -80,8 +80,19 @@ pub enum CryptoError {
         value: u32,
         known: u32,
     },
+    /// The server asks for a salt of its own choosing again, for an
+    /// account whose salt this device knows bound to the user name.
+    #[error(
+        "refusing KDF parameters: the server asks for an unbound salt for an account this \
+         device knows with a salt bound to its user name (a server doing so could test one \
+         guess against many accounts at once)"
+    )]
+    SaltUnbound,
     /// The server named a KDF this client does not implement.
-    #[error("unsupported KDF algorithm {algorithm:?}; this client only knows \"argon2id\"")]
+    #[error(
+        "unsupported KDF algorithm {algorithm:?}; this client knows \"argon2id\" and \
+         \"argon2id-user-salt\""
+    )]
     UnsupportedKdf { algorithm: String },
     /// The salt from the server has the wrong length.
     #[error("KDF salt is {len} bytes; expected 16")]

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use super::kdf::argon2id;
 use super::keys::hkdf_sha256;
 use super::secret::KeyBytes;
-use super::{CryptoError, KdfParams, MasterKey, VaultKey, aead};
+use super::{CryptoError, KdfParams, MasterKey, SaltBinding, VaultKey, aead};
 
 fn unhex(s: &str) -> Vec<u8> {
     let compact: String = s.split_whitespace().collect();
@@ -126,6 +126,7 @@ fn derive_refuses_weak_parameters_before_hashing() {
         iterations: 2,
         parallelism: 1,
         salt: [0; 16],
+        binding: SaltBinding::Unbound,
     };
     let err = MasterKey::derive(&SecretString::from("pw"), &weak).unwrap_err();
     assert!(matches!(err, CryptoError::KdfTooWeak { .. }));

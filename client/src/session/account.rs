@@ -26,7 +26,7 @@ impl Session {
         let kdf = answer
             .kdf
             .ok_or_else(|| ApiError::Protocol("prelogin answer has no KDF parameters".into()))?;
-        KdfParams::try_from(&kdf).map_err(ApiError::Kdf)
+        KdfParams::from_wire(&kdf, username).map_err(ApiError::Kdf)
     }
 
     pub async fn register(
@@ -91,7 +91,7 @@ impl Session {
             .kdf
             .as_ref()
             .ok_or_else(|| ApiError::Protocol("login answer has no KDF parameters".into()))?;
-        let kdf = KdfParams::try_from(kdf).map_err(ApiError::Kdf)?;
+        let kdf = KdfParams::from_wire(kdf, username).map_err(ApiError::Kdf)?;
         let pair = answer
             .tokens
             .ok_or_else(|| ApiError::Protocol("login answer has no tokens".into()))?;
@@ -150,6 +150,7 @@ impl Session {
         new: &AuthKey,
         new_kdf: &KdfParams,
         new_wrapped_vault_key: &[u8],
+        keep_other_sessions: bool,
     ) -> Result<(), ApiError> {
         self.authed(|bearer| {
             let mut client = self.account.clone();
@@ -158,6 +159,7 @@ impl Session {
                 new_auth_key: new.as_bytes().to_vec(),
                 new_kdf: Some(new_kdf.into()),
                 new_wrapped_vault_key: new_wrapped_vault_key.to_vec(),
+                keep_other_sessions,
             };
             async move { client.change_password(with_bearer(message, bearer)).await }
         })

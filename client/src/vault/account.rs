@@ -49,7 +49,7 @@ impl Vault {
         // Before anything is derived, written or sent.
         check_master_password(new, &self.profile.username)?;
         let old_auth_key = self.auth_key_of(current).await?;
-        let new_kdf = KdfParams::generate_at_least(&self.profile.kdf);
+        let new_kdf = KdfParams::generate_at_least(&self.profile.kdf, &self.profile.username);
         let new_master = derive(new, &new_kdf).await?;
         let new_wrapped = new_master.key_encryption_key().wrap(&self.key);
         self.session
@@ -58,6 +58,7 @@ impl Vault {
                 &new_master.auth_key(),
                 &new_kdf,
                 &new_wrapped,
+                false,
             )
             .await?;
         self.profile.kdf = new_kdf;

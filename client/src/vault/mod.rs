@@ -42,7 +42,7 @@ pub use crate::transport::{
 };
 
 use crate::cache::{Cache, CacheError};
-use crate::crypto::{KdfParams, LocalKey, MasterKey, VaultKey};
+use crate::crypto::{KdfParams, LocalKey, MasterKey, SaltBinding, VaultKey};
 use crate::item::ItemError;
 use crate::session::{Session, TokenListener, TokenUpdate};
 use crate::sync::{Sealer, SyncEngine, SyncError, WatchHandle};
@@ -192,6 +192,37 @@ async fn stored_token(
 
 /// Argon2id takes a fraction of a second of CPU and 64 MiB: off the async
 /// workers.
+/// Moves a legacy account's salt to one bound to the user name, once its
+/// password is known to be right: the same password under fresh
+/// parameters (no cheaper), the same vault key re-wrapped. Other devices
+/// keep their sessions, and their cached copy still unlocks (the vault key
+/// did not change); their next login binds too. If the server cannot be
+/// told, the account stays as it was and a later login tries again.
+async fn bind_salt(
+    session: &Session,
+    username: &str,
+    password: &SecretString,
+    master: &MasterKey,
+    login: &mut crate::session::LoginOutcome,
+    vault_key: &VaultKey,
+) -> Result<(), VaultError> {
+    let kdf = KdfParams::generate_at_least(&login.kdf, username);
+    let bound = derive(password, &kdf).await?;
+    let wrapped = bound.key_encryption_key().wrap(vault_key);
+    let changed = session
+        .change_password(&master.auth_key(), &bound.auth_key(), &kdf, &wrapped, true)
+        .await;
+    match changed {
+        Ok(()) => {
+            tracing::info!("the account's KDF salt is now bound to its user name");
+            login.kdf = kdf;
+            login.wrapped_vault_key = wrapped;
+        }
+        Err(err) => tracing::warn!(error = %err, "the KDF salt stays unbound until a later login"),
+    }
+    Ok(())
+}
+
 async fn derive(password: &SecretString, kdf: &KdfParams) -> Result<MasterKey, VaultError> {
     let password = password.clone();
     let kdf = kdf.clone();
@@ -243,7 +274,7 @@ impl Vault {
         let trust = establish_trust(&options.server, &options.trust, ask).await?;
         let transport = Transport::open(options.server.clone(), trust).await?;
         let session = Arc::new(Session::new(transport));
-        let kdf = KdfParams::generate_default();
+        let kdf = KdfParams::generate_for(username);
         let master = derive(password, &kdf).await?;
         let auth_key = master.auth_key();
         let vault_key = VaultKey::generate();
@@ -306,6 +337,12 @@ impl Vault {
         let vault_key = master
             .key_encryption_key()
             .unwrap(&login.wrapped_vault_key)?;
+        if login.kdf.binding == SaltBinding::Unbound {
+            bind_salt(
+                &session, username, password, &master, &mut login, &vault_key,
+            )
+            .await?;
+        }
         Self::finish_login(cache, session, options, username, login, vault_key).await
     }
 

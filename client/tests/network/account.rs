@@ -5,8 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use gophkeeper_client::internals::{
+    KdfParams, MasterKey, SaltBinding, Session, Transport, VaultKey,
+};
 use gophkeeper_client::vault::{
-    ApiError, CryptoError, EntryState, LoginReason, SecondFactor, Vault, VaultError,
+    ApiError, CryptoError, EntryState, LoginReason, SecondFactor, Trust, Vault, VaultError,
     profile_status, stored_profile,
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -419,4 +422,91 @@ async fn a_second_factor_is_asked_only_when_the_account_needs_it() {
         .unwrap();
     assert!(!vault.two_factor_status().await.unwrap().enabled);
     login(&Device::new(), SecondFactor::None).await.unwrap();
+}
+
+/// An account registered before salts were bound to the user name keeps
+/// working: its next login binds the salt (prelogin then names the bound
+/// algorithm), the old client's session goes on, the profile unlocks
+/// offline with the new parameters; and a device that knows the account
+/// bound refuses a server that asks for the unbound salt again.
+#[tokio::test]
+async fn a_legacy_salt_is_bound_at_the_next_login_and_never_unbound_again() {
+    let server = TestServer::start().await;
+    let trust = Trust::CaFile(server.ca());
+    let raw_session =
+        async || Session::new(Transport::open(server.url(), trust.clone()).await.unwrap());
+    // What a client from before registered: the salt as the server keeps it.
+    let old_client = raw_session().await;
+    let legacy = KdfParams::generate_default();
+    let master = MasterKey::derive(&password(), &legacy).unwrap();
+    let vault_key = VaultKey::generate();
+    old_client
+        .register(
+            "legacy",
+            &legacy,
+            &master.auth_key(),
+            master.key_encryption_key().wrap(&vault_key),
+        )
+        .await
+        .unwrap();
+    old_client
+        .login("legacy", &master.auth_key(), "old client")
+        .await
+        .unwrap();
+    assert_eq!(
+        raw_session()
+            .await
+            .prelogin("legacy")
+            .await
+            .unwrap()
+            .binding,
+        SaltBinding::Unbound
+    );
+
+    let laptop = Device::new();
+    let vault = laptop.login(&server, "legacy").await;
+    vault.add(&note("kept", "through the move")).await.unwrap();
+    let bound = raw_session().await.prelogin("legacy").await.unwrap();
+    assert_eq!(bound.binding, SaltBinding::User("legacy".into()));
+    assert_ne!(bound.salt, legacy.salt);
+    let profile = stored_profile(laptop.profile()).await.unwrap().unwrap();
+    assert_eq!(profile.kdf, bound);
+    // The old client's session was kept.
+    assert_eq!(old_client.list_sessions().await.unwrap().len(), 2);
+    drop(vault);
+    let unlocked = laptop.unlock().await;
+    assert_eq!(
+        text_of(&unlocked.get("kept").await.unwrap().item),
+        "through the move"
+    );
+    drop(unlocked);
+    // A second device logs in under the bound salt and reads the same.
+    let phone = Device::new();
+    let vault = phone.login(&server, "legacy").await;
+    assert_eq!(vault.list().await.unwrap().len(), 1);
+    drop(vault);
+
+    // The server asks for the unbound salt again: refused before hashing.
+    let auth_db = server.data.path().join("auth.db");
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", auth_db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET kdf_algorithm = 'argon2id'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let err = Vault::login(
+        &server.options(),
+        laptop.profile(),
+        "legacy",
+        &password(),
+        &mut |_| false,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, VaultError::Crypto(CryptoError::SaltUnbound)),
+        "{err}"
+    );
 }

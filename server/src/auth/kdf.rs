@@ -7,7 +7,13 @@ use sha2::Sha256;
 
 use super::store::StoredKdf;
 
-pub const ALGORITHM: &str = "argon2id";
+/// Argon2id over the salt bound to the user name (the client binds it;
+/// docs/design.md, "Keys and crypto"): what clients register now, and what
+/// prelogin's fake answers name.
+pub const ALGORITHM: &str = "argon2id-user-salt";
+/// Argon2id over the salt as stored: accounts from before, until a client
+/// upgrades them at login.
+pub const LEGACY_ALGORITHM: &str = "argon2id";
 /// RFC 9106's second recommended profile, Bitwarden's default.
 pub const DEFAULT_MEMORY_KIB: u32 = 64 * 1024;
 pub const DEFAULT_ITERATIONS: u32 = 3;
@@ -18,7 +24,7 @@ pub const SALT_LEN: usize = 16;
 pub enum KdfError {
     #[error("kdf is required")]
     Missing,
-    #[error("kdf algorithm must be \"argon2id\"")]
+    #[error("kdf algorithm must be \"argon2id-user-salt\" (or \"argon2id\")")]
     Algorithm,
     #[error("kdf memory must be between 65536 and 1048576 KiB (64 MiB to 1 GiB)")]
     Memory,
@@ -34,7 +40,7 @@ pub enum KdfError {
 /// absurd ones that would make every client's unlock hang.
 pub fn validate(kdf: Option<&v1::KdfParams>) -> Result<StoredKdf, KdfError> {
     let kdf = kdf.ok_or(KdfError::Missing)?;
-    if kdf.algorithm != ALGORITHM {
+    if kdf.algorithm != ALGORITHM && kdf.algorithm != LEGACY_ALGORITHM {
         return Err(KdfError::Algorithm);
     }
     // The ceilings are the client's (1 GiB, t = 10, p = 16): parameters a
@@ -106,6 +112,14 @@ mod tests {
     #[test]
     fn accepts_the_default_and_refuses_weak_or_absurd_parameters() {
         assert!(validate(Some(&good())).is_ok());
+        let legacy = v1::KdfParams {
+            algorithm: LEGACY_ALGORITHM.into(),
+            ..good()
+        };
+        assert!(
+            validate(Some(&legacy)).is_ok(),
+            "older clients still register"
+        );
         assert_eq!(validate(None), Err(KdfError::Missing));
         type Spoil = fn(&mut v1::KdfParams);
         let cases: [(Spoil, KdfError); 6] = [

@@ -25,7 +25,8 @@ use zeroize::Zeroizing;
 pub use self::hashing::AuthKeyHasher;
 use self::rate_limit::{Limited, LoginLimiter};
 use self::store::{
-    AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, UserRow,
+    AuthStore, AuthStoreError, NewRefreshToken, NewUser, OtherSessions, Rotation, SessionRow,
+    UserRow,
 };
 pub use self::tokens::{AccessTokens, TokenError};
 use self::two_factor::TwoFactorKeys;
@@ -417,11 +418,19 @@ impl Auth {
                 &auth_hash,
                 &kdf,
                 &request.new_wrapped_vault_key,
-                session_id,
+                if request.keep_other_sessions {
+                    OtherSessions::Keep
+                } else {
+                    OtherSessions::RevokeAllBut(session_id)
+                },
                 now_ms(),
             )
             .await?;
-        tracing::info!(%user_id, %session_id, "password changed; other sessions revoked");
+        if request.keep_other_sessions {
+            tracing::info!(%user_id, %session_id, "key derivation changed; sessions kept");
+        } else {
+            tracing::info!(%user_id, %session_id, "password changed; other sessions revoked");
+        }
         Ok(())
     }
 }

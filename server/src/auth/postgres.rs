@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::rotation::{NextToken, PresentedToken, RotationSteps, rotate_in};
 use super::store::{
-    AuthStore, AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, StoredKdf,
-    TwoFactorRow, TwoFactorStore, UserRow,
+    AuthStore, AuthStoreError, NewRefreshToken, NewUser, OtherSessions, Rotation, SessionRow,
+    StoredKdf, TwoFactorRow, TwoFactorStore, UserRow,
 };
 use crate::ids::{SessionId, UserId};
 

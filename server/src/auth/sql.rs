@@ -205,7 +205,7 @@ macro_rules! auth_store_sql {
                 auth_hash: &str,
                 kdf: &StoredKdf,
                 wrapped_vault_key: &[u8],
-                keep: SessionId,
+                others: OtherSessions,
                 now_ms: i64,
             ) -> Result<(), AuthStoreError> {
                 let mut tx = begin_write(&self.pool).await?;
@@ -225,15 +225,18 @@ macro_rules! auth_store_sql {
                 .bind(user_id.0)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(sqlx::AssertSqlSafe(sql(
-                    "UPDATE sessions SET revoked_at_ms = ?, revoke_reason = 'password changed' \
-                     WHERE user_id = ? AND session_id <> ? AND revoked_at_ms IS NULL",
-                )))
-                .bind(now_ms)
-                .bind(user_id.0)
-                .bind(keep.0)
-                .execute(&mut *tx)
-                .await?;
+                if let OtherSessions::RevokeAllBut(keep) = others {
+                    sqlx::query(sqlx::AssertSqlSafe(sql(
+                        "UPDATE sessions SET revoked_at_ms = ?, \
+                         revoke_reason = 'password changed' \
+                         WHERE user_id = ? AND session_id <> ? AND revoked_at_ms IS NULL",
+                    )))
+                    .bind(now_ms)
+                    .bind(user_id.0)
+                    .bind(keep.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

@@ -157,6 +157,15 @@ pub trait TwoFactorStore {
     async fn disable_two_factor(&self, user_id: UserId) -> Result<(), AuthStoreError>;
 }
 
+/// What a credential change does to the user's other sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtherSessions {
+    /// A new password: every session but this one ends.
+    RevokeAllBut(SessionId),
+    /// The same password under new parameters: nothing to end.
+    Keep,
+}
+
 #[async_trait]
 pub trait AuthStore: TwoFactorStore + Send + Sync + 'static {
     async fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<(), AuthStoreError>;
@@ -203,15 +212,15 @@ pub trait AuthStore: TwoFactorStore + Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<bool, AuthStoreError>;
 
-    /// Stores new credentials and revokes every session of the user except
-    /// `keep`, in one transaction.
+    /// Stores new credentials and does to the user's other sessions what
+    /// `others` says, in one transaction.
     async fn change_credentials(
         &self,
         user_id: UserId,
         auth_hash: &str,
         kdf: &StoredKdf,
         wrapped_vault_key: &[u8],
-        keep: SessionId,
+        others: OtherSessions,
         now_ms: i64,
     ) -> Result<(), AuthStoreError>;
 }

@@ -205,6 +205,7 @@ async fn password_change_rewraps_and_revokes_other_sessions() {
         new_auth_key: new_key.clone(),
         new_kdf: Some(new_kdf.clone()),
         new_wrapped_vault_key: b"re-wrapped vault key, 40 bytes or so....".to_vec(),
+        keep_other_sessions: false,
     };
     let status = a
         .account
@@ -236,4 +237,24 @@ async fn password_change_rewraps_and_revokes_other_sessions() {
         login.wrapped_vault_key,
         b"re-wrapped vault key, 40 bytes or so....".to_vec()
     );
+
+    // The same password under new parameters (a salt newly bound to the
+    // user name) keeps the other sessions.
+    let c = app.device_with_key(&a.username, &new_key).await;
+    let mut bound_kdf = new_kdf.clone();
+    bound_kdf.salt = vec![0x43; 16];
+    a.account
+        .clone()
+        .change_password(a.req(v1::ChangePasswordRequest {
+            current_auth_key: new_key.clone(),
+            new_auth_key: vec![0xEF; 32],
+            new_kdf: Some(bound_kdf.clone()),
+            new_wrapped_vault_key: b"re-wrapped again, under the bound salt..".to_vec(),
+            keep_other_sessions: true,
+        }))
+        .await
+        .unwrap();
+    c.changes(0).await.unwrap();
+    let login = app.login(&a.username, &[0xEF; 32]).await.unwrap();
+    assert_eq!(login.kdf.unwrap(), bound_kdf);
 }

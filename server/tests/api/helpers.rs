@@ -187,7 +187,12 @@ impl TestApp {
 
     /// Another signed-in device of an existing user.
     pub async fn device(&self, username: &str) -> Device {
-        let login = self.login(username, &auth_key(username)).await.unwrap();
+        self.device_with_key(username, &auth_key(username)).await
+    }
+
+    /// A signed-in device of a user whose auth key changed.
+    pub async fn device_with_key(&self, username: &str, key: &[u8]) -> Device {
+        let login = self.login(username, key).await.unwrap();
         Device {
             username: username.to_owned(),
             user_id: login.user_id,
@@ -221,7 +226,7 @@ pub fn kdf(username: &str) -> v1::KdfParams {
     let mut salt = [7u8; 16];
     salt[0] = username.len() as u8;
     v1::KdfParams {
-        algorithm: "argon2id".into(),
+        algorithm: "argon2id-user-salt".into(),
         memory_kib: 65536,
         iterations: 3,
         parallelism: 4,

@@ -133,7 +133,7 @@ async fn sql_in_tokens_and_kdf_fields_is_refused() {
             .unwrap_err();
         assert_eq!(
             assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT"),
-            "kdf algorithm must be \"argon2id\""
+            "kdf algorithm must be \"argon2id-user-salt\" (or \"argon2id\")"
         );
         let alice = &fx.alice.username;
         let status = fx
@@ -148,12 +148,13 @@ async fn sql_in_tokens_and_kdf_fields_is_refused() {
                     ..kdf(alice)
                 }),
                 new_wrapped_vault_key: wrapped_key(alice),
+                keep_other_sessions: false,
             }))
             .await
             .unwrap_err();
         assert_eq!(
             assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT"),
-            "kdf algorithm must be \"argon2id\""
+            "kdf algorithm must be \"argon2id-user-salt\" (or \"argon2id\")"
         );
     }
     fx.assert_unchanged(&before).await;

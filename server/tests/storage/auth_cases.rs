@@ -2,7 +2,7 @@
 //! rotation and theft detection, credential changes.
 
 use gophkeeper_server::auth::store::{
-    AuthStoreError, NewRefreshToken, NewUser, Rotation, SessionRow, StoredKdf,
+    AuthStoreError, NewRefreshToken, NewUser, OtherSessions, Rotation, SessionRow, StoredKdf,
 };
 use gophkeeper_server::auth::username;
 use gophkeeper_server::ids::{SessionId, UserId};
@@ -322,7 +322,7 @@ async fn change_credentials_revokes_other_sessions(stores: Stores) {
             "$argon2id$new",
             &new_kdf,
             &[5; 72],
-            s2.session_id,
+            OtherSessions::RevokeAllBut(s2.session_id),
             9_000,
         )
         .await
@@ -364,4 +364,37 @@ async fn change_credentials_revokes_other_sessions(stores: Stores) {
         .await
         .unwrap();
     assert_eq!(result, Rotation::Revoked);
+
+    // The same password under new parameters: every live session stays.
+    let upgraded = kdf(3);
+    stores
+        .auth
+        .change_credentials(
+            user.user_id,
+            "$argon2id$upgraded",
+            &upgraded,
+            &[6; 72],
+            OtherSessions::Keep,
+            11_000,
+        )
+        .await
+        .unwrap();
+    let (s4, _) = session(&stores, user.user_id, 12_000, 100_000).await;
+    stores
+        .auth
+        .change_credentials(
+            user.user_id,
+            "$argon2id$again",
+            &kdf(4),
+            &[7; 72],
+            OtherSessions::Keep,
+            13_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.auth.list_sessions(user.user_id).await.unwrap().len(),
+        2,
+        "{s4:?} and the changing session stay"
+    );
 }
