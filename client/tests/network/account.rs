@@ -260,24 +260,12 @@ async fn a_login_refuses_kdf_costs_lower_than_the_profile_knows() {
     drop(b.login(&server, "costs").await);
     // As if another device had raised the costs and this one had seen it:
     // the server's 64 MiB is now lower than what the profile knows.
-    let cache = b.profile().join("cache.db");
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", cache.display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE profile SET kdf_memory_kib = 131072")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
-    let err = Vault::login(
-        &server.options(),
-        b.profile(),
-        "costs",
-        &password(),
-        &mut |_| false,
+    execute_on(
+        &b.profile().join("cache.db"),
+        "UPDATE profile SET kdf_memory_kib = 131072",
     )
-    .await
-    .unwrap_err();
+    .await;
+    let err = failed_login(&server, &b, "costs").await;
     assert!(
         matches!(
             err,
@@ -487,26 +475,36 @@ async fn a_legacy_salt_is_bound_at_the_next_login_and_never_unbound_again() {
     drop(vault);
 
     // The server asks for the unbound salt again: refused before hashing.
-    let auth_db = server.data.path().join("auth.db");
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", auth_db.display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE users SET kdf_algorithm = 'argon2id'")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
-    let err = Vault::login(
-        &server.options(),
-        laptop.profile(),
-        "legacy",
-        &password(),
-        &mut |_| false,
+    execute_on(
+        &server.data.path().join("auth.db"),
+        "UPDATE users SET kdf_algorithm = 'argon2id'",
     )
-    .await
-    .unwrap_err();
+    .await;
+    let err = failed_login(&server, &laptop, "legacy").await;
     assert!(
         matches!(err, VaultError::Crypto(CryptoError::SaltUnbound)),
         "{err}"
     );
+}
+
+/// Runs one statement on a SQLite file, as someone with the file would.
+async fn execute_on(file: &std::path::Path, statement: &'static str) {
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query(statement).execute(&mut db).await.unwrap();
+    db.close().await.unwrap();
+}
+
+/// A login of `device` that must fail; its error.
+async fn failed_login(server: &TestServer, device: &Device, user: &str) -> VaultError {
+    Vault::login(
+        &server.options(),
+        device.profile(),
+        user,
+        &password(),
+        &mut |_| false,
+    )
+    .await
+    .expect_err("the login must fail")
 }
