@@ -3,10 +3,10 @@
 //! means someone replays a stolen one, so the whole session (the token
 //! family) is revoked; an expired token, or any token of a session past its
 //! absolute lifetime, is refused; a live one is marked used and the next
-//! token of the session replaces it, expiring no later than the session. Each engine supplies
-//! only the statements ([`RotationSteps`]), run inside the transaction it
-//! holds (SQLite's write lock, PostgreSQL's row locks), so the engines
-//! cannot drift apart on these rules. `crate::vault::apply` is the model.
+//! token of the session replaces it, expiring no later than the session.
+//! Each engine supplies only the statements ([`RotationSteps`]), run inside
+//! the transaction it holds (SQLite's write lock, PostgreSQL's row locks),
+//! so the engines cannot drift apart on these rules. `crate::vault::apply` is the model.
 
 use async_trait::async_trait;
 

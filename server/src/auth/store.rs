@@ -115,7 +115,7 @@ impl std::fmt::Debug for TwoFactorRow {
     }
 }
 
-/// Two-factor login's statements (`auth/two_factor_sql.rs`).
+/// Two-factor login's statements (`auth/two_factor/sql.rs`).
 #[async_trait]
 pub trait TwoFactorStore {
     async fn two_factor(&self, user_id: UserId) -> Result<Option<TwoFactorRow>, AuthStoreError>;

@@ -134,10 +134,9 @@ pub fn enrolment(secret: &[u8], account: &str) -> (String, String) {
 /// The step a TOTP code matches at `now_secs` (one step of drift either
 /// way), if any.
 pub fn matching_step(secret: &[u8], code: &str, now_secs: u64) -> Option<u64> {
-    if code.len() != usize::from(DIGITS) || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    totp(secret, "").check(code, now_secs)
+    is_totp_code(code)
+        .then(|| totp(secret, "").check(code, now_secs))
+        .flatten()
 }
 
 /// Whether a second factor is typed as a TOTP code rather than a recovery

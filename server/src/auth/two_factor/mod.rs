@@ -13,6 +13,7 @@ pub(crate) use self::sql::two_factor_store_sql;
 use gophkeeper_proto::v1;
 use zeroize::Zeroizing;
 
+use super::store::TwoFactorRow;
 use super::{Auth, AuthError};
 use crate::ids::{SessionId, UserId, now_ms};
 
@@ -32,14 +33,28 @@ impl Auth {
         user_id: UserId,
         presented: &str,
     ) -> Result<(), AuthError> {
-        let Some(row) = self
+        match self.enabled_two_factor(user_id).await? {
+            Some(row) => self.spend_second_factor(user_id, &row, presented).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The account's two-factor row, if two-factor login is on.
+    async fn enabled_two_factor(&self, user_id: UserId) -> Result<Option<TwoFactorRow>, AuthError> {
+        Ok(self
             .store
             .two_factor(user_id)
             .await?
-            .filter(|row| row.enabled_at_ms.is_some())
-        else {
-            return Ok(());
-        };
+            .filter(|row| row.enabled_at_ms.is_some()))
+    }
+
+    /// Accepts and spends `presented` as a second factor of `row`'s account.
+    async fn spend_second_factor(
+        &self,
+        user_id: UserId,
+        row: &TwoFactorRow,
+        presented: &str,
+    ) -> Result<(), AuthError> {
         let code = presented.trim();
         if code.is_empty() {
             return Err(AuthError::SecondFactorRequired);
@@ -74,11 +89,7 @@ impl Auth {
         &self,
         user_id: UserId,
     ) -> Result<v1::TwoFactorStatusResponse, AuthError> {
-        let enabled = self
-            .store
-            .two_factor(user_id)
-            .await?
-            .is_some_and(|row| row.enabled_at_ms.is_some());
+        let enabled = self.enabled_two_factor(user_id).await?.is_some();
         let recovery_codes_left = if enabled {
             self.store.recovery_codes_left(user_id).await?
         } else {
@@ -176,10 +187,11 @@ impl Auth {
     ) -> Result<(), AuthError> {
         self.check_password(user_id, session_id, request.current_auth_key)
             .await?;
-        if !self.two_factor_status(user_id).await?.enabled {
-            return Err(AuthError::TwoFactorState("two-factor login is off".into()));
-        }
-        self.check_second_factor(user_id, &request.second_factor)
+        let row = self
+            .enabled_two_factor(user_id)
+            .await?
+            .ok_or_else(|| AuthError::TwoFactorState("two-factor login is off".into()))?;
+        self.spend_second_factor(user_id, &row, &request.second_factor)
             .await?;
         self.store.disable_two_factor(user_id).await?;
         tracing::info!(%user_id, "two-factor login turned off");
