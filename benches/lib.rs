@@ -4,6 +4,8 @@
 // Bench set-up, not a request handler: a failure should stop the run loudly.
 #![allow(clippy::expect_used, clippy::panic)]
 
+pub mod opaque;
+
 use gophkeeper_proto::v1;
 use gophkeeper_proto::v1::account_client::AccountClient;
 use gophkeeper_proto::v1::vault_client::VaultClient;
@@ -63,25 +65,12 @@ impl BenchServer {
             parallelism: 4,
             salt: vec![1; 16],
         };
-        account
-            .register(v1::RegisterRequest {
-                username: username.clone(),
-                kdf: Some(kdf),
-                auth_key: vec![7; 32],
-                wrapped_vault_key: vec![9; 73],
-            })
+        opaque::register(&mut account, &username, &[7; 32], kdf, vec![9; 73])
             .await
             .expect("register");
-        let login = account
-            .login(v1::LoginRequest {
-                username,
-                auth_key: vec![7; 32],
-                device_name: "bench".into(),
-                second_factor: String::new(),
-            })
+        let login = opaque::login(&mut account, &username, &[7; 32], "bench")
             .await
-            .expect("login")
-            .into_inner();
+            .expect("login");
         Self {
             server,
             channel: channel.clone(),

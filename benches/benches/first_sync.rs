@@ -27,12 +27,13 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gophkeeper_benches::BenchServer;
 use gophkeeper_client::internals::{
-    AuthKey, Cache, KdfParams, MasterKey, NewOp, OpKind, RecordAad, RecordHeader, Sealer, Session,
-    SyncEngine, Transport, VaultKey, Versions,
+    Cache, KdfParams, MasterKey, NewOp, OpKind, OpaqueLogin, OpaqueRegistration, RecordAad,
+    RecordHeader, Sealer, Session, SyncEngine, Transport, VaultKey, Versions,
 };
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use gophkeeper_client::vault::{Profile, ServerUrl, Trust};
 use gophkeeper_proto::v1;
+use secrecy::SecretString;
 use uuid::Uuid;
 
 const ITEMS: usize = 10_000;
@@ -44,11 +45,33 @@ struct Account {
     url: ServerUrl,
     trust: Trust,
     username: String,
-    auth_key: AuthKey,
+    password: SecretString,
     vault_key: Arc<VaultKey>,
     user_id: Uuid,
     kdf: KdfParams,
     wrapped_vault_key: Vec<u8>,
+}
+
+/// Signs `session` in as `account` (OPAQUE, as the client does).
+async fn log_in(session: &Session, account: &Account, device: &str) {
+    let (state, request) = OpaqueLogin::start(&account.password).expect("login start");
+    let start = session
+        .login_start(&account.username, request)
+        .await
+        .expect("login start");
+    let finish = state
+        .finish(&account.password, &start.credential_response, &account.kdf)
+        .expect("login finish");
+    session
+        .login_finish(
+            &account.username,
+            &start.login_id,
+            &finish.message,
+            device,
+            None,
+        )
+        .await
+        .expect("login");
 }
 
 /// The sync engine of a device of `account`, checking what it pulls.
@@ -72,31 +95,37 @@ async fn fill(server: &BenchServer) -> Account {
     let kdf = KdfParams::generate_default();
     let master = MasterKey::derive_from_bytes(b"first sync bench", &kdf).expect("derive");
     let vault_key = VaultKey::generate();
+    // This device's copy, as a profile keeps it.
     let wrapped_vault_key = master.key_encryption_key().wrap(&vault_key);
     let mut account = Account {
         url,
         trust,
         username: format!("sync-{}", Uuid::new_v4()),
-        auth_key: master.auth_key(),
+        password: SecretString::from("first sync bench"),
         vault_key: Arc::new(vault_key),
         user_id: Uuid::nil(),
         kdf,
         wrapped_vault_key,
     };
     let writer = Arc::new(session(&account).await);
+    let (state, request) = OpaqueRegistration::start(&account.password).expect("register");
+    let response = writer
+        .register_start(&account.username, request)
+        .await
+        .expect("register start");
+    let finish = state
+        .finish(&account.password, &response, &account.kdf)
+        .expect("register finish");
     account.user_id = writer
         .register(
             &account.username,
             &account.kdf,
-            &account.auth_key,
-            account.wrapped_vault_key.clone(),
+            finish.message,
+            finish.wrap_key.wrap(&account.vault_key),
         )
         .await
         .expect("register");
-    writer
-        .login(&account.username, &account.auth_key, "filler")
-        .await
-        .expect("login");
+    log_in(&writer, &account, "filler").await;
     let mut in_flight = tokio::task::JoinSet::new();
     for i in 0..ITEMS {
         let (_, command) = create_login(&account, i);
@@ -143,10 +172,7 @@ impl Device {
             .await
             .expect("profile");
         let session = session(account).await;
-        session
-            .login(&account.username, &account.auth_key, name)
-            .await
-            .expect("login");
+        log_in(&session, account, name).await;
         let engine = engine(account, &cache, session);
         Self {
             _dir: dir,
@@ -255,10 +281,7 @@ async fn first_sync(account: &Account) -> Duration {
     let dir = tempfile::tempdir().expect("profile dir");
     let cache = Cache::open(dir.path()).await.expect("cache");
     let session = session(account).await;
-    session
-        .login(&account.username, &account.auth_key, "bench device")
-        .await
-        .expect("login");
+    log_in(&session, account, "bench device").await;
     let engine = engine(account, &cache, session);
 
     let started = Instant::now();

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use gophkeeper_benches::opaque;
 use gophkeeper_proto::v1;
 use gophkeeper_proto::v1::account_client::AccountClient;
 use gophkeeper_proto::v1::vault_client::VaultClient;
@@ -24,7 +25,7 @@ use crate::ops;
 use crate::stats::Stats;
 use crate::watch::{self, Tracker};
 
-const AUTH_KEY: [u8; 32] = [7; 32];
+const PASSWORD: [u8; 32] = [7; 32];
 /// Any bytes do: the server only stores the wrapped key.
 const WRAPPED_VAULT_KEY_LEN: usize = 73;
 
@@ -141,36 +142,35 @@ async fn sign_in_user(
 ) -> anyhow::Result<SignedIn> {
     let channel_of = |device: usize| channels[(user * devices + device) % channels.len()].clone();
     let mut account = AccountClient::new(channel_of(0));
-    account
-        .register(v1::RegisterRequest {
-            username: username.to_owned(),
-            kdf: Some(v1::KdfParams {
-                algorithm: "argon2id".into(),
-                memory_kib: 65536,
-                iterations: 3,
-                parallelism: 4,
-                salt: vec![1; 16],
-            }),
-            auth_key: AUTH_KEY.to_vec(),
-            wrapped_vault_key: vec![9; WRAPPED_VAULT_KEY_LEN],
-        })
-        .await
-        .with_context(|| format!("registering {username}"))?;
+    let kdf = v1::KdfParams {
+        algorithm: "argon2id".into(),
+        memory_kib: 65536,
+        iterations: 3,
+        parallelism: 4,
+        salt: vec![1; 16],
+    };
+    opaque::register(
+        &mut account,
+        username,
+        &PASSWORD,
+        kdf,
+        vec![9; WRAPPED_VAULT_KEY_LEN],
+    )
+    .await
+    .with_context(|| format!("registering {username}"))?;
     let tracker = Arc::new(Tracker::new(devices));
     let mut signed_in = Vec::with_capacity(devices);
     let mut readers = Vec::with_capacity(devices);
     for index in 0..devices {
         let channel = channel_of(index);
-        let login = AccountClient::new(channel.clone())
-            .login(v1::LoginRequest {
-                username: username.to_owned(),
-                auth_key: AUTH_KEY.to_vec(),
-                device_name: format!("loadgen device {index}"),
-                second_factor: String::new(),
-            })
-            .await
-            .with_context(|| format!("logging in {username} device {index}"))?
-            .into_inner();
+        let login = opaque::login(
+            &mut AccountClient::new(channel.clone()),
+            username,
+            &PASSWORD,
+            &format!("loadgen device {index}"),
+        )
+        .await
+        .with_context(|| format!("logging in {username} device {index}"))?;
         let token = login.tokens.context("login answer without tokens")?;
         let device = Arc::new(Device {
             session_id: login.session_id,

@@ -43,6 +43,7 @@ impl From<AuthError> for Status {
             AuthError::RefreshInvalid => (Code::Unauthenticated, "REFRESH_TOKEN_INVALID"),
             AuthError::RefreshReused => (Code::Unauthenticated, "REFRESH_TOKEN_REUSED"),
             AuthError::SessionNotFound => (Code::NotFound, "SESSION_NOT_FOUND"),
+            AuthError::LoginExpired => (Code::Unauthenticated, "LOGIN_EXPIRED"),
             AuthError::SecondFactorRequired => (Code::Unauthenticated, "SECOND_FACTOR_REQUIRED"),
             AuthError::SecondFactorInvalid => (Code::Unauthenticated, "SECOND_FACTOR_INVALID"),
             AuthError::TwoFactorState(_) => (Code::FailedPrecondition, "TWO_FACTOR_STATE"),

@@ -5,6 +5,7 @@
 //! server and the benches can all depend on it cheaply.
 
 mod codec;
+pub mod opaque;
 pub use codec::LeanCodec;
 
 /// Package `gophkeeper.v1`.

@@ -18,6 +18,9 @@ use super::{CryptoError, aead};
 /// key-encryption key.
 const AUTH_KEY_INFO: &[u8] = b"gophkeeper/v1/auth-key";
 const KEK_INFO: &[u8] = b"gophkeeper/v1/kek";
+/// The key that wraps the vault key on the server, from OPAQUE's export
+/// key.
+const OPAQUE_KEK_INFO: &[u8] = b"gophkeeper/v2/opaque-kek";
 
 /// Associated data of the wrapped vault key, so that no other ciphertext made
 /// under the key-encryption key can be passed off as a vault key.
@@ -65,12 +68,7 @@ impl MasterKey {
     /// on systems that compose accented letters differently (macOS vs. Linux
     /// keyboards) gives the same key.
     pub fn derive(password: &SecretString, params: &KdfParams) -> Result<Self, CryptoError> {
-        let password = password.expose_secret();
-        // NFC grows a string at most threefold; reserving that up front means
-        // no reallocation leaves an unwiped copy of the password behind.
-        let mut normalized = Zeroizing::new(String::with_capacity(password.len() * 3));
-        normalized.extend(password.nfc());
-        Self::derive_from_bytes(normalized.as_bytes(), params)
+        Self::derive_from_bytes(normalized(password).as_bytes(), params)
     }
 
     /// As [`MasterKey::derive`], for a password that is already bytes. No
@@ -112,7 +110,29 @@ impl AuthKey {
     }
 }
 
+/// The password NFC-normalised, as both Argon2id and OPAQUE take it.
+pub(super) fn normalized(password: &SecretString) -> Zeroizing<String> {
+    let password = password.expose_secret();
+    // NFC grows a string at most threefold; reserving that up front means
+    // no reallocation leaves an unwiped copy of the password behind.
+    let mut normalized = Zeroizing::new(String::with_capacity(password.len() * 3));
+    normalized.extend(password.nfc());
+    normalized
+}
+
 impl KeyEncryptionKey {
+    /// The server-side wrapping key of an OPAQUE account.
+    pub(super) fn from_export_key(export_key: &[u8]) -> Self {
+        let mut out = KeyBytes::zeroed();
+        #[expect(
+            clippy::expect_used,
+            reason = "32 bytes is far below HKDF-SHA256's 8160-byte output limit"
+        )]
+        hkdf_sha256(export_key, None, OPAQUE_KEK_INFO, out.as_mut())
+            .expect("32-byte HKDF output is always allowed");
+        Self(out)
+    }
+
     /// Encrypts the vault key for storage on the server:
     /// `version ‖ nonce ‖ ciphertext ‖ tag`: 73 bytes.
     pub fn wrap(&self, vault_key: &VaultKey) -> Vec<u8> {

@@ -22,6 +22,7 @@ mod fingerprint;
 mod kdf;
 mod keys;
 mod local;
+mod opaque;
 mod plaintext;
 mod record;
 mod secret;
@@ -31,10 +32,9 @@ mod vectors;
 
 pub use fingerprint::FingerprintEntry;
 pub use kdf::{KDF_ALGORITHM, KDF_ALGORITHM_USER_SALT, KdfParams, SALT_LEN, SaltBinding, user_key};
-#[cfg(feature = "internals")]
-pub use keys::KeyEncryptionKey;
-pub use keys::{AuthKey, MasterKey, VaultKey};
+pub use keys::{AuthKey, KeyEncryptionKey, MasterKey, VaultKey};
 pub use local::LocalKey;
+pub use opaque::{OpaqueError, OpaqueFinish, OpaqueLogin, OpaqueRegistration};
 pub use plaintext::Plaintext;
 pub(crate) use plaintext::{wipe_bytes, wipe_string};
 pub(crate) use record::RECORD_FORMAT_V2;

@@ -1,39 +1,42 @@
-//! The `Account` calls: registration, prelogin, login, device sessions,
-//! password change, logout.
+//! The `Account` calls: registration, prelogin, login (OPAQUE, and the
+//! legacy one), device sessions, password change, logout, two-factor login.
 
 use gophkeeper_proto::v1;
 use uuid::Uuid;
 
 use super::{
-    ApiError, DeviceSession, LoginOutcome, Session, parse_uuid, request, store_pair, with_bearer,
+    ApiError, DeviceSession, LoginOutcome, LoginStart, PasswordProof, Session, parse_uuid, request,
+    store_pair, with_bearer,
 };
 use crate::crypto::{AuthKey, KdfParams};
 
 impl Session {
-    /// The user's KDF parameters, refused if they are weaker than this
-    /// client's floor (a malicious server must not make the password cheap).
-    pub async fn prelogin(&self, username: &str) -> Result<KdfParams, ApiError> {
+    /// Registration's first round trip: the server's OPRF answer to
+    /// `request`, for a name not taken yet.
+    pub async fn register_start(
+        &self,
+        username: &str,
+        request: Vec<u8>,
+    ) -> Result<Vec<u8>, ApiError> {
         let answer = self
             .account
             .clone()
-            .prelogin(request(v1::PreloginRequest {
+            .register_start(super::request(v1::RegisterStartRequest {
                 username: username.to_owned(),
+                registration_request: request,
             }))
             .await
             .map_err(|s| self.error(&s))?
             .into_inner();
         self.ok();
-        let kdf = answer
-            .kdf
-            .ok_or_else(|| ApiError::Protocol("prelogin answer has no KDF parameters".into()))?;
-        KdfParams::from_wire(&kdf, username).map_err(ApiError::Kdf)
+        Ok(answer.registration_response)
     }
 
     pub async fn register(
         &self,
         username: &str,
         kdf: &KdfParams,
-        auth_key: &AuthKey,
+        registration_upload: Vec<u8>,
         wrapped_vault_key: Vec<u8>,
     ) -> Result<Uuid, ApiError> {
         let answer = self
@@ -42,7 +45,7 @@ impl Session {
             .register(request(v1::RegisterRequest {
                 username: username.to_owned(),
                 kdf: Some(kdf.into()),
-                auth_key: auth_key.as_bytes().to_vec(),
+                registration_upload,
                 wrapped_vault_key,
             }))
             .await
@@ -52,22 +55,65 @@ impl Session {
         parse_uuid("user_id", &answer.user_id)
     }
 
-    /// Signs in; the session keeps the tokens (read the refresh token with
-    /// [`Session::refresh_token`] to store it).
-    pub async fn login(
+    /// A login's first round trip. The KDF parameters are checked against
+    /// this client's floor and ceiling before anything is stretched.
+    pub async fn login_start(
         &self,
         username: &str,
-        auth_key: &AuthKey,
-        device_name: &str,
-    ) -> Result<LoginOutcome, ApiError> {
-        self.login_with_second_factor(username, auth_key, device_name, None)
+        credential_request: Vec<u8>,
+    ) -> Result<LoginStart, ApiError> {
+        let answer = self
+            .account
+            .clone()
+            .login_start(request(v1::LoginStartRequest {
+                username: username.to_owned(),
+                credential_request,
+            }))
             .await
+            .map_err(|s| self.error(&s))?
+            .into_inner();
+        self.ok();
+        let kdf = answer
+            .kdf
+            .ok_or_else(|| ApiError::Protocol("login answer has no KDF parameters".into()))?;
+        Ok(LoginStart {
+            login_id: answer.login_id,
+            credential_response: answer.credential_response,
+            kdf: KdfParams::from_wire(&kdf, username).map_err(ApiError::Kdf)?,
+            legacy: answer.legacy,
+        })
     }
 
-    /// [`Session::login`] with a TOTP or recovery code, for an account with
-    /// two-factor login on (without one the server answers
-    /// [`ApiError::SecondFactorRequired`]).
-    pub async fn login_with_second_factor(
+    /// A login's second round trip; the session keeps the tokens. After
+    /// [`ApiError::SecondFactorRequired`] the same login may be finished
+    /// once more with a code.
+    pub async fn login_finish(
+        &self,
+        username: &str,
+        login_id: &[u8],
+        finalization: &[u8],
+        device_name: &str,
+        second_factor: Option<&str>,
+    ) -> Result<LoginOutcome, ApiError> {
+        let answer = self
+            .account
+            .clone()
+            .login_finish(request(v1::LoginFinishRequest {
+                login_id: login_id.to_vec(),
+                credential_finalization: finalization.to_vec(),
+                device_name: device_name.to_owned(),
+                second_factor: second_factor.unwrap_or_default().to_owned(),
+            }))
+            .await
+            .map_err(|s| self.error(&s))?
+            .into_inner();
+        self.ok();
+        self.signed_in(username, answer).await
+    }
+
+    /// The login of an account not yet moved to OPAQUE, with a TOTP or
+    /// recovery code if it has two-factor login on.
+    pub async fn legacy_login(
         &self,
         username: &str,
         auth_key: &AuthKey,
@@ -87,6 +133,15 @@ impl Session {
             .map_err(|s| self.error(&s))?
             .into_inner();
         self.ok();
+        self.signed_in(username, answer).await
+    }
+
+    /// Keeps a login answer's tokens; its outcome.
+    async fn signed_in(
+        &self,
+        username: &str,
+        answer: v1::LoginResponse,
+    ) -> Result<LoginOutcome, ApiError> {
         let kdf = answer
             .kdf
             .as_ref()
@@ -142,12 +197,31 @@ impl Session {
         Ok(())
     }
 
-    /// Replaces the credentials on the server. The server revokes every
-    /// other session of the user; this one continues.
+    /// Registration's first round trip for a new password of this account.
+    pub async fn change_password_start(&self, request: Vec<u8>) -> Result<Vec<u8>, ApiError> {
+        let answer = self
+            .authed(|bearer| {
+                let mut client = self.account.clone();
+                let message = v1::ChangePasswordStartRequest {
+                    registration_request: request.clone(),
+                };
+                async move {
+                    client
+                        .change_password_start(with_bearer(message, bearer))
+                        .await
+                }
+            })
+            .await?;
+        Ok(answer.registration_response)
+    }
+
+    /// Replaces the credentials on the server. Unless `keep_other_sessions`,
+    /// the server revokes every other session of the user; this one
+    /// continues.
     pub async fn change_password(
         &self,
-        current: &AuthKey,
-        new: &AuthKey,
+        current: &PasswordProof,
+        registration_upload: &[u8],
         new_kdf: &KdfParams,
         new_wrapped_vault_key: &[u8],
         keep_other_sessions: bool,
@@ -155,8 +229,8 @@ impl Session {
         self.authed(|bearer| {
             let mut client = self.account.clone();
             let message = v1::ChangePasswordRequest {
-                current_auth_key: current.as_bytes().to_vec(),
-                new_auth_key: new.as_bytes().to_vec(),
+                current: Some(current.into()),
+                registration_upload: registration_upload.to_vec(),
                 new_kdf: Some(new_kdf.into()),
                 new_wrapped_vault_key: new_wrapped_vault_key.to_vec(),
                 keep_other_sessions,
@@ -199,12 +273,12 @@ impl Session {
     /// A new TOTP secret, not in force until [`Session::enable_two_factor`].
     pub async fn begin_two_factor(
         &self,
-        current: &AuthKey,
+        current: &PasswordProof,
     ) -> Result<v1::BeginTwoFactorResponse, ApiError> {
         self.authed(|bearer| {
             let mut client = self.account.clone();
             let message = v1::BeginTwoFactorRequest {
-                current_auth_key: current.as_bytes().to_vec(),
+                current: Some(current.into()),
             };
             async move { client.begin_two_factor(with_bearer(message, bearer)).await }
         })
@@ -227,13 +301,13 @@ impl Session {
 
     pub async fn disable_two_factor(
         &self,
-        current: &AuthKey,
+        current: &PasswordProof,
         second_factor: &str,
     ) -> Result<(), ApiError> {
         self.authed(|bearer| {
             let mut client = self.account.clone();
             let message = v1::DisableTwoFactorRequest {
-                current_auth_key: current.as_bytes().to_vec(),
+                current: Some(current.into()),
                 second_factor: second_factor.to_owned(),
             };
             async move {

@@ -76,6 +76,9 @@ pub enum ApiError {
     SecondFactorRequired,
     #[error("that code is wrong, expired or already used")]
     SecondFactorInvalid,
+    /// The login was finished already or took too long; start it again.
+    #[error("this sign-in expired or was finished already; sign in again")]
+    LoginExpired,
     #[error("{message}")]
     TwoFactorState { message: String },
     #[error("{message}")]
@@ -115,6 +118,7 @@ impl ApiError {
             | Self::UsernameTaken
             | Self::SecondFactorRequired
             | Self::SecondFactorInvalid
+            | Self::LoginExpired
             | Self::TwoFactorState { .. }
             | Self::RecordTooLarge { .. }
             | Self::InvalidArgument { .. }
@@ -172,6 +176,7 @@ impl ApiError {
             Some("USERNAME_TAKEN") => Self::UsernameTaken,
             Some("SECOND_FACTOR_REQUIRED") => Self::SecondFactorRequired,
             Some("SECOND_FACTOR_INVALID") => Self::SecondFactorInvalid,
+            Some("LOGIN_EXPIRED") => Self::LoginExpired,
             Some("TWO_FACTOR_STATE") => Self::TwoFactorState { message },
             Some("RATE_LIMITED") => Self::RateLimited {
                 retry_after: retry_after(status),
@@ -288,6 +293,7 @@ mod tests {
             (AlreadyExists, Some("USERNAME_TAKEN")),
             (Unauthenticated, Some("SECOND_FACTOR_REQUIRED")),
             (Unauthenticated, Some("SECOND_FACTOR_INVALID")),
+            (Unauthenticated, Some("LOGIN_EXPIRED")),
             (FailedPrecondition, Some("TWO_FACTOR_STATE")),
         ] {
             assert_eq!(class(code, reason), ErrorClass::BadInput, "{reason:?}");

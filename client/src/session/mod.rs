@@ -30,7 +30,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 pub use self::error::{ApiError, LoginReason};
-use crate::crypto::KdfParams;
+use crate::crypto::{AuthKey, KdfParams};
 use crate::transport::{MAX_MESSAGE_BYTES, Transport};
 
 /// Refresh this long before the access token expires, so that a call is
@@ -59,6 +59,63 @@ pub type TokenListener =
     Arc<dyn Fn(TokenUpdate) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// What a successful login hands back.
+/// The server's answer to a login's first round trip.
+pub struct LoginStart {
+    pub login_id: Vec<u8>,
+    pub credential_response: Vec<u8>,
+    /// Already validated against this client's floor and ceiling.
+    pub kdf: KdfParams,
+    /// The account has not moved to OPAQUE: log in with the auth key.
+    pub legacy: bool,
+}
+
+impl std::fmt::Debug for LoginStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginStart")
+            .field("kdf", &self.kdf)
+            .field("legacy", &self.legacy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Proof of the account's password for a sensitive change.
+pub enum PasswordProof {
+    /// A login of this account started and finished for the change.
+    Opaque {
+        login_id: Vec<u8>,
+        finalization: Vec<u8>,
+    },
+    /// An account not yet moved to OPAQUE.
+    Legacy(AuthKey),
+}
+
+impl std::fmt::Debug for PasswordProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Opaque { .. } => "PasswordProof::Opaque(<redacted>)",
+            Self::Legacy(_) => "PasswordProof::Legacy(<redacted>)",
+        })
+    }
+}
+
+impl From<&PasswordProof> for v1::PasswordProof {
+    fn from(proof: &PasswordProof) -> Self {
+        use v1::password_proof::Proof;
+        Self {
+            proof: Some(match proof {
+                PasswordProof::Opaque {
+                    login_id,
+                    finalization,
+                } => Proof::Opaque(v1::OpaqueProof {
+                    login_id: login_id.clone(),
+                    credential_finalization: finalization.clone(),
+                }),
+                PasswordProof::Legacy(key) => Proof::LegacyAuthKey(key.as_bytes().to_vec()),
+            }),
+        }
+    }
+}
+
 pub struct LoginOutcome {
     pub user_id: Uuid,
     pub session_id: String,

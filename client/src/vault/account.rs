@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use tokio::sync::mpsc;
 
-use super::{TamperAlert, Vault, VaultError, check_master_password, derive};
+use super::{TamperAlert, Vault, VaultError, check_master_password, credentials};
 use crate::crypto::KdfParams;
 use crate::session::DeviceSession;
 use crate::sync::SyncEvent;
@@ -38,9 +38,10 @@ impl Vault {
         Ok(self.session.revoke_session(session_id).await?)
     }
 
-    /// Re-wraps the same vault key under a key from the new password (and a
-    /// new salt); no record is re-encrypted. The server revokes every other
-    /// session, so other devices must log in again with the new password.
+    /// Registers the new password (OPAQUE, a new salt, parameters no lower)
+    /// and re-wraps the same vault key under keys from it; no record is
+    /// re-encrypted. The server revokes every other session, so other
+    /// devices must log in again with the new password.
     pub async fn change_password(
         &mut self,
         current: &SecretString,
@@ -48,21 +49,13 @@ impl Vault {
     ) -> Result<(), VaultError> {
         // Before anything is derived, written or sent.
         check_master_password(new, &self.profile.username)?;
-        let old_auth_key = self.auth_key_of(current).await?;
+        let proof = self.password_proof(current).await?;
         let new_kdf = KdfParams::generate_at_least(&self.profile.kdf, &self.profile.username);
-        let new_master = derive(new, &new_kdf).await?;
-        let new_wrapped = new_master.key_encryption_key().wrap(&self.key);
-        self.session
-            .change_password(
-                &old_auth_key,
-                &new_master.auth_key(),
-                &new_kdf,
-                &new_wrapped,
-                false,
-            )
-            .await?;
+        let local =
+            credentials::set_password(&self.session, new, &new_kdf, &self.key, &proof, false)
+                .await?;
         self.profile.kdf = new_kdf;
-        self.profile.wrapped_vault_key = new_wrapped;
+        self.profile.wrapped_vault_key = local.wrap(&self.key);
         self.cache.save_profile(&self.profile).await?;
         Ok(())
     }

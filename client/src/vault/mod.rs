@@ -7,6 +7,7 @@
 
 mod account;
 mod audit;
+mod credentials;
 mod device;
 mod items;
 mod profile;
@@ -42,7 +43,7 @@ pub use crate::transport::{
 };
 
 use crate::cache::{Cache, CacheError};
-use crate::crypto::{KdfParams, LocalKey, MasterKey, SaltBinding, VaultKey};
+use crate::crypto::{KdfParams, LocalKey, MasterKey, VaultKey};
 use crate::item::ItemError;
 use crate::session::{Session, TokenListener, TokenUpdate};
 use crate::sync::{Sealer, SyncEngine, SyncError, WatchHandle};
@@ -192,37 +193,6 @@ async fn stored_token(
 
 /// Argon2id takes a fraction of a second of CPU and 64 MiB: off the async
 /// workers.
-/// Moves a legacy account's salt to one bound to the user name, once its
-/// password is known to be right: the same password under fresh
-/// parameters (no cheaper), the same vault key re-wrapped. Other devices
-/// keep their sessions, and their cached copy still unlocks (the vault key
-/// did not change); their next login binds too. If the server cannot be
-/// told, the account stays as it was and a later login tries again.
-async fn bind_salt(
-    session: &Session,
-    username: &str,
-    password: &SecretString,
-    master: &MasterKey,
-    login: &mut crate::session::LoginOutcome,
-    vault_key: &VaultKey,
-) -> Result<(), VaultError> {
-    let kdf = KdfParams::generate_at_least(&login.kdf, username);
-    let bound = derive(password, &kdf).await?;
-    let wrapped = bound.key_encryption_key().wrap(vault_key);
-    let changed = session
-        .change_password(&master.auth_key(), &bound.auth_key(), &kdf, &wrapped, true)
-        .await;
-    match changed {
-        Ok(()) => {
-            tracing::info!("the account's KDF salt is now bound to its user name");
-            login.kdf = kdf;
-            login.wrapped_vault_key = wrapped;
-        }
-        Err(err) => tracing::warn!(error = %err, "the KDF salt stays unbound until a later login"),
-    }
-    Ok(())
-}
-
 async fn derive(password: &SecretString, kdf: &KdfParams) -> Result<MasterKey, VaultError> {
     let password = password.clone();
     let kdf = kdf.clone();
@@ -275,21 +245,11 @@ impl Vault {
         let transport = Transport::open(options.server.clone(), trust).await?;
         let session = Arc::new(Session::new(transport));
         let kdf = KdfParams::generate_for(username);
-        let master = derive(password, &kdf).await?;
-        let auth_key = master.auth_key();
         let vault_key = VaultKey::generate();
-        let wrapped = master.key_encryption_key().wrap(&vault_key);
-        session.register(username, &kdf, &auth_key, wrapped).await?;
-        let mut login = session
-            .login(username, &auth_key, &options.device_name)
-            .await?;
-        // The parameters that made the key that unwraps; offline unlock
-        // must use the same.
-        login.kdf = kdf;
-        let vault_key = master
-            .key_encryption_key()
-            .unwrap(&login.wrapped_vault_key)?;
-        Self::finish_login(cache, session, options, username, login, vault_key).await
+        credentials::register(&session, username, password, &kdf, &vault_key).await?;
+        let signed_in =
+            credentials::log_in(&session, username, password, Some(&kdf), options).await?;
+        Self::finish_login(cache, session, options, username, signed_in).await
     }
 
     /// Logs this device in. An existing profile of the same account keeps
@@ -314,19 +274,13 @@ impl Vault {
         let trust = establish_trust(&options.server, &request, ask).await?;
         let transport = Transport::open(options.server.clone(), trust).await?;
         let session = Arc::new(Session::new(transport));
-        let kdf = session.prelogin(username).await?;
-        if let Some(known) = existing
+        let known = existing
             .as_ref()
             .filter(|p| p.server_url == options.server.as_str() && p.username == username)
-        {
-            kdf.check_not_lower_than(&known.kdf)?;
-        }
-        let master = derive(password, &kdf).await?;
-        let mut login =
-            two_factor::sign_in(&session, username, &master.auth_key(), options).await?;
-        login.kdf = kdf;
+            .map(|p| &p.kdf);
+        let signed_in = credentials::log_in(&session, username, password, known, options).await?;
         if let Some(profile) = &existing
-            && profile.user_id != login.user_id
+            && profile.user_id != signed_in.login.user_id
         {
             let _ = session.logout().await;
             return Err(VaultError::ProfileInUse {
@@ -334,16 +288,7 @@ impl Vault {
                 username: profile.username.clone(),
             });
         }
-        let vault_key = master
-            .key_encryption_key()
-            .unwrap(&login.wrapped_vault_key)?;
-        if login.kdf.binding == SaltBinding::Unbound {
-            bind_salt(
-                &session, username, password, &master, &mut login, &vault_key,
-            )
-            .await?;
-        }
-        Self::finish_login(cache, session, options, username, login, vault_key).await
+        Self::finish_login(cache, session, options, username, signed_in).await
     }
 
     async fn finish_login(
@@ -351,9 +296,12 @@ impl Vault {
         session: Arc<Session>,
         options: &ConnectOptions,
         username: &str,
-        login: crate::session::LoginOutcome,
-        key: VaultKey,
+        signed_in: credentials::SignedIn,
     ) -> Result<Self, VaultError> {
+        let credentials::SignedIn {
+            login,
+            vault_key: key,
+        } = signed_in;
         let profile = Profile {
             server_url: options.server.as_str().to_owned(),
             username: username.to_owned(),

@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{ConnectOptions, Vault, VaultError, derive};
-use crate::crypto::AuthKey;
-use crate::session::{ApiError, LoginOutcome, Session};
+use super::{ConnectOptions, Vault, VaultError};
+use crate::session::{ApiError, LoginOutcome, PasswordProof};
 
 /// Where a login finds the second factor of an account with two-factor
 /// login on.
@@ -36,30 +35,24 @@ impl std::fmt::Debug for SecondFactor {
     }
 }
 
-/// Logs in, with a second factor if the account needs one.
+/// Finishes a login with `attempt`, with a second factor if the account
+/// needs one. After the server asks for a code, the same login is finished
+/// again with it: the password is not stretched twice.
 pub(super) async fn sign_in(
-    session: &Session,
-    username: &str,
-    auth_key: &AuthKey,
     options: &ConnectOptions,
+    attempt: impl AsyncFn(Option<&str>) -> Result<LoginOutcome, ApiError>,
 ) -> Result<LoginOutcome, VaultError> {
-    let device = &options.device_name;
     let first = match &options.second_factor {
         SecondFactor::Code(code) => Some(code.expose_secret()),
         SecondFactor::None | SecondFactor::Ask(_) => None,
     };
-    match session
-        .login_with_second_factor(username, auth_key, device, first)
-        .await
-    {
+    match attempt(first).await {
         Err(ApiError::SecondFactorRequired) => {
             let SecondFactor::Ask(ask) = &options.second_factor else {
                 return Err(ApiError::SecondFactorRequired.into());
             };
             let code = ask().ok_or(ApiError::SecondFactorRequired)?;
-            Ok(session
-                .login_with_second_factor(username, auth_key, device, Some(code.expose_secret()))
-                .await?)
+            Ok(attempt(Some(code.expose_secret())).await?)
         }
         other => Ok(other?),
     }
@@ -101,8 +94,8 @@ impl Vault {
         &self,
         password: &SecretString,
     ) -> Result<TwoFactorSetup, VaultError> {
-        let auth_key = self.auth_key_of(password).await?;
-        let setup = self.session.begin_two_factor(&auth_key).await?;
+        let proof = self.password_proof(password).await?;
+        let setup = self.session.begin_two_factor(&proof).await?;
         Ok(TwoFactorSetup {
             otpauth_uri: setup.otpauth_uri.into(),
             secret_base32: setup.secret_base32.into(),
@@ -123,19 +116,25 @@ impl Vault {
         password: &SecretString,
         code: &str,
     ) -> Result<(), VaultError> {
-        let auth_key = self.auth_key_of(password).await?;
-        self.session.disable_two_factor(&auth_key, code).await?;
+        let proof = self.password_proof(password).await?;
+        self.session.disable_two_factor(&proof, code).await?;
         Ok(())
     }
 
-    /// The auth key of the master password, checked here first (it must
-    /// unwrap the vault key), so that a typo costs no server attempt.
-    pub(super) async fn auth_key_of(&self, password: &SecretString) -> Result<AuthKey, VaultError> {
-        let master = derive(password, &self.profile.kdf).await?;
-        master
-            .key_encryption_key()
-            .unwrap(&self.profile.wrapped_vault_key)
-            .map_err(|_| VaultError::WrongPassword)?;
-        Ok(master.auth_key())
+    /// Proof of the master password for a sensitive change, checked here
+    /// first (it must unwrap this device's copy of the vault key), so that
+    /// a typo costs no server attempt.
+    pub(super) async fn password_proof(
+        &self,
+        password: &SecretString,
+    ) -> Result<PasswordProof, VaultError> {
+        super::credentials::prove(
+            &self.session,
+            &self.profile.username,
+            password,
+            &self.profile.kdf,
+            &self.profile.wrapped_vault_key,
+        )
+        .await
     }
 }

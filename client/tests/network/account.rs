@@ -6,12 +6,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gophkeeper_client::internals::{
-    KdfParams, MasterKey, SaltBinding, Session, Transport, VaultKey,
+    KdfParams, LoginStart, MasterKey, OpaqueLogin, SaltBinding, Session, Transport, VaultKey,
 };
 use gophkeeper_client::vault::{
     ApiError, CryptoError, EntryState, LoginReason, SecondFactor, Trust, Vault, VaultError,
     profile_status, stored_profile,
 };
+use gophkeeper_server::auth::AuthKeyHasher;
+use gophkeeper_server::auth::sqlite::SqliteAuthStore;
+use gophkeeper_server::auth::store::{AuthStore, Credential, NewUser, StoredKdf};
+use gophkeeper_server::ids::UserId;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Connection;
 
@@ -412,53 +416,66 @@ async fn a_second_factor_is_asked_only_when_the_account_needs_it() {
     login(&Device::new(), SecondFactor::None).await.unwrap();
 }
 
-/// An account registered before salts were bound to the user name keeps
-/// working: its next login binds the salt (prelogin then names the bound
-/// algorithm), the old client's session goes on, the profile unlocks
-/// offline with the new parameters; and a device that knows the account
-/// bound refuses a server that asks for the unbound salt again.
+/// An account from before OPAQUE (its auth-key hash, unbound salt and
+/// wrapped key as an old server kept them) keeps working: its next login
+/// moves it to OPAQUE with the salt bound to the user name and drops the
+/// legacy hash, so the legacy login is refused from then on; the old
+/// client's session goes on; the profile unlocks offline; another device
+/// logs in with OPAQUE; and a device that knows the account bound refuses
+/// a server that asks for the unbound salt again.
 #[tokio::test]
-async fn a_legacy_salt_is_bound_at_the_next_login_and_never_unbound_again() {
+async fn a_legacy_account_moves_to_opaque_at_its_next_login() {
     let server = TestServer::start().await;
     let trust = Trust::CaFile(server.ca());
     let raw_session =
         async || Session::new(Transport::open(server.url(), trust.clone()).await.unwrap());
-    // What a client from before registered: the salt as the server keeps it.
-    let old_client = raw_session().await;
     let legacy = KdfParams::generate_default();
     let master = MasterKey::derive(&password(), &legacy).unwrap();
     let vault_key = VaultKey::generate();
+    let auth_db = server.data.path().join("auth.db");
+    plant_legacy_account(
+        &auth_db,
+        "legacy",
+        &legacy,
+        master.auth_key().as_bytes(),
+        master.key_encryption_key().wrap(&vault_key),
+    )
+    .await;
+    let old_client = raw_session().await;
     old_client
-        .register(
-            "legacy",
-            &legacy,
-            &master.auth_key(),
-            master.key_encryption_key().wrap(&vault_key),
-        )
+        .legacy_login("legacy", &master.auth_key(), "old client", None)
         .await
         .unwrap();
-    old_client
-        .login("legacy", &master.auth_key(), "old client")
-        .await
-        .unwrap();
-    assert_eq!(
-        raw_session()
-            .await
-            .prelogin("legacy")
-            .await
-            .unwrap()
-            .binding,
-        SaltBinding::Unbound
-    );
+    let start = login_start(&raw_session().await, "legacy").await;
+    assert!(start.legacy);
+    assert_eq!(start.kdf.binding, SaltBinding::Unbound);
 
     let laptop = Device::new();
     let vault = laptop.login(&server, "legacy").await;
     vault.add(&note("kept", "through the move")).await.unwrap();
-    let bound = raw_session().await.prelogin("legacy").await.unwrap();
-    assert_eq!(bound.binding, SaltBinding::User("legacy".into()));
-    assert_ne!(bound.salt, legacy.salt);
+    let start = login_start(&raw_session().await, "legacy").await;
+    assert!(!start.legacy);
+    assert_eq!(start.kdf.binding, SaltBinding::User("legacy".into()));
+    assert_ne!(start.kdf.salt, legacy.salt);
+    // The legacy verifier is gone; its login now fails as a wrong password.
+    assert_eq!(
+        query_text(
+            &auth_db,
+            "SELECT auth_hash || ':' || length(opaque_record) FROM users"
+        )
+        .await
+        .split_once(':')
+        .map(|(hash, len)| (hash.to_owned(), len.parse::<usize>().unwrap() > 0)),
+        Some((String::new(), true))
+    );
+    let err = raw_session()
+        .await
+        .legacy_login("legacy", &master.auth_key(), "old client", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::BadCredentials), "{err}");
     let profile = stored_profile(laptop.profile()).await.unwrap().unwrap();
-    assert_eq!(profile.kdf, bound);
+    assert_eq!(profile.kdf, start.kdf);
     // The old client's session was kept.
     assert_eq!(old_client.list_sessions().await.unwrap().len(), 2);
     drop(vault);
@@ -468,23 +485,69 @@ async fn a_legacy_salt_is_bound_at_the_next_login_and_never_unbound_again() {
         "through the move"
     );
     drop(unlocked);
-    // A second device logs in under the bound salt and reads the same.
+    // A second device logs in with OPAQUE and reads the same.
     let phone = Device::new();
     let vault = phone.login(&server, "legacy").await;
     assert_eq!(vault.list().await.unwrap().len(), 1);
     drop(vault);
 
     // The server asks for the unbound salt again: refused before hashing.
-    execute_on(
-        &server.data.path().join("auth.db"),
-        "UPDATE users SET kdf_algorithm = 'argon2id'",
-    )
-    .await;
+    execute_on(&auth_db, "UPDATE users SET kdf_algorithm = 'argon2id'").await;
     let err = failed_login(&server, &laptop, "legacy").await;
     assert!(
         matches!(err, VaultError::Crypto(CryptoError::SaltUnbound)),
         "{err}"
     );
+}
+
+/// A login's first round trip for `username`, as a client starts it.
+async fn login_start(session: &Session, username: &str) -> LoginStart {
+    let (_, request) = OpaqueLogin::start(&password()).unwrap();
+    session.login_start(username, request).await.unwrap()
+}
+
+/// Writes an account as a server from before OPAQUE stored it: an
+/// Argon2id hash of the auth key, no OPAQUE record.
+async fn plant_legacy_account(
+    auth_db: &std::path::Path,
+    username: &str,
+    kdf: &KdfParams,
+    auth_key: &[u8],
+    wrapped_vault_key: Vec<u8>,
+) {
+    let store = SqliteAuthStore::open(auth_db).await.unwrap();
+    let hash = AuthKeyHasher::new(1024, 1).unwrap().hash(auth_key).unwrap();
+    store
+        .create_user(
+            &NewUser {
+                user_id: UserId::new_random(),
+                username: username.into(),
+                username_key: username.into(),
+                credential: Credential::Legacy(hash),
+                kdf: StoredKdf {
+                    algorithm: kdf.algorithm().into(),
+                    memory_kib: kdf.memory_kib,
+                    iterations: kdf.iterations,
+                    parallelism: kdf.parallelism,
+                    salt: kdf.salt.to_vec(),
+                },
+                wrapped_vault_key,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    store.close().await;
+}
+
+/// One text value a query on a SQLite file gives.
+async fn query_text(file: &std::path::Path, query: &'static str) -> String {
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let value: String = sqlx::query_scalar(query).fetch_one(&mut db).await.unwrap();
+    db.close().await.unwrap();
+    value
 }
 
 /// Runs one statement on a SQLite file, as someone with the file would.
@@ -507,4 +570,41 @@ async fn failed_login(server: &TestServer, device: &Device, user: &str) -> Vault
     )
     .await
     .expect_err("the login must fail")
+}
+
+/// The stolen-database case through the real client: the server's files
+/// without its secret (the secrets directory deleted, a fresh secret made
+/// on start). The right password then fails exactly like a wrong one; the
+/// device that had logged in still unlocks offline from its own copy.
+#[tokio::test]
+async fn a_server_without_its_secret_cannot_confirm_the_right_password() {
+    let mut server = TestServer::start().await;
+    let laptop = Device::new();
+    let vault = laptop.register(&server, "stolen").await;
+    vault.add(&note("kept", "on the laptop")).await.unwrap();
+    drop(vault);
+    server.stop().await;
+    std::fs::remove_dir_all(server.data.path().join("secrets")).unwrap();
+    server.restart().await;
+
+    let right = failed_login(&server, &Device::new(), "stolen").await;
+    let wrong = Vault::login(
+        &server.options(),
+        Device::new().profile(),
+        "stolen",
+        &SecretString::from("not the password at all"),
+        &mut |_| false,
+    )
+    .await
+    .expect_err("a wrong password must fail");
+    assert!(
+        matches!(right, VaultError::Api(ApiError::BadCredentials)),
+        "{right}"
+    );
+    assert_eq!(right.to_string(), wrong.to_string());
+    let unlocked = laptop.unlock().await;
+    assert_eq!(
+        text_of(&unlocked.get("kept").await.unwrap().item),
+        "on the laptop"
+    );
 }

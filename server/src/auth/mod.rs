@@ -4,9 +4,11 @@
 
 mod hashing;
 pub mod kdf;
+mod opaque;
 pub mod postgres;
 mod rate_limit;
 mod rotation;
+mod seal;
 mod sql;
 pub mod sqlite;
 pub mod store;
@@ -23,10 +25,10 @@ use tonic::{Request, Response, Status};
 use zeroize::Zeroizing;
 
 pub use self::hashing::AuthKeyHasher;
+pub use self::opaque::OpaqueKeys;
 use self::rate_limit::{Limited, LoginLimiter};
 use self::store::{
-    AuthStore, AuthStoreError, NewRefreshToken, NewUser, OtherSessions, Rotation, SessionRow,
-    UserRow,
+    AuthStore, AuthStoreError, Credential, NewRefreshToken, Rotation, SessionRow, UserRow,
 };
 pub use self::tokens::{AccessTokens, TokenError};
 use self::two_factor::TwoFactorKeys;
@@ -67,6 +69,9 @@ pub enum AuthError {
     RefreshReused,
     #[error("no such session")]
     SessionNotFound,
+    /// The login id is unknown: expired, finished already, or never made.
+    #[error("this login expired or was finished already; start again")]
+    LoginExpired,
     #[error(
         "this account needs a second factor: a code from the authenticator app or a recovery code"
     )]
@@ -94,6 +99,7 @@ pub struct Auth {
     hasher: Arc<AuthKeyHasher>,
     limiter: LoginLimiter,
     prelogin_key: Zeroizing<[u8; 32]>,
+    opaque: OpaqueKeys,
     two_factor: TwoFactorKeys,
     refresh_ttl_ms: i64,
     session_lifetime_ms: i64,
@@ -129,6 +135,7 @@ impl Auth {
                 settings.login_attempts_per_minute_per_peer,
             ),
             prelogin_key: secret.derive("prelogin"),
+            opaque: OpaqueKeys::new(secret),
             two_factor: TwoFactorKeys::new(secret),
             refresh_ttl_ms: millis(settings.refresh_token_ttl_secs),
             session_lifetime_ms: millis(settings.session_lifetime_secs),
@@ -157,19 +164,6 @@ impl Auth {
                 })
             }
         }
-    }
-
-    async fn hash(&self, auth_key: Vec<u8>) -> Result<String, AuthError> {
-        let hasher = self.hasher.clone();
-        let auth_key = Zeroizing::new(auth_key);
-        let slot = self.hash_slot().await?;
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            hasher.hash(&auth_key)
-        })
-        .await
-        .map_err(|e| AuthError::Unexpected(Box::new(e)))?
-        .map_err(|e| AuthError::Unexpected(Box::new(e)))
     }
 
     /// Argon2 is CPU-bound for tens of milliseconds: off the async workers.
@@ -225,32 +219,9 @@ impl Auth {
         })
     }
 
-    pub async fn register(
-        &self,
-        request: v1::RegisterRequest,
-        peer: &str,
-    ) -> Result<UserId, AuthError> {
-        let key = username_key(&request.username)?;
-        let kdf = kdf::validate(request.kdf.as_ref())
-            .map_err(|e| AuthError::InvalidArgument(e.to_string()))?;
-        check_auth_key("auth_key", &request.auth_key)?;
-        check_wrapped_key("wrapped_vault_key", &request.wrapped_vault_key)?;
-        self.limiter
-            .check_peer(peer)
-            .map_err(AuthError::RateLimited)?;
-        let user = NewUser {
-            user_id: UserId::new_random(),
-            username: request.username,
-            username_key: key,
-            auth_hash: self.hash(request.auth_key).await?,
-            kdf,
-            wrapped_vault_key: request.wrapped_vault_key,
-        };
-        self.store.create_user(&user, now_ms()).await?;
-        tracing::info!(user_id = %user.user_id, "registered");
-        Ok(user.user_id)
-    }
-
+    /// The login of an account not yet moved to OPAQUE. An OPAQUE account
+    /// is refused here exactly like a wrong password, after the same decoy
+    /// hash.
     pub async fn login(
         &self,
         request: v1::LoginRequest,
@@ -263,14 +234,25 @@ impl Auth {
             .check(&key, peer)
             .map_err(AuthError::RateLimited)?;
         let user = self.store.find_user_by_key(&key).await?;
-        let stored = user.as_ref().map(|u| u.auth_hash.clone());
-        if !self.verify(request.auth_key, stored).await? {
+        if !self
+            .verify(request.auth_key, legacy_hash(user.as_ref()))
+            .await?
+        {
             tracing::info!(peer, "login refused");
             return Err(AuthError::BadCredentials);
         }
         let user = user.ok_or(AuthError::BadCredentials)?;
         self.check_second_factor(user.user_id, &request.second_factor)
             .await?;
+        self.start_session(user, device_name).await
+    }
+
+    /// A new session of a user whose login just succeeded.
+    async fn start_session(
+        &self,
+        user: UserRow,
+        device_name: String,
+    ) -> Result<v1::LoginResponse, AuthError> {
         let session_id = SessionId::new_random();
         let (tokens, refresh_row, _refresh) =
             self.new_session_tokens(user.user_id, session_id).await?;
@@ -398,41 +380,6 @@ impl Auth {
             Err(AuthError::SessionNotFound)
         }
     }
-
-    pub async fn change_password(
-        &self,
-        user_id: UserId,
-        session_id: SessionId,
-        request: v1::ChangePasswordRequest,
-    ) -> Result<(), AuthError> {
-        check_auth_key("new_auth_key", &request.new_auth_key)?;
-        check_wrapped_key("new_wrapped_vault_key", &request.new_wrapped_vault_key)?;
-        let kdf = kdf::validate(request.new_kdf.as_ref())
-            .map_err(|e| AuthError::InvalidArgument(e.to_string()))?;
-        self.check_password(user_id, session_id, request.current_auth_key)
-            .await?;
-        let auth_hash = self.hash(request.new_auth_key).await?;
-        self.store
-            .change_credentials(
-                user_id,
-                &auth_hash,
-                &kdf,
-                &request.new_wrapped_vault_key,
-                if request.keep_other_sessions {
-                    OtherSessions::Keep
-                } else {
-                    OtherSessions::RevokeAllBut(session_id)
-                },
-                now_ms(),
-            )
-            .await?;
-        if request.keep_other_sessions {
-            tracing::info!(%user_id, %session_id, "key derivation changed; sessions kept");
-        } else {
-            tracing::info!(%user_id, %session_id, "password changed; other sessions revoked");
-        }
-        Ok(())
-    }
 }
 
 impl Auth {
@@ -463,14 +410,37 @@ impl Auth {
         &self,
         user_id: UserId,
         session_id: SessionId,
-        auth_key: Vec<u8>,
+        proof: Option<v1::PasswordProof>,
     ) -> Result<String, AuthError> {
-        check_auth_key("current_auth_key", &auth_key)?;
-        let user = self.limit_session(user_id, session_id).await?;
-        if !self.verify(auth_key, Some(user.auth_hash)).await? {
-            return Err(AuthError::BadCredentials);
+        use v1::password_proof::Proof;
+        let proof = proof
+            .and_then(|p| p.proof)
+            .ok_or_else(|| AuthError::InvalidArgument("current is required".into()))?;
+        match proof {
+            Proof::LegacyAuthKey(auth_key) => {
+                check_auth_key("legacy_auth_key", &auth_key)?;
+                let user = self.limit_session(user_id, session_id).await?;
+                if !self.verify(auth_key, legacy_hash(Some(&user))).await? {
+                    return Err(AuthError::BadCredentials);
+                }
+                Ok(user.username)
+            }
+            // Its LoginStart counted against the limits already.
+            Proof::Opaque(proof) => {
+                self.prove_opaque(user_id, &proof).await?;
+                let user = self.store.find_user(user_id).await?;
+                Ok(user.ok_or(AuthError::Token(TokenError::Invalid))?.username)
+            }
         }
-        Ok(user.username)
+    }
+}
+
+/// The legacy verifier to check an auth key against; `None` (a decoy
+/// hash, then refusal) for no account or an OPAQUE one.
+fn legacy_hash(user: Option<&UserRow>) -> Option<String> {
+    match &user?.credential {
+        Credential::Legacy(hash) => Some(hash.clone()),
+        Credential::Opaque(_) => None,
     }
 }
 
@@ -548,7 +518,10 @@ pub async fn housekeeping(auth: Arc<Auth>, stop: tokio_util::sync::CancellationT
     let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     loop {
         tokio::select! {
-            _ = tick.tick() => auth.forget_idle_limits(),
+            _ = tick.tick() => {
+                auth.forget_idle_limits();
+                auth.forget_expired_logins().await;
+            }
             () = stop.cancelled() => return,
         }
     }
@@ -576,6 +549,43 @@ impl AuthService for Auth {
         Ok(Response::new(v1::RegisterResponse {
             user_id: user_id.to_string(),
         }))
+    }
+
+    async fn register_start(
+        &self,
+        request: Request<v1::InternalRegisterStartRequest>,
+    ) -> Result<Response<v1::RegisterStartResponse>, Status> {
+        let request = request.into_inner();
+        let answer = Auth::register_start(self, inner(request.request)?, &request.peer).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn login_start(
+        &self,
+        request: Request<v1::InternalLoginStartRequest>,
+    ) -> Result<Response<v1::LoginStartResponse>, Status> {
+        let request = request.into_inner();
+        let answer = Auth::login_start(self, inner(request.request)?, &request.peer).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn login_finish(
+        &self,
+        request: Request<v1::InternalLoginFinishRequest>,
+    ) -> Result<Response<v1::LoginResponse>, Status> {
+        let request = request.into_inner();
+        let answer = Auth::login_finish(self, inner(request.request)?, &request.peer).await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn change_password_start(
+        &self,
+        request: Request<v1::InternalChangePasswordStartRequest>,
+    ) -> Result<Response<v1::ChangePasswordStartResponse>, Status> {
+        let request = request.into_inner();
+        let (user, _) = principal(request.principal)?;
+        let answer = Auth::change_password_start(self, user, inner(request.request)?).await?;
+        Ok(Response::new(answer))
     }
 
     async fn login(

@@ -20,8 +20,8 @@
 /// `impl RotationSteps for $conn`.
 macro_rules! auth_store_sql {
     ($store:ty, $row:ty, $conn:ty) => {
-        const USER_COLUMNS: &str = "user_id, username, auth_hash, kdf_algorithm, \
-             kdf_memory_kib, kdf_iterations, kdf_parallelism, kdf_salt, wrapped_vault_key";
+        const USER_COLUMNS: &str = "user_id, username, auth_hash, opaque_record, \
+             kdf_algorithm, kdf_memory_kib, kdf_iterations, kdf_parallelism, kdf_salt, wrapped_vault_key";
 
         const SESSION_COLUMNS: &str =
             "session_id, user_id, device_name, created_at_ms, last_seen_at_ms, revoked_at_ms";
@@ -35,7 +35,10 @@ macro_rules! auth_store_sql {
             Ok(UserRow {
                 user_id: UserId(row.try_get::<Uuid, _>("user_id")?),
                 username: row.try_get("username")?,
-                auth_hash: row.try_get("auth_hash")?,
+                credential: match row.try_get::<Option<Vec<u8>>, _>("opaque_record")? {
+                    Some(record) => Credential::Opaque(record),
+                    None => Credential::Legacy(row.try_get("auth_hash")?),
+                },
                 kdf: StoredKdf {
                     algorithm: row.try_get("kdf_algorithm")?,
                     memory_kib: number("kdf_memory_kib")?,
@@ -63,14 +66,21 @@ macro_rules! auth_store_sql {
             async fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<(), AuthStoreError> {
                 let result = sqlx::query(sqlx::AssertSqlSafe(sql(
                     "INSERT INTO users (user_id, username, username_key, auth_hash, \
-                     kdf_algorithm, kdf_memory_kib, kdf_iterations, kdf_parallelism, kdf_salt, \
-                     wrapped_vault_key, created_at_ms, updated_at_ms) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     opaque_record, kdf_algorithm, kdf_memory_kib, kdf_iterations, \
+                     kdf_parallelism, kdf_salt, wrapped_vault_key, created_at_ms, updated_at_ms) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )))
                 .bind(user.user_id.0)
                 .bind(&user.username)
                 .bind(&user.username_key)
-                .bind(&user.auth_hash)
+                .bind(match &user.credential {
+                    Credential::Legacy(hash) => hash.as_str(),
+                    Credential::Opaque(_) => "",
+                })
+                .bind(match &user.credential {
+                    Credential::Opaque(record) => Some(record.as_slice()),
+                    Credential::Legacy(_) => None,
+                })
                 .bind(&user.kdf.algorithm)
                 .bind(i64::from(user.kdf.memory_kib))
                 .bind(i64::from(user.kdf.iterations))
@@ -202,7 +212,7 @@ macro_rules! auth_store_sql {
             async fn change_credentials(
                 &self,
                 user_id: UserId,
-                auth_hash: &str,
+                opaque_record: &[u8],
                 kdf: &StoredKdf,
                 wrapped_vault_key: &[u8],
                 others: OtherSessions,
@@ -210,11 +220,11 @@ macro_rules! auth_store_sql {
             ) -> Result<(), AuthStoreError> {
                 let mut tx = begin_write(&self.pool).await?;
                 sqlx::query(sqlx::AssertSqlSafe(sql(
-                    "UPDATE users SET auth_hash = ?, kdf_algorithm = ?, kdf_memory_kib = ?, \
-                     kdf_iterations = ?, kdf_parallelism = ?, kdf_salt = ?, \
+                    "UPDATE users SET auth_hash = '', opaque_record = ?, kdf_algorithm = ?, \
+                     kdf_memory_kib = ?, kdf_iterations = ?, kdf_parallelism = ?, kdf_salt = ?, \
                      wrapped_vault_key = ?, updated_at_ms = ? WHERE user_id = ?",
                 )))
-                .bind(auth_hash)
+                .bind(opaque_record)
                 .bind(&kdf.algorithm)
                 .bind(i64::from(kdf.memory_kib))
                 .bind(i64::from(kdf.iterations))

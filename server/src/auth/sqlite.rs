@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::rotation::{NextToken, PresentedToken, RotationSteps, rotate_in};
 use super::store::{
-    AuthStore, AuthStoreError, NewRefreshToken, NewUser, OtherSessions, Rotation, SessionRow,
-    StoredKdf, TwoFactorRow, TwoFactorStore, UserRow,
+    AuthStore, AuthStoreError, Credential, NewRefreshToken, NewUser, OtherSessions, PendingLogin,
+    PendingLoginStore, Rotation, SessionRow, StoredKdf, TwoFactorRow, TwoFactorStore, UserRow,
 };
 use crate::ids::{SessionId, UserId};
 
@@ -49,3 +49,4 @@ const LOCK_TOKEN: &str = "";
 
 super::sql::auth_store_sql!(SqliteAuthStore, SqliteRow, SqliteConnection);
 super::two_factor::two_factor_store_sql!(SqliteAuthStore);
+super::opaque::pending_login_store_sql!(SqliteAuthStore);

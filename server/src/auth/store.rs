@@ -15,11 +15,31 @@ pub struct StoredKdf {
     pub salt: Vec<u8>,
 }
 
+/// How an account's password is checked.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// OPAQUE's registration record: nothing in it tests a guess without
+    /// the server secret's OPRF key.
+    Opaque(Vec<u8>),
+    /// The PHC string of the server-side Argon2id over a legacy client's
+    /// auth key; an account keeps it until its next login moves it.
+    Legacy(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Opaque(_) => "Opaque(<record>)",
+            Self::Legacy(_) => "Legacy(<hash>)",
+        })
+    }
+}
+
 #[derive(Clone)]
 pub struct UserRow {
     pub user_id: UserId,
     pub username: String,
-    pub auth_hash: String,
+    pub credential: Credential,
     pub kdf: StoredKdf,
     pub wrapped_vault_key: Vec<u8>,
 }
@@ -37,7 +57,7 @@ pub struct NewUser {
     pub user_id: UserId,
     pub username: String,
     pub username_key: String,
-    pub auth_hash: String,
+    pub credential: Credential,
     pub kdf: StoredKdf,
     pub wrapped_vault_key: Vec<u8>,
 }
@@ -157,6 +177,49 @@ pub trait TwoFactorStore {
     async fn disable_two_factor(&self, user_id: UserId) -> Result<(), AuthStoreError>;
 }
 
+/// The server's side of an OPAQUE login between its two round trips.
+#[derive(Clone)]
+pub struct PendingLogin {
+    pub login_id: [u8; 16],
+    /// `None` for a name with no account: its login runs the same steps
+    /// and fails at the finish.
+    pub user_id: Option<UserId>,
+    /// `ServerLogin`, sealed under a key from the server secret.
+    pub sealed_state: Vec<u8>,
+    /// Set on a login whose password was proven but which waits for its
+    /// second factor.
+    pub password_verified_at_ms: Option<i64>,
+    pub expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("user_id", &self.user_id)
+            .field("password_verified_at_ms", &self.password_verified_at_ms)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// OPAQUE logins in flight (`auth/sql.rs`). In the auth database, so that
+/// any auth process can finish a login another one started.
+#[async_trait]
+pub trait PendingLoginStore {
+    async fn put_login(&self, login: &PendingLogin) -> Result<(), AuthStoreError>;
+
+    /// Removes and returns the login if it has not expired: each is
+    /// finished once, whichever process gets there first.
+    async fn take_login(
+        &self,
+        login_id: &[u8; 16],
+        now_ms: i64,
+    ) -> Result<Option<PendingLogin>, AuthStoreError>;
+
+    /// Drops logins nobody finished.
+    async fn forget_expired_logins(&self, now_ms: i64) -> Result<u64, AuthStoreError>;
+}
+
 /// What a credential change does to the user's other sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtherSessions {
@@ -167,7 +230,7 @@ pub enum OtherSessions {
 }
 
 #[async_trait]
-pub trait AuthStore: TwoFactorStore + Send + Sync + 'static {
+pub trait AuthStore: TwoFactorStore + PendingLoginStore + Send + Sync + 'static {
     async fn create_user(&self, user: &NewUser, now_ms: i64) -> Result<(), AuthStoreError>;
 
     async fn find_user_by_key(&self, username_key: &str)
@@ -212,12 +275,13 @@ pub trait AuthStore: TwoFactorStore + Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<bool, AuthStoreError>;
 
-    /// Stores new credentials and does to the user's other sessions what
-    /// `others` says, in one transaction.
+    /// Stores a new OPAQUE record (dropping any legacy hash), parameters
+    /// and wrapped key, and does to the user's other sessions what `others`
+    /// says, in one transaction.
     async fn change_credentials(
         &self,
         user_id: UserId,
-        auth_hash: &str,
+        opaque_record: &[u8],
         kdf: &StoredKdf,
         wrapped_vault_key: &[u8],
         others: OtherSessions,

@@ -55,6 +55,70 @@ impl Account for AccountApi {
             .map_err(forward)
     }
 
+    async fn register_start(
+        &self,
+        request: Request<v1::RegisterStartRequest>,
+    ) -> Result<Response<v1::RegisterStartResponse>, Status> {
+        let peer = peer(&request);
+        self.backends
+            .auth
+            .clone()
+            .register_start(v1::InternalRegisterStartRequest {
+                request: Some(request.into_inner()),
+                peer,
+            })
+            .await
+            .map_err(forward)
+    }
+
+    async fn login_start(
+        &self,
+        request: Request<v1::LoginStartRequest>,
+    ) -> Result<Response<v1::LoginStartResponse>, Status> {
+        let peer = peer(&request);
+        self.backends
+            .auth
+            .clone()
+            .login_start(v1::InternalLoginStartRequest {
+                request: Some(request.into_inner()),
+                peer,
+            })
+            .await
+            .map_err(forward)
+    }
+
+    async fn login_finish(
+        &self,
+        request: Request<v1::LoginFinishRequest>,
+    ) -> Result<Response<v1::LoginResponse>, Status> {
+        let peer = peer(&request);
+        self.backends
+            .auth
+            .clone()
+            .login_finish(v1::InternalLoginFinishRequest {
+                request: Some(request.into_inner()),
+                peer,
+            })
+            .await
+            .map_err(forward)
+    }
+
+    async fn change_password_start(
+        &self,
+        request: Request<v1::ChangePasswordStartRequest>,
+    ) -> Result<Response<v1::ChangePasswordStartResponse>, Status> {
+        let (principal, _) = authenticate(&self.backends.auth, &request).await?;
+        self.backends
+            .auth
+            .clone()
+            .change_password_start(v1::InternalChangePasswordStartRequest {
+                principal: Some(principal),
+                request: Some(request.into_inner()),
+            })
+            .await
+            .map_err(forward)
+    }
+
     async fn login(
         &self,
         request: Request<v1::LoginRequest>,

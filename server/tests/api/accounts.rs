@@ -70,7 +70,9 @@ async fn bad_registrations_are_refused_and_store_nothing() {
     let good = v1::RegisterRequest {
         username: "erin".into(),
         kdf: Some(kdf("erin")),
-        auth_key: auth_key("erin"),
+        registration_upload: opaque_upload(&account, "erin", &auth_key("erin"))
+            .await
+            .unwrap(),
         wrapped_vault_key: wrapped_key("erin"),
     };
     let mut cases = Vec::new();
@@ -84,8 +86,11 @@ async fn bad_registrations_are_refused_and_store_nothing() {
     r.username = "er\u{200B}in".into();
     cases.push((r, "invisible"));
     let mut r = good.clone();
-    r.auth_key = vec![1; 16];
-    cases.push((r, "auth_key must be 32 bytes"));
+    r.registration_upload = vec![1; 16];
+    cases.push((r, "registration_upload is not a valid OPAQUE message"));
+    let mut r = good.clone();
+    r.registration_upload = vec![];
+    cases.push((r, "registration_upload is not a valid OPAQUE message"));
     let mut r = good.clone();
     r.wrapped_vault_key = vec![];
     cases.push((r, "wrapped_vault_key"));
@@ -200,9 +205,10 @@ async fn password_change_rewraps_and_revokes_other_sessions() {
     let new_key = vec![0xEE; 32];
     let mut new_kdf = kdf(&a.username);
     new_kdf.salt = vec![0x42; 16];
-    let change = |current: Vec<u8>| v1::ChangePasswordRequest {
-        current_auth_key: current,
-        new_auth_key: new_key.clone(),
+    let upload = a.new_password_upload(&new_key).await;
+    let change = |current: v1::PasswordProof| v1::ChangePasswordRequest {
+        current: Some(current),
+        registration_upload: upload.clone(),
         new_kdf: Some(new_kdf.clone()),
         new_wrapped_vault_key: b"re-wrapped vault key, 40 bytes or so....".to_vec(),
         keep_other_sessions: false,
@@ -210,15 +216,32 @@ async fn password_change_rewraps_and_revokes_other_sessions() {
     let status = a
         .account
         .clone()
-        .change_password(a.req(change(vec![0; 32])))
+        .change_password(a.req(change(a.proof(&[0; 32]).await)))
         .await
         .unwrap_err();
     assert_status(&status, Code::Unauthenticated, "BAD_CREDENTIALS");
     b.changes(0).await.unwrap();
+    // A proof is one login: used once, and only by its own account.
+    let proof = a.proof(&auth_key(&a.username)).await;
+    let other = app.new_user().await;
+    let status = other
+        .account
+        .clone()
+        .change_password(other.req(change(proof.clone())))
+        .await
+        .unwrap_err();
+    assert_status(&status, Code::Unauthenticated, "BAD_CREDENTIALS");
+    let status = a
+        .account
+        .clone()
+        .change_password(a.req(change(proof)))
+        .await
+        .unwrap_err();
+    assert_status(&status, Code::Unauthenticated, "LOGIN_EXPIRED");
 
     a.account
         .clone()
-        .change_password(a.req(change(auth_key(&a.username))))
+        .change_password(a.req(change(a.proof(&auth_key(&a.username)).await)))
         .await
         .unwrap();
     // The other device must log in again; this one goes on.
@@ -238,16 +261,16 @@ async fn password_change_rewraps_and_revokes_other_sessions() {
         b"re-wrapped vault key, 40 bytes or so....".to_vec()
     );
 
-    // The same password under new parameters (a salt newly bound to the
-    // user name) keeps the other sessions.
+    // Asked to keep them (a legacy account moving to OPAQUE with the same
+    // password), the other sessions stay.
     let c = app.device_with_key(&a.username, &new_key).await;
     let mut bound_kdf = new_kdf.clone();
     bound_kdf.salt = vec![0x43; 16];
     a.account
         .clone()
         .change_password(a.req(v1::ChangePasswordRequest {
-            current_auth_key: new_key.clone(),
-            new_auth_key: vec![0xEF; 32],
+            current: Some(a.proof(&new_key).await),
+            registration_upload: a.new_password_upload(&[0xEF; 32]).await,
             new_kdf: Some(bound_kdf.clone()),
             new_wrapped_vault_key: b"re-wrapped again, under the bound salt..".to_vec(),
             keep_other_sessions: true,

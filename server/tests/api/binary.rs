@@ -135,25 +135,17 @@ async fn logs_carry_no_secret_and_sigterm_stops_it_cleanly() {
     let mut vault = VaultClient::new(channel);
     let key = auth_key("planted-user");
     let wrapped = b"PLANTED-WRAPPED-KEY-0123456789abcdef0123456789".to_vec();
+    let upload = opaque_upload(&account, "planted-user", &key).await.unwrap();
     account
         .register(v1::RegisterRequest {
             username: "planted-user".into(),
             kdf: Some(kdf("planted-user")),
-            auth_key: key.clone(),
+            registration_upload: upload.clone(),
             wrapped_vault_key: wrapped.clone(),
         })
         .await
         .unwrap();
-    let login = account
-        .login(v1::LoginRequest {
-            username: "planted-user".into(),
-            auth_key: key.clone(),
-            device_name: "probe".into(),
-            second_factor: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let login = login_on(&account, "planted-user", &key, "").await.unwrap();
     let tokens = login.tokens.unwrap();
     let refreshed = account
         .refresh(v1::RefreshRequest {
@@ -208,6 +200,8 @@ async fn logs_carry_no_secret_and_sigterm_stops_it_cleanly() {
         refreshed.refresh_token.clone(),
         hex::encode(&key),
         b64.encode(&key),
+        hex::encode(&upload),
+        b64.encode(&upload),
         "PLANTED-CIPHERTEXT".to_owned(),
         b64.encode(&ciphertext),
         "PLANTED-WRAPPED-KEY".to_owned(),

@@ -8,11 +8,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use gophkeeper_proto::opaque::Suite;
+use gophkeeper_proto::opaque::opaque_ke::argon2::{Algorithm, Argon2, Params, Version};
+use gophkeeper_proto::opaque::opaque_ke::{
+    ClientLogin, ClientLoginFinishParameters, ClientRegistration,
+    ClientRegistrationFinishParameters, CredentialResponse, Identifiers, RegistrationResponse,
+};
 use gophkeeper_proto::v1;
 use gophkeeper_proto::v1::account_client::AccountClient;
 use gophkeeper_proto::v1::vault_client::VaultClient;
 use gophkeeper_server::roles::all::{self as single_node, ServerHandle};
 use gophkeeper_server::settings::Settings;
+use rand::rngs::OsRng;
 use tempfile::TempDir;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status};
@@ -146,21 +153,55 @@ impl TestApp {
         self.channel = channel;
     }
 
-    pub async fn register(&self, username: &str, auth_key: &[u8]) -> Result<String, Status> {
-        let response = self
-            .account
-            .clone()
-            .register(v1::RegisterRequest {
-                username: username.into(),
-                kdf: Some(kdf(username)),
-                auth_key: auth_key.to_vec(),
-                wrapped_vault_key: wrapped_key(username),
-            })
-            .await?;
-        Ok(response.into_inner().user_id)
+    /// Registers with OPAQUE; `password` is any bytes (the tests' stand-in
+    /// for a typed password).
+    pub async fn register(&self, username: &str, password: &[u8]) -> Result<String, Status> {
+        register_on(&self.account, username, password).await
     }
 
+    /// Logs in with OPAQUE. A password that does not open the server's
+    /// answer still sends a (wrong) finish, so the server's refusal is what
+    /// the caller sees, as with a client that lies about its proof.
     pub async fn login(
+        &self,
+        username: &str,
+        password: &[u8],
+    ) -> Result<v1::LoginResponse, Status> {
+        login_on(&self.account, username, password, "").await
+    }
+
+    /// Writes an account as a server from before OPAQUE kept it: an
+    /// Argon2id hash of the client's auth key (here `auth_key`, at
+    /// `memory_kib`), no OPAQUE record.
+    pub async fn plant_legacy_user(&self, username: &str, auth_key: &[u8], memory_kib: u32) {
+        use gophkeeper_server::auth::store::{AuthStore, Credential, NewUser, StoredKdf};
+        let store = gophkeeper_server::auth::sqlite::SqliteAuthStore::open(
+            &self._data_dir.path().join("auth.db"),
+        )
+        .await
+        .unwrap();
+        let hasher = gophkeeper_server::auth::AuthKeyHasher::new(memory_kib, 1).unwrap();
+        let kdf = kdf(username);
+        let user = NewUser {
+            user_id: gophkeeper_server::ids::UserId::new_random(),
+            username: username.into(),
+            username_key: gophkeeper_server::auth::username::key(username).unwrap(),
+            credential: Credential::Legacy(hasher.hash(auth_key).unwrap()),
+            kdf: StoredKdf {
+                algorithm: kdf.algorithm,
+                memory_kib: kdf.memory_kib,
+                iterations: kdf.iterations,
+                parallelism: kdf.parallelism,
+                salt: kdf.salt,
+            },
+            wrapped_vault_key: wrapped_key(username),
+        };
+        store.create_user(&user, 0).await.unwrap();
+        store.close().await;
+    }
+
+    /// The login of an account not yet moved to OPAQUE.
+    pub async fn legacy_login(
         &self,
         username: &str,
         auth_key: &[u8],
@@ -170,11 +211,21 @@ impl TestApp {
             .login(v1::LoginRequest {
                 username: username.into(),
                 auth_key: auth_key.to_vec(),
-                device_name: "test device".into(),
+                device_name: "old client".into(),
                 second_factor: String::new(),
             })
             .await
             .map(tonic::Response::into_inner)
+    }
+
+    /// [`TestApp::login`] with a second factor.
+    pub async fn login_with_code(
+        &self,
+        username: &str,
+        password: &[u8],
+        code: &str,
+    ) -> Result<v1::LoginResponse, Status> {
+        login_on(&self.account, username, password, code).await
     }
 
     /// Registers a fresh user and logs one device in.
@@ -205,7 +256,151 @@ impl TestApp {
     }
 }
 
-/// The deterministic stand-in for a client's HKDF-derived auth key.
+/// OPAQUE's key-stretching function for tests: Argon2id at its cheapest.
+/// The server never runs it, so it cannot tell.
+pub fn test_ksf() -> Argon2<'static> {
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(8, 1, 1, None).unwrap(),
+    )
+}
+
+/// Registration as a client runs it: start, the server's OPRF answer,
+/// finish, upload.
+pub async fn register_on(
+    account: &AccountClient<Channel>,
+    username: &str,
+    password: &[u8],
+) -> Result<String, Status> {
+    let upload = opaque_upload(account, username, password).await?;
+    let response = account
+        .clone()
+        .register(v1::RegisterRequest {
+            username: username.into(),
+            kdf: Some(kdf(username)),
+            registration_upload: upload,
+            wrapped_vault_key: wrapped_key(username),
+        })
+        .await?;
+    Ok(response.into_inner().user_id)
+}
+
+/// An OPAQUE registration upload for `password`, the server's answer from
+/// RegisterStart.
+pub async fn opaque_upload(
+    account: &AccountClient<Channel>,
+    username: &str,
+    password: &[u8],
+) -> Result<Vec<u8>, Status> {
+    let start = ClientRegistration::<Suite>::start(&mut OsRng, password).unwrap();
+    let answer = account
+        .clone()
+        .register_start(v1::RegisterStartRequest {
+            username: username.into(),
+            registration_request: start.message.serialize().to_vec(),
+        })
+        .await?
+        .into_inner();
+    Ok(finish_registration(
+        start.state,
+        password,
+        &answer.registration_response,
+    ))
+}
+
+pub fn finish_registration(
+    state: ClientRegistration<Suite>,
+    password: &[u8],
+    response: &[u8],
+) -> Vec<u8> {
+    let ksf = test_ksf();
+    state
+        .finish(
+            &mut OsRng,
+            password,
+            RegistrationResponse::deserialize(response).unwrap(),
+            ClientRegistrationFinishParameters::new(Identifiers::default(), Some(&ksf)),
+        )
+        .unwrap()
+        .message
+        .serialize()
+        .to_vec()
+}
+
+/// A login's first round trip and the client's finish message: a wrong
+/// password (the answer does not open) gives 64 zero bytes, a finish the
+/// server must refuse.
+pub async fn opaque_login_start(
+    account: &AccountClient<Channel>,
+    username: &str,
+    password: &[u8],
+) -> Result<(v1::LoginStartResponse, Vec<u8>), Status> {
+    let start = ClientLogin::<Suite>::start(&mut OsRng, password).unwrap();
+    let answer = account
+        .clone()
+        .login_start(v1::LoginStartRequest {
+            username: username.into(),
+            credential_request: start.message.serialize().to_vec(),
+        })
+        .await?
+        .into_inner();
+    let ksf = test_ksf();
+    let finalization = CredentialResponse::<Suite>::deserialize(&answer.credential_response)
+        .ok()
+        .and_then(|response| {
+            start
+                .state
+                .finish(
+                    &mut OsRng,
+                    password,
+                    response,
+                    ClientLoginFinishParameters::new(None, Identifiers::default(), Some(&ksf)),
+                )
+                .ok()
+        })
+        .map_or_else(|| vec![0; 64], |done| done.message.serialize().to_vec());
+    Ok((answer, finalization))
+}
+
+pub async fn login_on(
+    account: &AccountClient<Channel>,
+    username: &str,
+    password: &[u8],
+    code: &str,
+) -> Result<v1::LoginResponse, Status> {
+    let (start, finalization) = opaque_login_start(account, username, password).await?;
+    account
+        .clone()
+        .login_finish(v1::LoginFinishRequest {
+            login_id: start.login_id,
+            credential_finalization: finalization,
+            device_name: "test device".into(),
+            second_factor: code.into(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Proof of `password` for a signed-in change of `username`'s account.
+pub async fn password_proof(
+    account: &AccountClient<Channel>,
+    username: &str,
+    password: &[u8],
+) -> v1::PasswordProof {
+    let (start, finalization) = opaque_login_start(account, username, password)
+        .await
+        .unwrap();
+    v1::PasswordProof {
+        proof: Some(v1::password_proof::Proof::Opaque(v1::OpaqueProof {
+            login_id: start.login_id,
+            credential_finalization: finalization,
+        })),
+    }
+}
+
+/// The deterministic stand-in for a typed password (bytes, not text: the
+/// tests' OPAQUE takes any).
 pub fn auth_key(username: &str) -> Vec<u8> {
     let mut key = [0u8; 32];
     for (i, b) in username.bytes().enumerate() {
@@ -257,6 +452,26 @@ pub fn bearer<T>(message: T, token: &str) -> Request<T> {
 }
 
 impl Device {
+    /// An OPAQUE registration upload of a new password for this account.
+    pub async fn new_password_upload(&self, password: &[u8]) -> Vec<u8> {
+        let start = ClientRegistration::<Suite>::start(&mut OsRng, password).unwrap();
+        let answer = self
+            .account
+            .clone()
+            .change_password_start(self.req(v1::ChangePasswordStartRequest {
+                registration_request: start.message.serialize().to_vec(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        finish_registration(start.state, password, &answer.registration_response)
+    }
+
+    /// Proof of `password` for a change of this account.
+    pub async fn proof(&self, password: &[u8]) -> v1::PasswordProof {
+        password_proof(&self.account, &self.username, password).await
+    }
+
     pub fn req<T>(&self, message: T) -> Request<T> {
         bearer(message, &self.tokens.access_token)
     }

@@ -170,8 +170,9 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// A flood of sign-ins queues for the server-side hash instead of running
-/// all at once: with one slot and no time to wait, the logins that find it
+/// A flood of legacy sign-ins (the server hashes only for accounts not yet
+/// moved to OPAQUE) queues for the server-side hash instead of running all
+/// at once: with one slot and no time to wait, the logins that find it
 /// taken are told to retry (RESOURCE_EXHAUSTED, SERVER_BUSY, a retry
 /// time), and the flood over, a login goes through.
 #[tokio::test]
@@ -179,20 +180,18 @@ async fn a_login_flood_waits_for_hash_slots_and_the_rest_are_told_to_retry() {
     let app = spawn_app_with(|s| {
         s.auth.max_concurrent_hashes = 1;
         s.auth.hash_queue_ms = 10;
-        // Long enough (tens of milliseconds) that the logins overlap.
-        s.auth.hash_memory_kib = 65_536;
-        s.auth.hash_iterations = 3;
     })
     .await;
     let names: Vec<String> = (0..8).map(|i| format!("flood-{i}")).collect();
     for name in &names {
-        app.register(name, &auth_key(name)).await.unwrap();
+        // Long enough (tens of milliseconds) that the logins overlap.
+        app.plant_legacy_user(name, &auth_key(name), 65_536).await;
     }
     let keys: Vec<Vec<u8>> = names.iter().map(|name| auth_key(name)).collect();
     let logins = names
         .iter()
         .zip(&keys)
-        .map(|(name, key)| app.login(name, key));
+        .map(|(name, key)| app.legacy_login(name, key));
     let results = futures::future::join_all(logins).await;
     let busy: Vec<&tonic::Status> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(results.iter().any(Result::is_ok), "one login had the slot");
@@ -202,7 +201,9 @@ async fn a_login_flood_waits_for_hash_slots_and_the_rest_are_told_to_retry() {
         assert!(message.contains("busy"), "{message}");
         assert!(status.metadata().get("retry-after-ms").is_some());
     }
-    app.login(&names[0], &auth_key(&names[0])).await.unwrap();
+    app.legacy_login(&names[0], &auth_key(&names[0]))
+        .await
+        .unwrap();
 }
 
 /// However often it refreshes, a session ends its lifetime after its

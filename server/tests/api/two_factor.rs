@@ -33,16 +33,8 @@ pub async fn login_with(
     username: &str,
     second_factor: &str,
 ) -> Result<v1::LoginResponse, tonic::Status> {
-    app.account
-        .clone()
-        .login(v1::LoginRequest {
-            username: username.into(),
-            auth_key: auth_key(username),
-            device_name: "second device".into(),
-            second_factor: second_factor.into(),
-        })
+    app.login_with_code(username, &auth_key(username), second_factor)
         .await
-        .map(tonic::Response::into_inner)
 }
 
 impl Device {
@@ -61,7 +53,9 @@ impl Device {
             .account
             .clone()
             .begin_two_factor(self.req(v1::BeginTwoFactorRequest {
-                current_auth_key: auth_key(&self.username),
+                current: Some(
+                    password_proof(&self.account, &self.username, &auth_key(&self.username)).await,
+                ),
             }))
             .await
             .unwrap()
@@ -88,7 +82,7 @@ async fn two_factor_guards_new_sessions_and_each_code_works_once() {
 
     let status = account
         .begin_two_factor(a.req(v1::BeginTwoFactorRequest {
-            current_auth_key: vec![0; 32],
+            current: Some(password_proof(&account, &name, &[0; 32]).await),
         }))
         .await
         .unwrap_err();
@@ -103,7 +97,7 @@ async fn two_factor_guards_new_sessions_and_each_code_works_once() {
 
     let setup = account
         .begin_two_factor(a.req(v1::BeginTwoFactorRequest {
-            current_auth_key: auth_key(&name),
+            current: Some(password_proof(&account, &name, &auth_key(&name)).await),
         }))
         .await
         .unwrap()
@@ -146,7 +140,7 @@ async fn two_factor_guards_new_sessions_and_each_code_works_once() {
     assert_eq!(status.recovery_codes_left, 10);
     let status = account
         .begin_two_factor(a.req(v1::BeginTwoFactorRequest {
-            current_auth_key: auth_key(&name),
+            current: Some(password_proof(&account, &name, &auth_key(&name)).await),
         }))
         .await
         .unwrap_err();
@@ -182,29 +176,41 @@ async fn two_factor_guards_new_sessions_and_each_code_works_once() {
     // The session that existed goes on.
     a.changes(0).await.unwrap();
 
-    let disable = |key: Vec<u8>, code: &str| v1::DisableTwoFactorRequest {
-        current_auth_key: key,
+    let disable = |proof: v1::PasswordProof, code: &str| v1::DisableTwoFactorRequest {
+        current: Some(proof),
         second_factor: code.into(),
     };
     let status = account
-        .disable_two_factor(a.req(disable(vec![0; 32], &recovery[1])))
+        .disable_two_factor(a.req(disable(
+            password_proof(&account, &name, &[0; 32]).await,
+            &recovery[1],
+        )))
         .await
         .unwrap_err();
     assert_status(&status, Code::Unauthenticated, "BAD_CREDENTIALS");
     let status = account
-        .disable_two_factor(a.req(disable(auth_key(&name), "")))
+        .disable_two_factor(a.req(disable(
+            password_proof(&account, &name, &auth_key(&name)).await,
+            "",
+        )))
         .await
         .unwrap_err();
     assert_status(&status, Code::Unauthenticated, "SECOND_FACTOR_REQUIRED");
     assert!(a.two_factor_status().await.enabled);
     account
-        .disable_two_factor(a.req(disable(auth_key(&name), &recovery[1])))
+        .disable_two_factor(a.req(disable(
+            password_proof(&account, &name, &auth_key(&name)).await,
+            &recovery[1],
+        )))
         .await
         .unwrap();
     assert!(!a.two_factor_status().await.enabled);
     app.login(&name, &auth_key(&name)).await.unwrap();
     let status = account
-        .disable_two_factor(a.req(disable(auth_key(&name), &recovery[2])))
+        .disable_two_factor(a.req(disable(
+            password_proof(&account, &name, &auth_key(&name)).await,
+            &recovery[2],
+        )))
         .await
         .unwrap_err();
     assert_status(&status, Code::FailedPrecondition, "TWO_FACTOR_STATE");

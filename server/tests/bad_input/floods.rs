@@ -38,15 +38,9 @@ async fn connect_from(fx: &Fixture, source: Ipv4Addr) -> Channel {
 
 async fn flood(channel: &Channel, names: impl Iterator<Item = String>) -> Vec<Status> {
     let attempts = names.map(|username| {
-        let mut account = AccountClient::new(channel.clone());
+        let account = AccountClient::new(channel.clone());
         async move {
-            account
-                .login(v1::LoginRequest {
-                    username,
-                    auth_key: vec![0xEE; 32],
-                    device_name: "flood".into(),
-                    second_factor: String::new(),
-                })
+            login_on(&account, &username, &[0xEE; 32], "")
                 .await
                 .unwrap_err()
         }
@@ -128,15 +122,14 @@ async fn a_login_flood_from_one_address_is_limited_and_others_carry_on() {
     assert_eq!(tally(&statuses, "address"), (20, 280));
     fx.assert_unchanged(&before).await;
     // The attacker's address is still limited, even with the right key...
-    let status = AccountClient::new(attacker)
-        .login(v1::LoginRequest {
-            username: fx.alice.username.clone(),
-            auth_key: auth_key(&fx.alice.username),
-            device_name: "x".into(),
-            second_factor: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let status = login_on(
+        &AccountClient::new(attacker),
+        &fx.alice.username,
+        &auth_key(&fx.alice.username),
+        "",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(tally(&[status], "address"), (0, 1));
     // ...while 127.0.0.1 is another peer with its own allowance.
     fx.app.device(&fx.alice.username).await;

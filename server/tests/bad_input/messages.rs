@@ -245,14 +245,16 @@ async fn missing_fields_are_named_in_the_refusal() {
         assert_eq!(message, expected, "case {name}");
     }
 
-    // Account calls: a registration without KDF parameters or keys, a login
-    // without an auth key.
+    // Account calls: a registration without KDF parameters or keys, logins
+    // with broken OPAQUE messages or ids, a legacy login without a key.
     let mut account = fx.app.account.clone();
     let name = format!("carol-{}", Uuid::new_v4());
     let full = v1::RegisterRequest {
         username: name.clone(),
         kdf: Some(kdf(&name)),
-        auth_key: auth_key(&name),
+        registration_upload: opaque_upload(&account, &name, &auth_key(&name))
+            .await
+            .unwrap(),
         wrapped_vault_key: wrapped_key(&name),
     };
     let cases: Vec<(&str, v1::RegisterRequest, &str)> = vec![
@@ -265,12 +267,20 @@ async fn missing_fields_are_named_in_the_refusal() {
             "kdf is required",
         ),
         (
-            "no auth key",
+            "no upload",
             v1::RegisterRequest {
-                auth_key: vec![],
+                registration_upload: vec![],
                 ..full.clone()
             },
-            "auth_key must be 32 bytes",
+            "registration_upload is not a valid OPAQUE message",
+        ),
+        (
+            "a made-up upload",
+            v1::RegisterRequest {
+                registration_upload: vec![7; 192],
+                ..full.clone()
+            },
+            "registration_upload is not a valid OPAQUE message",
         ),
         (
             "no wrapped key",
@@ -297,7 +307,70 @@ async fn missing_fields_are_named_in_the_refusal() {
         let message = assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
         assert_eq!(message, expected, "case {case}");
     }
-    let status = fx.app.login(&fx.alice.username, &[]).await.unwrap_err();
+    for (case, request, expected) in [
+        (
+            "no request",
+            vec![],
+            "credential_request is not a valid OPAQUE message",
+        ),
+        (
+            "not a point",
+            vec![0xFF; 96],
+            "credential_request is not a valid OPAQUE message",
+        ),
+        (
+            "too long",
+            vec![0; 5000],
+            "credential_request is not a valid OPAQUE message",
+        ),
+    ] {
+        let status = account
+            .login_start(v1::LoginStartRequest {
+                username: fx.alice.username.clone(),
+                credential_request: request,
+            })
+            .await
+            .unwrap_err();
+        let message = assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
+        assert_eq!(message, expected, "case {case}");
+    }
+    let (start, finalization) =
+        opaque_login_start(&account, &fx.alice.username, &auth_key(&fx.alice.username))
+            .await
+            .unwrap();
+    for (case, login_id, finalization, expected) in [
+        (
+            "short login id",
+            vec![1; 15],
+            finalization.clone(),
+            "login_id must be 16 bytes",
+        ),
+        (
+            "no finalization",
+            start.login_id.clone(),
+            vec![],
+            "credential_finalization is not a valid OPAQUE message",
+        ),
+    ] {
+        let status = account
+            .login_finish(v1::LoginFinishRequest {
+                login_id,
+                credential_finalization: finalization,
+                device_name: "probe".into(),
+                second_factor: String::new(),
+            })
+            .await
+            .unwrap_err();
+        let message = assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
+        assert_eq!(message, expected, "case {case}");
+    }
+    let status = account
+        .login(v1::LoginRequest {
+            username: fx.alice.username.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     let message = assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(message, "auth_key must be 32 bytes");
     fx.assert_unchanged(&before).await;

@@ -196,13 +196,16 @@ async fn a_device_name_with_invisible_or_too_many_characters_is_refused() {
         "x".repeat(65),
         "x".repeat(1_000_000),
     ] {
+        let (start, finalization) = opaque_login_start(&fx.app.account, &fx.alice.username, &key)
+            .await
+            .unwrap();
         let status = fx
             .app
             .account
             .clone()
-            .login(v1::LoginRequest {
-                username: fx.alice.username.clone(),
-                auth_key: key.clone(),
+            .login_finish(v1::LoginFinishRequest {
+                login_id: start.login_id,
+                credential_finalization: finalization,
                 device_name: device_name.clone(),
                 second_factor: String::new(),
             })

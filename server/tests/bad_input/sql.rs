@@ -126,7 +126,7 @@ async fn sql_in_tokens_and_kdf_fields_is_refused() {
                     algorithm: payload.into(),
                     ..kdf(&name)
                 }),
-                auth_key: auth_key(&name),
+                registration_upload: vec![],
                 wrapped_vault_key: wrapped_key(&name),
             })
             .await
@@ -141,8 +141,8 @@ async fn sql_in_tokens_and_kdf_fields_is_refused() {
             .account
             .clone()
             .change_password(fx.alice.req(v1::ChangePasswordRequest {
-                current_auth_key: auth_key(alice),
-                new_auth_key: vec![0x11; 32],
+                current: None,
+                registration_upload: vec![],
                 new_kdf: Some(v1::KdfParams {
                     algorithm: payload.into(),
                     ..kdf(alice)
@@ -169,13 +169,16 @@ async fn sql_in_user_and_device_names_is_stored_as_text() {
         let name = format!("{payload}{}", &Uuid::new_v4().to_string()[..8]);
         let key = auth_key(&name);
         fx.app.register(&name, &key).await.unwrap();
+        let (start, finalization) = opaque_login_start(&fx.app.account, &name, &key)
+            .await
+            .unwrap();
         let login = fx
             .app
             .account
             .clone()
-            .login(v1::LoginRequest {
-                username: name.clone(),
-                auth_key: key.clone(),
+            .login_finish(v1::LoginFinishRequest {
+                login_id: start.login_id,
+                credential_finalization: finalization,
                 device_name: payload.into(),
                 second_factor: String::new(),
             })

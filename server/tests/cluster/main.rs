@@ -21,6 +21,7 @@ mod scan;
 mod sync;
 #[path = "../api/tokens.rs"]
 mod tokens;
+mod two_auth;
 #[path = "../api/two_factor.rs"]
 mod two_factor;
 

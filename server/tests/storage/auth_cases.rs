@@ -1,8 +1,10 @@
 //! Auth store cases for every engine: users, sessions, refresh-token
-//! rotation and theft detection, credential changes.
+//! rotation and theft detection, credential changes, OPAQUE logins in
+//! flight.
 
 use gophkeeper_server::auth::store::{
-    AuthStoreError, NewRefreshToken, NewUser, OtherSessions, Rotation, SessionRow, StoredKdf,
+    AuthStoreError, Credential, NewRefreshToken, NewUser, OtherSessions, PendingLogin, Rotation,
+    SessionRow, StoredKdf,
 };
 use gophkeeper_server::auth::username;
 use gophkeeper_server::ids::{SessionId, UserId};
@@ -17,6 +19,7 @@ pub fn cases() -> Vec<Case> {
         case!(rotation_uses_each_token_once_and_reuse_revokes),
         case!(no_refresh_token_outlives_its_sessions_lifetime),
         case!(change_credentials_revokes_other_sessions),
+        case!(a_pending_login_is_taken_once_and_expires),
     ]
 }
 
@@ -40,7 +43,7 @@ fn new_user(display: &str) -> NewUser {
         user_id: UserId::new_random(),
         username_key: username::key(&username).unwrap(),
         username,
-        auth_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        credential: Credential::Legacy("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         kdf: kdf(1),
         wrapped_vault_key: vec![9; 72],
     }
@@ -95,7 +98,7 @@ async fn create_user_and_name_taken_in_any_case(stores: Stores) {
         .expect("found by key");
     assert_eq!(found.user_id, user.user_id);
     assert_eq!(found.username, user.username);
-    assert_eq!(found.auth_hash, user.auth_hash);
+    assert_eq!(found.credential, user.credential);
     assert_eq!(found.kdf, user.kdf);
     assert_eq!(found.wrapped_vault_key, user.wrapped_vault_key);
     let by_id = stores.auth.find_user(user.user_id).await.unwrap().unwrap();
@@ -319,7 +322,7 @@ async fn change_credentials_revokes_other_sessions(stores: Stores) {
         .auth
         .change_credentials(
             user.user_id,
-            "$argon2id$new",
+            b"opaque record, new",
             &new_kdf,
             &[5; 72],
             OtherSessions::RevokeAllBut(s2.session_id),
@@ -347,7 +350,11 @@ async fn change_credentials_revokes_other_sessions(stores: Stores) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.auth_hash, "$argon2id$new");
+    // A legacy account's hash is replaced by the OPAQUE record.
+    assert_eq!(
+        row.credential,
+        Credential::Opaque(b"opaque record, new".to_vec())
+    );
     assert_eq!(row.kdf, new_kdf);
     assert_eq!(row.wrapped_vault_key, vec![5; 72]);
 
@@ -371,7 +378,7 @@ async fn change_credentials_revokes_other_sessions(stores: Stores) {
         .auth
         .change_credentials(
             user.user_id,
-            "$argon2id$upgraded",
+            b"opaque record, upgraded",
             &upgraded,
             &[6; 72],
             OtherSessions::Keep,
@@ -384,7 +391,7 @@ async fn change_credentials_revokes_other_sessions(stores: Stores) {
         .auth
         .change_credentials(
             user.user_id,
-            "$argon2id$again",
+            b"opaque record, again",
             &kdf(4),
             &[7; 72],
             OtherSessions::Keep,
@@ -397,4 +404,43 @@ async fn change_credentials_revokes_other_sessions(stores: Stores) {
         2,
         "{s4:?} and the changing session stay"
     );
+}
+
+/// A login started on one auth process may be finished on another, once:
+/// taking it removes it; an expired one is not given out and is dropped.
+async fn a_pending_login_is_taken_once_and_expires(stores: Stores) {
+    let user = new_user("pending");
+    stores.auth.create_user(&user, 1_000).await.unwrap();
+    let mut id = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    let login = PendingLogin {
+        login_id: id,
+        user_id: Some(user.user_id),
+        sealed_state: vec![3; 200],
+        password_verified_at_ms: None,
+        expires_at_ms: 5_000,
+    };
+    stores.auth.put_login(&login).await.unwrap();
+    let taken = stores.auth.take_login(&id, 4_999).await.unwrap().unwrap();
+    assert_eq!(taken.user_id, Some(user.user_id));
+    assert_eq!(taken.sealed_state, vec![3; 200]);
+    assert_eq!(taken.password_verified_at_ms, None);
+    assert!(stores.auth.take_login(&id, 4_999).await.unwrap().is_none());
+
+    // Kept for a second factor; then past its time.
+    let kept = PendingLogin {
+        password_verified_at_ms: Some(4_000),
+        ..login.clone()
+    };
+    stores.auth.put_login(&kept).await.unwrap();
+    assert!(stores.auth.take_login(&id, 5_000).await.unwrap().is_none());
+    // A name with no account has its login kept the same way.
+    let ghost = PendingLogin {
+        user_id: None,
+        ..login
+    };
+    stores.auth.put_login(&ghost).await.unwrap();
+    assert!(stores.auth.forget_expired_logins(4_000).await.unwrap() == 0);
+    assert!(stores.auth.forget_expired_logins(6_000).await.unwrap() >= 1);
+    assert!(stores.auth.take_login(&id, 0).await.unwrap().is_none());
 }

@@ -5,14 +5,13 @@
 //! therefore yields neither a code generator nor a code to test guesses
 //! against.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
 use sha2::Sha256;
 use totp_rs::{Algorithm, Totp};
 use zeroize::Zeroizing;
 
+use crate::auth::seal::SealKey;
 use crate::ids::UserId;
 use crate::secrets::ServerSecret;
 
@@ -24,7 +23,6 @@ const STEP_SECS: u64 = 30;
 const DIGITS: u8 = 6;
 /// A code of the step before or after now is accepted: phone clocks drift.
 const SKEW_STEPS: u8 = 1;
-const NONCE_LEN: usize = 24;
 /// Letters and digits a person cannot misread (no 0/o, 1/l/i).
 const RECOVERY_SYMBOLS: &[u8; 31] = b"abcdefghjkmnpqrstuvwxyz23456789";
 /// Three groups of four from 31 symbols: about 59 bits.
@@ -39,7 +37,7 @@ pub enum TwoFactorError {
 
 /// The keys two-factor login derives from the server secret.
 pub struct TwoFactorKeys {
-    seal: Zeroizing<[u8; 32]>,
+    seal: SealKey,
     recovery: Zeroizing<[u8; 32]>,
 }
 
@@ -52,25 +50,14 @@ impl std::fmt::Debug for TwoFactorKeys {
 impl TwoFactorKeys {
     pub fn new(secret: &ServerSecret) -> Self {
         Self {
-            seal: secret.derive("two-factor-secret"),
+            seal: SealKey::derive(secret, "two-factor-secret"),
             recovery: secret.derive("two-factor-recovery-code"),
         }
     }
 
     /// `nonce ‖ XChaCha20-Poly1305(secret)`, bound to the user.
     pub fn seal_secret(&self, user: UserId, secret: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = XChaCha20Poly1305::new(self.seal.as_ref().into())
-            .encrypt(
-                <&XNonce>::from(&nonce),
-                Payload {
-                    msg: secret,
-                    aad: user.0.as_bytes(),
-                },
-            )
-            .unwrap_or_else(|_| unreachable!("a 20-byte message always seals"));
-        [nonce.as_slice(), &sealed].concat()
+        self.seal.seal(user.0.as_bytes(), secret)
     }
 
     pub fn open_secret(
@@ -78,19 +65,9 @@ impl TwoFactorKeys {
         user: UserId,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, TwoFactorError> {
-        let (nonce, body) = sealed
-            .split_at_checked(NONCE_LEN)
-            .ok_or(TwoFactorError::DoesNotOpen)?;
-        XChaCha20Poly1305::new(self.seal.as_ref().into())
-            .decrypt(
-                <&XNonce>::from(nonce),
-                Payload {
-                    msg: body,
-                    aad: user.0.as_bytes(),
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| TwoFactorError::DoesNotOpen)
+        self.seal
+            .open(user.0.as_bytes(), sealed)
+            .ok_or(TwoFactorError::DoesNotOpen)
     }
 
     /// What is stored of a recovery code: an HMAC, so that the database

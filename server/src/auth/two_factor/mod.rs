@@ -110,7 +110,7 @@ impl Auth {
         request: v1::BeginTwoFactorRequest,
     ) -> Result<v1::BeginTwoFactorResponse, AuthError> {
         let username = self
-            .check_password(user_id, session_id, request.current_auth_key)
+            .check_password(user_id, session_id, request.current)
             .await?;
         let secret = codes::new_secret();
         let sealed = self.two_factor.seal_secret(user_id, &secret);
@@ -185,7 +185,7 @@ impl Auth {
         session_id: SessionId,
         request: v1::DisableTwoFactorRequest,
     ) -> Result<(), AuthError> {
-        self.check_password(user_id, session_id, request.current_auth_key)
+        self.check_password(user_id, session_id, request.current)
             .await?;
         let row = self
             .enabled_two_factor(user_id)
