@@ -46,6 +46,8 @@ impl InProcess {
         // limit is meant for one attacker, not for a whole test fleet.
         settings.auth.login_attempts_per_minute_per_peer = u32::MAX / 2;
         settings.auth.login_attempts_per_minute_per_user = u32::MAX / 2;
+        // ... and connects from it, over as many connections as asked.
+        settings.gateway.max_connections_per_client = 0;
         settings.gateway.max_watch_streams_per_user = settings
             .gateway
             .max_watch_streams_per_user

@@ -12,6 +12,7 @@
 //! - [`roles`]: the composition root; one file per role, the engines
 //!   chosen by the settings in one place.
 
+pub mod address;
 pub mod auth;
 pub mod broker;
 pub mod command;

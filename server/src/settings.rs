@@ -85,6 +85,9 @@ pub struct GatewaySettings {
     /// otherwise passes "no limit" to hyper, so one client could hold any
     /// number of calls (or `Watch` streams of many accounts) on one socket.
     pub max_concurrent_streams_per_connection: u32,
+    /// Connections one client machine (an IPv4 address, an IPv6 /64) may
+    /// have open at once; 0 for no cap (behind a proxy that has one).
+    pub max_connections_per_client: usize,
     pub watch_revalidate_secs: u64,
     pub max_request_bytes: usize,
 }

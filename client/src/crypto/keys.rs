@@ -31,13 +31,15 @@ const WRAP_FORMAT_V1: u8 = 1;
 #[cfg(test)]
 const WRAPPED_VAULT_KEY_LEN: usize = KEY_LEN + aead::OVERHEAD;
 
-/// Argon2id of the master password. Exists only long enough to split into
-/// an [`AuthKey`] and a [`KeyEncryptionKey`].
+/// Argon2id of the master password: this device's own key, for the
+/// profile's copy of the vault key (offline unlock) and, for an account
+/// not yet moved to OPAQUE, the legacy [`AuthKey`].
 #[derive(ZeroizeOnDrop)]
 pub struct MasterKey(KeyBytes);
 
-/// What the server gets instead of the password. The server stores only a
-/// slow hash of it, and it cannot be turned back into the master key.
+/// What a legacy account (from before OPAQUE) sends instead of the
+/// password, once more, to log in and move to OPAQUE. The server stores
+/// only a slow hash of it, and it cannot be turned back into the master key.
 #[derive(ZeroizeOnDrop)]
 pub struct AuthKey(KeyBytes);
 

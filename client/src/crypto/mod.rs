@@ -2,9 +2,11 @@
 //! record.
 //!
 //! ```text
-//! password ──Argon2id(KdfParams)──▶ MasterKey
-//! MasterKey ──HKDF "gophkeeper/v1/auth-key"──▶ AuthKey           (sent to the server)
-//! MasterKey ──HKDF "gophkeeper/v1/kek"──────▶ KeyEncryptionKey  (never leaves the client)
+//! password ──OPAQUE (RFC 9807, Argon2id(KdfParams) inside)──▶ export key   (needs the server)
+//! export key ──HKDF "gophkeeper/v2/opaque-kek"──▶ server KeyEncryptionKey
+//! password ──Argon2id(KdfParams, user-bound salt)──▶ MasterKey              (this device alone)
+//! MasterKey ──HKDF "gophkeeper/v1/kek"──────▶ local KeyEncryptionKey        (offline unlock)
+//! MasterKey ──HKDF "gophkeeper/v1/auth-key"──▶ AuthKey                      (legacy accounts only)
 //! KeyEncryptionKey ──wrap──▶ VaultKey (random, made once at registration)
 //! VaultKey ──seal_record(RecordAad)──▶ record ciphertext
 //! ```

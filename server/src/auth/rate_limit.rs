@@ -71,14 +71,7 @@ impl LoginLimiter {
 /// address, IPv6 by its first 64 bits.
 fn peer_key(peer: &str) -> String {
     match peer.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let [a, b, c, d, ..] = v6.segments();
-                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
-            }
-        },
-        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(ip) => crate::address::client_key(ip),
         Err(_) => peer.to_owned(),
     }
 }

@@ -5,6 +5,7 @@
 //! "wait for outcome".
 
 mod account;
+mod connections;
 mod conventions;
 pub mod internal;
 mod vault;
@@ -76,7 +77,10 @@ pub async fn serve(
         )
     };
 
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = connections::cap(
+        TcpIncoming::from(listener).with_nodelay(Some(true)),
+        settings.max_connections_per_client,
+    );
     Server::builder()
         .layer(tower::util::MapResponseLayer::new(
             conventions::conventional,

@@ -20,6 +20,13 @@ use crate::helpers::*;
 /// A second client machine: a connection from 127.0.0.2 (all of 127/8 is
 /// loopback on Linux), so the per-address limit sees another peer.
 async fn connect_from(fx: &Fixture, source: Ipv4Addr) -> Channel {
+    try_connect_from(fx, source).await.unwrap()
+}
+
+async fn try_connect_from(
+    fx: &Fixture,
+    source: Ipv4Addr,
+) -> Result<Channel, tonic::transport::Error> {
     let server = fx.app.server.as_ref().unwrap();
     let ca = std::fs::read(server.ca_path.as_ref().unwrap()).unwrap();
     Endpoint::from_shared(format!("https://localhost:{}", server.local_addr.port()))
@@ -33,7 +40,52 @@ async fn connect_from(fx: &Fixture, source: Ipv4Addr) -> Channel {
         .unwrap()
         .connect()
         .await
-        .unwrap()
+}
+
+/// A call that needs no account: the connection works.
+async fn answers(channel: Channel) -> bool {
+    AccountClient::new(channel)
+        .prelogin(v1::PreloginRequest {
+            username: "anyone".into(),
+        })
+        .await
+        .is_ok()
+}
+
+/// One machine cannot hold every connection: past the cap (here 3) a new
+/// connection from it is closed before TLS, while another machine still
+/// connects; closing one of its connections frees a place.
+#[tokio::test]
+async fn open_connections_are_capped_per_client_machine() {
+    let fx = Fixture::with(|s: &mut Settings| s.gateway.max_connections_per_client = 3).await;
+    let before = fx.state().await;
+    let crowd = Ipv4Addr::new(127, 0, 0, 4);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let channel = connect_from(&fx, crowd).await;
+        assert!(answers(channel.clone()).await);
+        held.push(channel);
+    }
+    match try_connect_from(&fx, crowd).await {
+        Err(_) => {}
+        Ok(channel) => assert!(!answers(channel).await, "a fourth connection was served"),
+    }
+    assert!(answers(connect_from(&fx, Ipv4Addr::new(127, 0, 0, 5)).await).await);
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(channel) = try_connect_from(&fx, crowd).await
+            && answers(channel).await
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a closed connection did not free its place"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fx.assert_unchanged(&before).await;
 }
 
 async fn flood(channel: &Channel, names: impl Iterator<Item = String>) -> Vec<Status> {
