@@ -88,6 +88,9 @@ pub struct GatewaySettings {
     /// Connections one client machine (an IPv4 address, an IPv6 /64) may
     /// have open at once; 0 for no cap (behind a proxy that has one).
     pub max_connections_per_client: usize,
+    /// Load balancers whose connections start with a PROXY protocol v2
+    /// header naming the client (addresses or CIDR networks).
+    pub trusted_proxies: Vec<crate::address::ProxyNet>,
     pub watch_revalidate_secs: u64,
     pub max_request_bytes: usize,
 }
@@ -218,7 +221,8 @@ impl Settings {
                     .try_parsing(true)
                     // GOPHKEEPER__GATEWAY__TLS_NAMES=a.example,10.0.0.5
                     .list_separator(",")
-                    .with_list_parse_key("gateway.tls_names"),
+                    .with_list_parse_key("gateway.tls_names")
+                    .with_list_parse_key("gateway.trusted_proxies"),
             ),
         )
     }
@@ -275,6 +279,10 @@ mod tests {
         std::fs::write(&path, "[broker]\nkind = \"carrier-pigeon\"\n").unwrap();
         let err = Settings::load_without_env(Some(&path)).unwrap_err();
         assert!(err.to_string().contains("carrier-pigeon"), "{err}");
+
+        std::fs::write(&path, "[gateway]\ntrusted_proxies = [\"10.0.0.0/33\"]\n").unwrap();
+        let err = Settings::load_without_env(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("10.0.0.0/33"), "{err}");
     }
 
     #[test]
@@ -286,6 +294,10 @@ mod tests {
                 ("GOPHKEEPER__AUTH__ACCESS_TOKEN_TTL_SECS", "60"),
                 ("GOPHKEEPER__GATEWAY__TLS_NAMES", "gk.example,10.0.0.5"),
                 ("GOPHKEEPER__KAFKA__IDEMPOTENT_PRODUCER", "false"),
+                (
+                    "GOPHKEEPER__GATEWAY__TRUSTED_PROXIES",
+                    "10.0.0.5,10.1.0.0/16",
+                ),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -297,6 +309,8 @@ mod tests {
         assert_eq!(settings.data_dir().unwrap(), PathBuf::from("/srv/gk"));
         assert_eq!(settings.auth.access_token_ttl_secs, 60);
         assert!(!settings.kafka.idempotent_producer);
+        assert_eq!(settings.gateway.trusted_proxies.len(), 2);
+        assert!(settings.gateway.trusted_proxies[1].contains("10.1.2.3".parse().unwrap()));
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! A cap on the gateway's open connections per client machine (an IPv4
-//! address or an IPv6 /64, `crate::address`), so that one machine cannot
-//! take every socket and file descriptor of the server. A connection past
-//! the cap is closed as soon as it is accepted, before TLS; one that
-//! closes frees its place.
+//! What the gateway does with a connection before TLS: learn the client's
+//! address (a trusted balancer's PROXY protocol header, else the peer),
+//! and cap the open connections per client machine (an IPv4 address or an
+//! IPv6 /64, `crate::address`), so that one machine cannot take every
+//! socket and file descriptor of the server. A connection past the cap is
+//! closed as soon as it is accepted; one that closes frees its place.
 
 use std::collections::HashMap;
 use std::io::IoSlice;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -14,6 +16,9 @@ use futures::{Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
+
+use super::proxy_protocol;
+use crate::address::ProxyNet;
 
 /// Open connections per client key.
 #[derive(Debug, Default)]
@@ -54,53 +59,83 @@ impl Drop for Place {
     }
 }
 
-/// A TCP connection that holds its place under the cap while it is open.
+/// A TCP connection that holds its place under the cap while it is open,
+/// and the client it is from.
 #[derive(Debug)]
 pub struct Capped {
     stream: TcpStream,
+    /// The peer, or the client a trusted balancer's PROXY header names.
+    client: SocketAddr,
     _place: Option<Place>,
 }
 
-/// The accepted connections of `incoming`, at most `per_client` open at
-/// once per client machine (0: no cap).
-pub fn cap(
+/// Handshakes with balancers (their PROXY headers) read at once; past it
+/// accepting waits. Only trusted balancers ever take one for long.
+const MAX_HEADER_READS: usize = 1024;
+
+/// The accepted connections of `incoming`: a PROXY header read first from
+/// a `trusted` balancer, then at most `per_client` open at once per client
+/// machine (0: no cap).
+pub fn admit(
     incoming: TcpIncoming,
     per_client: usize,
+    trusted: Vec<ProxyNet>,
 ) -> impl Stream<Item = std::io::Result<Capped>> {
     let open = Arc::new(Open::default());
-    incoming.filter_map(move |accepted| {
-        let open = open.clone();
-        async move {
-            let stream = match accepted {
-                Ok(stream) => stream,
-                Err(err) => return Some(Err(err)),
-            };
-            if per_client == 0 {
-                return Some(Ok(Capped {
-                    stream,
-                    _place: None,
-                }));
-            }
-            let ip = stream.peer_addr().ok()?.ip();
-            match open.take(crate::address::client_key(ip), per_client) {
-                Some(place) => Some(Ok(Capped {
-                    stream,
-                    _place: Some(place),
-                })),
-                None => {
-                    tracing::warn!(peer = %ip, per_client, "connection refused: this client has the most open");
-                    None
-                }
+    let trusted = Arc::new(trusted);
+    incoming
+        .map(move |accepted| admit_one(accepted, open.clone(), trusted.clone(), per_client))
+        .buffer_unordered(MAX_HEADER_READS)
+        .filter_map(std::future::ready)
+}
+
+async fn admit_one(
+    accepted: std::io::Result<TcpStream>,
+    open: Arc<Open>,
+    trusted: Arc<Vec<ProxyNet>>,
+    per_client: usize,
+) -> Option<std::io::Result<Capped>> {
+    let mut stream = match accepted {
+        Ok(stream) => stream,
+        Err(err) => return Some(Err(err)),
+    };
+    let peer = stream.peer_addr().ok()?;
+    let client = if trusted.iter().any(|net| net.contains(peer.ip())) {
+        match proxy_protocol::read_client(&mut stream, peer).await {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::warn!(%peer, %err, "connection from a trusted proxy refused");
+                return None;
             }
         }
-    })
+    } else {
+        peer
+    };
+    let place = if per_client == 0 {
+        None
+    } else {
+        let place = open.take(crate::address::client_key(client.ip()), per_client);
+        if place.is_none() {
+            tracing::warn!(client = %client.ip(), per_client, "connection refused: this client has the most open");
+            return None;
+        }
+        place
+    };
+    Some(Ok(Capped {
+        stream,
+        client,
+        _place: place,
+    }))
 }
 
 impl Connected for Capped {
     type ConnectInfo = TcpConnectInfo;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.stream.connect_info()
+        TcpConnectInfo {
+            local_addr: self.stream.local_addr().ok(),
+            remote_addr: Some(self.client),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod account;
 mod connections;
 mod conventions;
 pub mod internal;
+pub mod proxy_protocol;
 mod vault;
 
 use std::sync::Arc;
@@ -77,9 +78,10 @@ pub async fn serve(
         )
     };
 
-    let incoming = connections::cap(
+    let incoming = connections::admit(
         TcpIncoming::from(listener).with_nodelay(Some(true)),
         settings.max_connections_per_client,
+        settings.trusted_proxies.clone(),
     );
     Server::builder()
         .layer(tower::util::MapResponseLayer::new(

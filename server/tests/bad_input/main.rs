@@ -20,6 +20,7 @@ mod floods;
 mod messages;
 mod names;
 mod ownership;
+mod proxies;
 mod sql;
 mod tokens;
 
