@@ -103,8 +103,9 @@ pub struct Auth {
     two_factor: TwoFactorKeys,
     refresh_ttl_ms: i64,
     session_lifetime_ms: i64,
-    /// Turns at server-side Argon2id: a flood of logins queues here instead
-    /// of taking gigabytes of memory at once.
+    /// Turns at a sign-in's expensive work (a legacy login's Argon2id,
+    /// OPAQUE's server steps): a flood of logins queues here instead of
+    /// taking every core, or gigabytes of memory, at once.
     hash_slots: Arc<tokio::sync::Semaphore>,
     hash_queue: Duration,
 }
@@ -151,9 +152,9 @@ impl Auth {
         self.limiter.forget_idle();
     }
 
-    /// A turn at server-side Argon2id, waited for at most the queue time.
-    /// The blocking task keeps it, so a caller that goes away mid-hash does
-    /// not free a slot that is still busy.
+    /// A turn at a sign-in's expensive work, waited for at most the queue
+    /// time. A legacy hash's blocking task keeps it, so a caller that goes
+    /// away mid-hash does not free a slot that is still busy.
     async fn hash_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AuthError> {
         match tokio::time::timeout(self.hash_queue, self.hash_slots.clone().acquire_owned()).await {
             Ok(slot) => slot.map_err(|e| AuthError::Unexpected(Box::new(e))),

@@ -67,6 +67,7 @@ impl Auth {
         if self.store.find_user_by_key(&key).await?.is_some() {
             return Err(AuthError::UsernameTaken);
         }
+        let _turn = self.hash_slot().await?;
         Ok(v1::RegisterStartResponse {
             registration_response: self
                 .opaque
@@ -133,9 +134,11 @@ impl Auth {
         };
         let mut login_id = [0u8; LOGIN_ID_LEN];
         rand::rngs::OsRng.fill_bytes(&mut login_id);
+        let turn = self.hash_slot().await?;
         let (credential_response, sealed_state) =
             self.opaque
                 .login_start(&key, record, &request.credential_request, &login_id)?;
+        drop(turn);
         self.store
             .put_login(&PendingLogin {
                 login_id,
@@ -161,6 +164,7 @@ impl Auth {
         peer: &str,
     ) -> Result<v1::LoginResponse, AuthError> {
         let id = login_id(&request.login_id)?;
+        let _turn = self.hash_slot().await?;
         // Taken first: any finish, right or refused, spends the login.
         let pending = self.take_login(&id).await?;
         let device_name = device_name(&request.device_name)?;
@@ -226,6 +230,7 @@ impl Auth {
     ) -> Result<(), AuthError> {
         let id = login_id(&proof.login_id)?;
         check_message("credential_finalization", &proof.credential_finalization)?;
+        let _turn = self.hash_slot().await?;
         let pending = self.take_login(&id).await?;
         if pending.user_id != Some(user_id) || pending.password_verified_at_ms.is_some() {
             return Err(AuthError::BadCredentials);
