@@ -58,16 +58,15 @@ impl BenchServer {
                 .expect("connect");
         let mut account = AccountClient::new(channel.clone());
         let username = format!("bench-{}", uuid::Uuid::new_v4());
-        let kdf = v1::KdfParams {
-            algorithm: "argon2id".into(),
-            memory_kib: 65536,
-            iterations: 3,
-            parallelism: 4,
-            salt: vec![1; 16],
-        };
-        opaque::register(&mut account, &username, &[7; 32], kdf, vec![9; 73])
-            .await
-            .expect("register");
+        opaque::register(
+            &mut account,
+            &username,
+            &[7; 32],
+            opaque::kdf(),
+            vec![9; 73],
+        )
+        .await
+        .expect("register");
         let login = opaque::login(&mut account, &username, &[7; 32], "bench")
             .await
             .expect("login");

@@ -16,6 +16,18 @@ use gophkeeper_proto::v1::account_client::AccountClient;
 use rand::rngs::OsRng;
 use tonic::transport::Channel;
 
+/// The KDF parameters the benches register with: the floor, which the
+/// server checks, though only a real client would run them.
+pub fn kdf() -> v1::KdfParams {
+    v1::KdfParams {
+        algorithm: "argon2id".into(),
+        memory_kib: 65536,
+        iterations: 3,
+        parallelism: 4,
+        salt: vec![1; 16],
+    }
+}
+
 fn cheap_ksf() -> anyhow::Result<Argon2<'static>> {
     let params = Params::new(8, 1, 1, None).map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))

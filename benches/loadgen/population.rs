@@ -142,18 +142,11 @@ async fn sign_in_user(
 ) -> anyhow::Result<SignedIn> {
     let channel_of = |device: usize| channels[(user * devices + device) % channels.len()].clone();
     let mut account = AccountClient::new(channel_of(0));
-    let kdf = v1::KdfParams {
-        algorithm: "argon2id".into(),
-        memory_kib: 65536,
-        iterations: 3,
-        parallelism: 4,
-        salt: vec![1; 16],
-    };
     opaque::register(
         &mut account,
         username,
         &PASSWORD,
-        kdf,
+        opaque::kdf(),
         vec![9; WRAPPED_VAULT_KEY_LEN],
     )
     .await

@@ -1,8 +1,6 @@
 //! The key hierarchy: master key, the two keys split from it, and the vault
 //! key they protect.
 
-use std::fmt;
-
 use hkdf::Hkdf;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
@@ -188,15 +186,6 @@ pub(crate) fn hkdf_sha256(
     Hkdf::<Sha256>::new(salt, ikm).expand(info, okm)
 }
 
-macro_rules! redacted_debug {
-    ($($name:ident),*) => {$(
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(concat!(stringify!($name), "(<redacted>)"))
-            }
-        }
-    )*};
-}
 redacted_debug!(MasterKey, AuthKey, KeyEncryptionKey, VaultKey);
 
 #[cfg(test)]

@@ -19,6 +19,17 @@
 //! is why XChaCha rather than ChaCha: random nonces that long never collide in
 //! practice, so no device has to keep a nonce counter in sync with another.
 
+/// `Debug` that names the type and prints `<redacted>` for key material.
+macro_rules! redacted_debug {
+    ($($name:ident),*) => {$(
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    )*};
+}
+
 mod aead;
 mod fingerprint;
 mod kdf;

@@ -4,8 +4,6 @@
 //! server. Argon2id with the account's parameters stretches the OPRF
 //! output, here on the client; the server never runs it.
 
-use std::fmt;
-
 use gophkeeper_proto::opaque::Suite;
 use gophkeeper_proto::opaque::opaque_ke::argon2::{Algorithm, Argon2, Params, Version};
 use gophkeeper_proto::opaque::opaque_ke::errors::ProtocolError;
@@ -137,13 +135,4 @@ impl OpaqueRegistration {
     }
 }
 
-macro_rules! redacted_debug {
-    ($($name:ident),*) => {$(
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(concat!(stringify!($name), "(<redacted>)"))
-            }
-        }
-    )*};
-}
 redacted_debug!(OpaqueLogin, OpaqueRegistration, OpaqueFinish);

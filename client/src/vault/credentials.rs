@@ -61,7 +61,12 @@ pub(super) async fn log_in(
         return legacy_log_in(session, username, password, start.kdf, options).await;
     }
     let (finish, local) = tokio::try_join!(
-        opaque_finish(state, password, &start.credential_response, &start.kdf),
+        stretch(
+            password,
+            &start.credential_response,
+            &start.kdf,
+            move |p, r, k| state.finish(p, r, k)
+        ),
         derive(password, &start.kdf),
     )?;
     let device = &options.device_name;
@@ -77,14 +82,18 @@ pub(super) async fn log_in(
     Ok(SignedIn { login, vault_key })
 }
 
-async fn opaque_finish(
-    state: OpaqueLogin,
+/// A finish that runs Argon2id (login or registration), off the async
+/// workers.
+async fn stretch(
     password: &SecretString,
     response: &[u8],
     kdf: &KdfParams,
+    finish: impl FnOnce(&SecretString, &[u8], &KdfParams) -> Result<OpaqueFinish, OpaqueError>
+    + Send
+    + 'static,
 ) -> Result<OpaqueFinish, VaultError> {
     let (password, response, kdf) = (password.clone(), response.to_vec(), kdf.clone());
-    Ok(blocking(move || state.finish(&password, &response, &kdf)).await??)
+    Ok(blocking(move || finish(&password, &response, &kdf)).await??)
 }
 
 /// An account from before OPAQUE: the legacy login, then the move to
@@ -141,7 +150,8 @@ pub(super) async fn set_password(
     let (state, request) = OpaqueRegistration::start(password)?;
     let response = session.change_password_start(request).await?;
     let (finish, local) = tokio::try_join!(
-        registration_finish(state, password, &response, kdf),
+        stretch(password, &response, kdf, move |p, r, k| state
+            .finish(p, r, k)),
         derive(password, kdf),
     )?;
     session
@@ -168,7 +178,8 @@ pub(super) async fn register(
     let (state, request) = OpaqueRegistration::start(password)?;
     let response = session.register_start(username, request).await?;
     let (finish, local) = tokio::try_join!(
-        registration_finish(state, password, &response, kdf),
+        stretch(password, &response, kdf, move |p, r, k| state
+            .finish(p, r, k)),
         derive(password, kdf),
     )?;
     session
@@ -180,16 +191,6 @@ pub(super) async fn register(
         )
         .await?;
     Ok(local)
-}
-
-async fn registration_finish(
-    state: OpaqueRegistration,
-    password: &SecretString,
-    response: &[u8],
-    kdf: &KdfParams,
-) -> Result<OpaqueFinish, VaultError> {
-    let (password, response, kdf) = (password.clone(), response.to_vec(), kdf.clone());
-    Ok(blocking(move || state.finish(&password, &response, &kdf)).await??)
 }
 
 /// Proof of `password` for a sensitive change of the signed-in account,
@@ -219,7 +220,13 @@ pub(super) async fn prove(
         };
         return Ok(PasswordProof::Legacy(auth_key));
     }
-    let finish = opaque_finish(state, password, &start.credential_response, &start.kdf).await?;
+    let finish = stretch(
+        password,
+        &start.credential_response,
+        &start.kdf,
+        move |p, r, k| state.finish(p, r, k),
+    )
+    .await?;
     Ok(PasswordProof::Opaque {
         login_id: start.login_id,
         finalization: finish.message,

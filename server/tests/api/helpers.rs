@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use gophkeeper_proto::opaque::Suite;
 use gophkeeper_proto::opaque::opaque_ke::argon2::{Algorithm, Argon2, Params, Version};
+use gophkeeper_proto::opaque::opaque_ke::errors::ProtocolError;
 use gophkeeper_proto::opaque::opaque_ke::{
     ClientLogin, ClientLoginFinishParameters, ClientRegistration,
     ClientRegistrationFinishParameters, CredentialResponse, Identifiers, RegistrationResponse,
@@ -336,6 +337,17 @@ pub async fn opaque_login_start(
     username: &str,
     password: &[u8],
 ) -> Result<(v1::LoginStartResponse, Vec<u8>), Status> {
+    let (answer, finish) = client_finish(account, username, password).await?;
+    Ok((answer, finish.unwrap_or_else(|_| vec![0; 64])))
+}
+
+/// A login's first round trip and what the client makes of the answer:
+/// its finish message, or why the answer does not open.
+pub async fn client_finish(
+    account: &AccountClient<Channel>,
+    username: &str,
+    password: &[u8],
+) -> Result<(v1::LoginStartResponse, Result<Vec<u8>, ProtocolError>), Status> {
     let start = ClientLogin::<Suite>::start(&mut OsRng, password).unwrap();
     let answer = account
         .clone()
@@ -346,21 +358,31 @@ pub async fn opaque_login_start(
         .await?
         .into_inner();
     let ksf = test_ksf();
-    let finalization = CredentialResponse::<Suite>::deserialize(&answer.credential_response)
-        .ok()
+    let finish = CredentialResponse::<Suite>::deserialize(&answer.credential_response)
         .and_then(|response| {
-            start
-                .state
-                .finish(
-                    &mut OsRng,
-                    password,
-                    response,
-                    ClientLoginFinishParameters::new(None, Identifiers::default(), Some(&ksf)),
-                )
-                .ok()
+            start.state.finish(
+                &mut OsRng,
+                password,
+                response,
+                ClientLoginFinishParameters::new(None, Identifiers::default(), Some(&ksf)),
+            )
         })
-        .map_or_else(|| vec![0; 64], |done| done.message.serialize().to_vec());
-    Ok((answer, finalization))
+        .map(|done| done.message.serialize().to_vec());
+    Ok((answer, finish))
+}
+
+/// Every file below `dir`.
+pub fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 pub async fn login_on(

@@ -4,49 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use gophkeeper_proto::opaque::Suite;
 use gophkeeper_proto::opaque::opaque_ke::errors::ProtocolError;
-use gophkeeper_proto::opaque::opaque_ke::{
-    ClientLogin, ClientLoginFinishParameters, CredentialResponse, Identifiers,
-};
 use gophkeeper_proto::v1;
 use gophkeeper_proto::v1::account_client::AccountClient;
 use gophkeeper_server::roles::all as single_node;
-use rand::rngs::OsRng;
 use tonic::Code;
-use tonic::transport::Channel;
 
 use crate::helpers::*;
 use crate::two_factor::{now_secs, totp_code};
-
-/// A login's first round trip and what the client makes of the answer.
-async fn client_finish(
-    account: &AccountClient<Channel>,
-    username: &str,
-    password: &[u8],
-) -> (v1::LoginStartResponse, Result<Vec<u8>, ProtocolError>) {
-    let start = ClientLogin::<Suite>::start(&mut OsRng, password).unwrap();
-    let answer = account
-        .clone()
-        .login_start(v1::LoginStartRequest {
-            username: username.into(),
-            credential_request: start.message.serialize().to_vec(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let ksf = test_ksf();
-    let finish = start
-        .state
-        .finish(
-            &mut OsRng,
-            password,
-            CredentialResponse::deserialize(&answer.credential_response).unwrap(),
-            ClientLoginFinishParameters::new(None, Identifiers::default(), Some(&ksf)),
-        )
-        .map(|done| done.message.serialize().to_vec());
-    (answer, finish)
-}
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path, skip: &str) {
     std::fs::create_dir_all(to).unwrap();
@@ -76,7 +41,7 @@ async fn a_copy_of_the_databases_without_the_secret_cannot_confirm_the_password(
     let name = a.username.clone();
     let password = auth_key(&name);
     a.create(v1::RecordKind::Text, b"sealed").await;
-    let (original, _) = client_finish(&app.account, &name, &password).await;
+    let (original, _) = client_finish(&app.account, &name, &password).await.unwrap();
     app.server.take().unwrap().shutdown().await.unwrap();
     assert!(app._data_dir.path().join("secrets/auth.key").exists());
 
@@ -88,10 +53,10 @@ async fn a_copy_of_the_databases_without_the_secret_cannot_confirm_the_password(
     let server = single_node::start(settings, listener).await.unwrap();
     let account = AccountClient::new(connect(&server).await);
 
-    let (answer, right) = client_finish(&account, &name, &password).await;
+    let (answer, right) = client_finish(&account, &name, &password).await.unwrap();
     assert!(!answer.legacy);
     assert_eq!(answer.kdf, original.kdf, "the account itself was copied");
-    let (_, wrong) = client_finish(&account, &name, &[0; 32]).await;
+    let (_, wrong) = client_finish(&account, &name, &[0; 32]).await.unwrap();
     assert!(
         matches!(right, Err(ProtocolError::InvalidLoginError)),
         "{right:?}"
@@ -117,19 +82,6 @@ async fn a_copy_of_the_databases_without_the_secret_cannot_confirm_the_password(
     }
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// A name with no account gets an answer of the same shape (fake KDF
 /// parameters, a response of the same length, a login id), runs the same
 /// steps (its login is kept and taken like a real one) and fails at the
@@ -139,8 +91,12 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn an_unknown_name_is_answered_like_an_account() {
     let app = spawn_app().await;
     let a = app.new_user().await;
-    let (real, _) = client_finish(&app.account, &a.username, &[0; 32]).await;
-    let (ghost, finish) = client_finish(&app.account, "nobody-here", &[0; 32]).await;
+    let (real, _) = client_finish(&app.account, &a.username, &[0; 32])
+        .await
+        .unwrap();
+    let (ghost, finish) = client_finish(&app.account, "nobody-here", &[0; 32])
+        .await
+        .unwrap();
     assert!(matches!(finish, Err(ProtocolError::InvalidLoginError)));
     assert!(!ghost.legacy);
     assert_eq!(ghost.login_id.len(), real.login_id.len());
@@ -175,7 +131,7 @@ async fn an_unknown_name_is_answered_like_an_account() {
             let mut took = Vec::new();
             for _ in 0..15 {
                 let started = Instant::now();
-                let _ = client_finish(&account, &name, &[0; 32]).await;
+                let _ = client_finish(&account, &name, &[0; 32]).await.unwrap();
                 took.push(started.elapsed());
             }
             took.sort();
@@ -221,6 +177,20 @@ async fn a_login_finish_is_good_once() {
     assert_eq!(sessions.len(), 2, "the fixture's device and one login");
 }
 
+/// The finish of `start`'s login with `code`.
+fn finish_with(
+    start: &v1::LoginStartResponse,
+    finalization: &[u8],
+    code: &str,
+) -> v1::LoginFinishRequest {
+    v1::LoginFinishRequest {
+        login_id: start.login_id.clone(),
+        credential_finalization: finalization.to_vec(),
+        device_name: "with a code".into(),
+        second_factor: code.into(),
+    }
+}
+
 /// An account with two-factor login on: a finish without a code proves the
 /// password and keeps the login, so the code can follow on the same login
 /// (the client stretches the password once); a wrong code spends it.
@@ -234,12 +204,7 @@ async fn the_second_factor_follows_on_the_same_login() {
     let (start, finalization) = opaque_login_start(&account, &a.username, &password)
         .await
         .unwrap();
-    let finish = |code: &str| v1::LoginFinishRequest {
-        login_id: start.login_id.clone(),
-        credential_finalization: finalization.clone(),
-        device_name: "with a code".into(),
-        second_factor: code.into(),
-    };
+    let finish = |code: &str| finish_with(&start, &finalization, code);
     for _ in 0..2 {
         let status = account.login_finish(finish("")).await.unwrap_err();
         assert_status(&status, Code::Unauthenticated, "SECOND_FACTOR_REQUIRED");
@@ -267,12 +232,7 @@ async fn the_second_factor_follows_on_the_same_login() {
     let (start, finalization) = opaque_login_start(&account, &a.username, &password)
         .await
         .unwrap();
-    let finish = |code: &str| v1::LoginFinishRequest {
-        login_id: start.login_id.clone(),
-        credential_finalization: finalization.clone(),
-        device_name: "with a code".into(),
-        second_factor: code.into(),
-    };
+    let finish = |code: &str| finish_with(&start, &finalization, code);
     let status = account.login_finish(finish("")).await.unwrap_err();
     assert_status(&status, Code::Unauthenticated, "SECOND_FACTOR_REQUIRED");
     let status = account.login_finish(finish("000000x")).await.unwrap_err();

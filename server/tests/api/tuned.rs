@@ -157,19 +157,6 @@ async fn two_factor_secrets_are_not_on_disk_in_the_clear() {
     assert!(scanned > 0);
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// A flood of legacy sign-ins (the server hashes only for accounts not yet
 /// moved to OPAQUE) queues for the server-side hash instead of running all
 /// at once: with one slot and no time to wait, the logins that find it
