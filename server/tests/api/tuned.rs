@@ -193,6 +193,49 @@ async fn a_login_flood_waits_for_hash_slots_and_the_rest_are_told_to_retry() {
         .unwrap();
 }
 
+/// OPAQUE's server steps take the same turns: while a legacy login's slow
+/// hash holds the only one, a login start waits out the queue and is told
+/// to retry; once the turn is free, it goes through.
+#[tokio::test]
+async fn an_opaque_login_waits_for_the_same_turns() {
+    let app = spawn_app_with(|s| {
+        s.auth.max_concurrent_hashes = 1;
+        s.auth.hash_queue_ms = 10;
+    })
+    .await;
+    let a = app.new_user().await;
+    // 256 MiB: a few hundred milliseconds of the only turn.
+    app.plant_legacy_user("slow-hash", &auth_key("slow-hash"), 262_144)
+        .await;
+    let key = auth_key("slow-hash");
+    let hashed = std::sync::atomic::AtomicBool::new(false);
+    let legacy = async {
+        let login = app.legacy_login("slow-hash", &key).await;
+        hashed.store(true, std::sync::atomic::Ordering::SeqCst);
+        login
+    };
+    // Starts until one finds the turn taken, as long as the hash runs.
+    let opaque = async {
+        while !hashed.load(std::sync::atomic::Ordering::SeqCst) {
+            if let Err(status) =
+                opaque_login_start(&app.account, &a.username, &auth_key(&a.username)).await
+            {
+                return Some(status);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        None
+    };
+    let (legacy, busy) = tokio::join!(legacy, opaque);
+    legacy.unwrap();
+    let status = busy.expect("no login start found the turn taken");
+    let message = assert_status(&status, Code::ResourceExhausted, "SERVER_BUSY");
+    assert!(message.contains("busy"), "{message}");
+    app.login(&a.username, &auth_key(&a.username))
+        .await
+        .unwrap();
+}
+
 /// However often it refreshes, a session ends its lifetime after its
 /// login: then its access token and its refresh token are both refused and
 /// the device must log in again.
