@@ -1,18 +1,20 @@
 //! The master password's trips to the server (docs/design.md, "OPAQUE"):
 //! OPAQUE login, registration of a password (new account, new password,
 //! or a legacy account moving over), and proof of the password for a
-//! sensitive change. A login or a registration stretches the password with
-//! Argon2id twice, on two blocking threads at once: once inside OPAQUE (the
-//! key that opens the server's copy of the vault key) and once for this
-//! device's own key (the copy that unlocks offline).
+//! sensitive change. A login or a new password stretches the password
+//! with Argon2id twice, on two blocking threads at once: once inside OPAQUE
+//! (the key that opens the server's copy of the vault key) and once for
+//! this device's own key (the copy that unlocks offline). A new account's
+//! registration stretches only inside OPAQUE: the login that follows it
+//! makes the device's key.
 
 use secrecy::SecretString;
 
 use super::two_factor::sign_in;
 use super::{ConnectOptions, VaultError, derive};
 use crate::crypto::{
-    KdfParams, KeyEncryptionKey, MasterKey, OpaqueError, OpaqueFinish, OpaqueLogin,
-    OpaqueRegistration, VaultKey,
+    KdfParams, KeyEncryptionKey, OpaqueError, OpaqueFinish, OpaqueLogin, OpaqueRegistration,
+    VaultKey,
 };
 use crate::session::{ApiError, LoginOutcome, PasswordProof, Session};
 
@@ -147,11 +149,10 @@ pub(super) async fn set_password(
     current: &PasswordProof,
     keep_other_sessions: bool,
 ) -> Result<KeyEncryptionKey, VaultError> {
-    let (state, request) = OpaqueRegistration::start(password)?;
-    let response = session.change_password_start(request).await?;
     let (finish, local) = tokio::try_join!(
-        stretch(password, &response, kdf, move |p, r, k| state
-            .finish(p, r, k)),
+        registration(password, kdf, async |request| {
+            session.change_password_start(request).await
+        }),
         derive(password, kdf),
     )?;
     session
@@ -166,22 +167,19 @@ pub(super) async fn set_password(
     Ok(local.key_encryption_key())
 }
 
-/// A new account's OPAQUE record and server-side wrapped vault key; returns
-/// this device's key for the same password.
+/// A new account's OPAQUE record and server-side wrapped vault key. This
+/// device's own key comes with the login that follows.
 pub(super) async fn register(
     session: &Session,
     username: &str,
     password: &SecretString,
     kdf: &KdfParams,
     vault_key: &VaultKey,
-) -> Result<MasterKey, VaultError> {
-    let (state, request) = OpaqueRegistration::start(password)?;
-    let response = session.register_start(username, request).await?;
-    let (finish, local) = tokio::try_join!(
-        stretch(password, &response, kdf, move |p, r, k| state
-            .finish(p, r, k)),
-        derive(password, kdf),
-    )?;
+) -> Result<(), VaultError> {
+    let finish = registration(password, kdf, async |request| {
+        session.register_start(username, request).await
+    })
+    .await?;
     session
         .register(
             username,
@@ -190,7 +188,22 @@ pub(super) async fn register(
             finish.wrap_key.wrap(vault_key),
         )
         .await?;
-    Ok(local)
+    Ok(())
+}
+
+/// OPAQUE registration of `password` under `kdf`: the first message, the
+/// server's answer to it from `answer`, and the stretched finish.
+async fn registration(
+    password: &SecretString,
+    kdf: &KdfParams,
+    answer: impl AsyncFnOnce(Vec<u8>) -> Result<Vec<u8>, ApiError>,
+) -> Result<OpaqueFinish, VaultError> {
+    let (state, request) = OpaqueRegistration::start(password)?;
+    let response = answer(request).await?;
+    stretch(password, &response, kdf, move |p, r, k| {
+        state.finish(p, r, k)
+    })
+    .await
 }
 
 /// Proof of `password` for a sensitive change of the signed-in account,

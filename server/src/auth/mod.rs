@@ -25,7 +25,7 @@ use tonic::{Request, Response, Status};
 use zeroize::Zeroizing;
 
 pub use self::hashing::AuthKeyHasher;
-pub use self::opaque::OpaqueKeys;
+use self::opaque::OpaqueKeys;
 use self::rate_limit::{Limited, LoginLimiter};
 use self::store::{
     AuthStore, AuthStoreError, Credential, NewRefreshToken, Rotation, SessionRow, UserRow,

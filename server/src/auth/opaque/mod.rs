@@ -8,7 +8,7 @@
 mod keys;
 mod sql;
 
-pub use self::keys::{OpaqueError, OpaqueKeys};
+pub(crate) use self::keys::{OpaqueError, OpaqueKeys};
 pub(crate) use self::sql::pending_login_store_sql;
 
 use gophkeeper_proto::opaque::LOGIN_ID_LEN;
