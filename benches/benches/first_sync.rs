@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gophkeeper_benches::BenchServer;
 use gophkeeper_client::internals::{
-    Cache, KdfParams, MasterKey, NewOp, OpKind, OpaqueLogin, OpaqueRegistration, RecordAad,
-    RecordHeader, Sealer, Session, SyncEngine, Transport, VaultKey, Versions,
+    Cache, KdfParams, MasterKey, MasterSecret, NewOp, OpKind, OpaqueLogin, OpaqueRegistration,
+    RecordAad, RecordHeader, Sealer, Session, SyncEngine, Transport, VaultKey, Versions,
 };
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use gophkeeper_client::vault::{Profile, ServerUrl, Trust};
@@ -45,7 +45,7 @@ struct Account {
     url: ServerUrl,
     trust: Trust,
     username: String,
-    password: SecretString,
+    password: MasterSecret,
     vault_key: Arc<VaultKey>,
     user_id: Uuid,
     kdf: KdfParams,
@@ -101,14 +101,15 @@ async fn fill(server: &BenchServer) -> Account {
         url,
         trust,
         username: format!("sync-{}", Uuid::new_v4()),
-        password: SecretString::from("first sync bench"),
+        password: MasterSecret::new(SecretString::from("first sync bench"), None),
         vault_key: Arc::new(vault_key),
         user_id: Uuid::nil(),
         kdf,
         wrapped_vault_key,
     };
     let writer = Arc::new(session(&account).await);
-    let (state, request) = OpaqueRegistration::start(&account.password).expect("register");
+    let (state, request) =
+        OpaqueRegistration::start(&account.password, &account.kdf).expect("register");
     let response = writer
         .register_start(&account.username, request)
         .await

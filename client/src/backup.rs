@@ -125,6 +125,8 @@ pub fn open(bytes: &[u8], password: &SecretString) -> Result<Vec<Item>, BackupEr
         salt,
         // The export's own random salt: nobody else chose it.
         binding: SaltBinding::Unbound,
+        // An export file takes its own password alone.
+        secret_key: false,
     };
     kdf.validate()?;
     let master = MasterKey::derive(password, &kdf)?;

@@ -12,16 +12,63 @@
 //! key (derived from the vault key), so neither a copied keyring entry nor
 //! the file is usable without the master password; the vault key itself
 //! is never stored unwrapped anywhere.
+//!
+//! An account's Secret Key waits in a second slot of the same kind. It
+//! cannot be sealed under anything from the password (it is needed to get
+//! there), so it is stored as it is: the keyring's own protection, or the
+//! owner-only file (docs/design.md, "Secret Key").
 
 use std::path::{Path, PathBuf};
 
 /// The fallback file in the profile directory.
 pub const TOKEN_FILE: &str = "refresh-token";
+/// The Secret Key's fallback file in the profile directory.
+pub const SECRET_KEY_FILE: &str = "secret-key";
 /// Set to `off` to skip the OS keyring (tests, or a keyring that prompts).
 #[cfg(feature = "os-keyring")]
 const KEYRING_ENV: &str = "GOPHKEEPER_KEYRING";
-#[cfg(feature = "os-keyring")]
-const SERVICE: &str = "gophkeeper";
+
+/// What a store keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The refresh token, sealed.
+    RefreshToken,
+    /// The account's Secret Key.
+    SecretKey,
+}
+
+impl Slot {
+    fn file(self) -> &'static str {
+        match self {
+            Self::RefreshToken => TOKEN_FILE,
+            Self::SecretKey => SECRET_KEY_FILE,
+        }
+    }
+
+    /// The keyring's service name: one entry per slot, server and user.
+    #[cfg(feature = "os-keyring")]
+    fn service(self) -> &'static str {
+        match self {
+            Self::RefreshToken => "gophkeeper",
+            Self::SecretKey => "gophkeeper-secret-key",
+        }
+    }
+
+    fn notice(self, path: &Path) -> String {
+        match self {
+            Self::RefreshToken => format!(
+                "no OS keyring here; this device's login token is kept in {} (owner-only, \
+                 sealed with a key from the master password)",
+                path.display()
+            ),
+            Self::SecretKey => format!(
+                "no OS keyring here; this account's Secret Key is kept in {} (owner-only; \
+                 whoever copies this device's files has it, so keep the disk encrypted)",
+                path.display()
+            ),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenStoreError {
@@ -41,13 +88,14 @@ enum Backend {
     /// `file` is where a token from before the keyring answered may wait.
     #[cfg(feature = "os-keyring")]
     Keyring {
+        service: &'static str,
         account: String,
         file: PathBuf,
     },
     File(PathBuf),
 }
 
-/// The place this profile's refresh token is kept.
+/// The place this profile's refresh token (or Secret Key) is kept.
 #[derive(Debug, Clone)]
 pub struct TokenStore {
     backend: Backend,
@@ -70,26 +118,33 @@ fn keyring_error(err: &keyring::Error) -> TokenStoreError {
 }
 
 impl TokenStore {
-    /// The OS keyring if it answers, else the file in `profile_dir`.
+    /// The OS keyring if it answers, else the file in `profile_dir`: for
+    /// the refresh token.
     pub async fn open(profile_dir: &Path, server: &str, username: &str) -> Self {
+        Self::open_slot(Slot::RefreshToken, profile_dir, server, username).await
+    }
+
+    /// As [`TokenStore::open`], for `slot`.
+    pub async fn open_slot(slot: Slot, profile_dir: &Path, server: &str, username: &str) -> Self {
         #[cfg(not(feature = "os-keyring"))]
         let _ = (server, username);
         #[cfg(feature = "os-keyring")]
-        if let Some(store) = Self::keyring(server, username, profile_dir.join(TOKEN_FILE)).await {
+        if let Some(store) = Self::keyring(slot, server, username, profile_dir).await {
             return store;
         }
-        Self::file_only(profile_dir)
+        Self::file_slot(slot, profile_dir)
     }
 
     /// The keyring entry, if the keyring answers and is not turned off.
     #[cfg(feature = "os-keyring")]
-    async fn keyring(server: &str, username: &str, file: PathBuf) -> Option<Self> {
+    async fn keyring(slot: Slot, server: &str, username: &str, dir: &Path) -> Option<Self> {
         let off = std::env::var(KEYRING_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("off"));
         let account = format!("{username}@{server}");
         let probe = account.clone();
+        let service = slot.service();
         let available = !off
             && blocking(move || {
-                let entry = keyring::Entry::new(SERVICE, &probe).map_err(|e| keyring_error(&e))?;
+                let entry = keyring::Entry::new(service, &probe).map_err(|e| keyring_error(&e))?;
                 match entry.get_secret() {
                     Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
                     Err(err) => Err(keyring_error(&err)),
@@ -99,21 +154,25 @@ impl TokenStore {
             .inspect_err(|err| tracing::debug!(%err, "no OS keyring; using the profile file"))
             .is_ok();
         available.then_some(Self {
-            backend: Backend::Keyring { account, file },
+            backend: Backend::Keyring {
+                service,
+                account,
+                file: dir.join(slot.file()),
+            },
             notice: None,
         })
     }
 
-    /// The file in `profile_dir`, whatever the platform offers.
+    /// The refresh token's file in `profile_dir`, whatever the platform
+    /// offers.
+    #[cfg(test)]
     pub fn file_only(profile_dir: &Path) -> Self {
-        let path = profile_dir.join(TOKEN_FILE);
-        let notice = (!path.exists()).then(|| {
-            format!(
-                "no OS keyring here; this device's login token is kept in {} (owner-only, \
-                 sealed with a key from the master password)",
-                path.display()
-            )
-        });
+        Self::file_slot(Slot::RefreshToken, profile_dir)
+    }
+
+    fn file_slot(slot: Slot, profile_dir: &Path) -> Self {
+        let path = profile_dir.join(slot.file());
+        let notice = (!path.exists()).then(|| slot.notice(&path));
         Self {
             backend: Backend::File(path),
             notice,
@@ -133,10 +192,14 @@ impl TokenStore {
     pub async fn load(&self) -> Result<Option<Vec<u8>>, TokenStoreError> {
         match self.backend.clone() {
             #[cfg(feature = "os-keyring")]
-            Backend::Keyring { account, file } => {
+            Backend::Keyring {
+                service,
+                account,
+                file,
+            } => {
                 let stored = blocking(move || {
                     let entry =
-                        keyring::Entry::new(SERVICE, &account).map_err(|e| keyring_error(&e))?;
+                        keyring::Entry::new(service, &account).map_err(|e| keyring_error(&e))?;
                     match entry.get_secret() {
                         Ok(sealed) => Ok(Some(sealed)),
                         Err(keyring::Error::NoEntry) => Ok(None),
@@ -163,10 +226,12 @@ impl TokenStore {
     pub async fn save(&self, sealed: &[u8]) -> Result<(), TokenStoreError> {
         match self.backend.clone() {
             #[cfg(feature = "os-keyring")]
-            Backend::Keyring { account, .. } => {
+            Backend::Keyring {
+                service, account, ..
+            } => {
                 let sealed = sealed.to_vec();
                 blocking(move || {
-                    keyring::Entry::new(SERVICE, &account)
+                    keyring::Entry::new(service, &account)
                         .and_then(|entry| entry.set_secret(&sealed))
                         .map_err(|e| keyring_error(&e))
                 })
@@ -180,10 +245,14 @@ impl TokenStore {
     pub async fn delete(&self) -> Result<(), TokenStoreError> {
         match self.backend.clone() {
             #[cfg(feature = "os-keyring")]
-            Backend::Keyring { account, file } => {
+            Backend::Keyring {
+                service,
+                account,
+                file,
+            } => {
                 blocking(move || {
                     let entry =
-                        keyring::Entry::new(SERVICE, &account).map_err(|e| keyring_error(&e))?;
+                        keyring::Entry::new(service, &account).map_err(|e| keyring_error(&e))?;
                     match entry.delete_credential() {
                         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                         Err(err) => Err(keyring_error(&err)),

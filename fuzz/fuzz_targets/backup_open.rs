@@ -71,6 +71,7 @@ fn reaches_kdf(bytes: &[u8]) -> bool {
             parallelism: envelope.kdf.parallelism,
             salt,
             binding: SaltBinding::Unbound,
+            secret_key: false,
         }
         .validate()
         .is_ok()

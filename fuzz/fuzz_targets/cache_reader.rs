@@ -92,6 +92,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         parallelism: KdfParams::MIN_PARALLELISM,
         salt: [7; SALT_LEN],
         binding: SaltBinding::Unbound,
+        secret_key: false,
     };
     let kek = MasterKey::derive_from_bytes(b"fuzz", &params)
         .expect("derive")

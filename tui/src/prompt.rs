@@ -9,7 +9,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use gophkeeper_client::vault::SecondFactor;
+use gophkeeper_client::vault::{SecondFactor, SecretKey, SecretKeyInput};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
@@ -21,6 +21,9 @@ pub const NEW_PASSWORD_ENV: &str = "GOPHKEEPER_NEW_PASSWORD";
 pub const EXPORT_PASSWORD_ENV: &str = "GOPHKEEPER_EXPORT_PASSWORD";
 /// A two-factor code (TOTP or recovery) for `login` and `2fa`.
 pub const TWO_FACTOR_ENV: &str = "GOPHKEEPER_2FA_CODE";
+/// The account's Secret Key (the emergency kit's `GK-...` line), for a
+/// new device's `login`.
+pub const SECRET_KEY_ENV: &str = "GOPHKEEPER_SECRET_KEY";
 
 /// From `env` if set, else asked once on the terminal.
 pub fn password(env: &str, question: &str) -> anyhow::Result<SecretString> {
@@ -75,6 +78,24 @@ pub fn second_factor() -> SecondFactor {
         None => SecondFactor::Ask(Arc::new(|| {
             code("Two-factor code (or a recovery code): ").ok()
         })),
+    }
+}
+
+/// Where `login` finds the Secret Key: `GOPHKEEPER_SECRET_KEY` if set
+/// (a typo in it is an error at once), else the one this device keeps,
+/// else asked (without echo) only if the account turns out to have one.
+pub fn secret_key() -> anyhow::Result<SecretKeyInput> {
+    match from_env(SECRET_KEY_ENV) {
+        Some(text) => Ok(SecretKeyInput::Given(
+            SecretKey::parse(text.expose_secret()).context(SECRET_KEY_ENV)?,
+        )),
+        None => Ok(SecretKeyInput::Ask(Arc::new(|| {
+            ask_hidden(
+                "This account has a Secret Key; type it from the emergency kit (GK-...): ",
+                SECRET_KEY_ENV,
+            )
+            .ok()
+        }))),
     }
 }
 

@@ -30,9 +30,7 @@ pub use self::records::StoredRecord;
 pub use self::summary::{
     DIGEST_LEN, OLD_SUMMARY_BUCKETS, SUMMARY_BUCKETS, SummaryEntry, is_summary_kind, summary_bucket,
 };
-use crate::crypto::{
-    KDF_ALGORITHM, KDF_ALGORITHM_USER_SALT, KdfParams, SALT_LEN, SaltBinding, user_key,
-};
+use crate::crypto::{KdfParams, SALT_LEN};
 use crate::transport::{Fingerprint, Trust};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/client-cache/sqlite");
@@ -269,11 +267,8 @@ fn profile_from_row(row: &SqliteRow) -> Result<Profile, CacheError> {
         .map_err(|_| CacheError::Corrupt("the KDF salt has the wrong length".into()))?;
     let username: String = row.try_get("username")?;
     let algorithm: String = row.try_get("kdf_algorithm")?;
-    let binding = match algorithm.as_str() {
-        KDF_ALGORITHM => SaltBinding::Unbound,
-        KDF_ALGORITHM_USER_SALT => SaltBinding::User(user_key(&username)),
-        other => return Err(CacheError::Corrupt(format!("KDF algorithm {other:?}"))),
-    };
+    let (binding, secret_key) = KdfParams::scheme(&algorithm, &username)
+        .ok_or_else(|| CacheError::Corrupt(format!("KDF algorithm {algorithm:?}")))?;
     let trust_kind: String = row.try_get("trust_kind")?;
     let trust_value: String = row.try_get("trust_value")?;
     let trust = match trust_kind.as_str() {
@@ -296,6 +291,7 @@ fn profile_from_row(row: &SqliteRow) -> Result<Profile, CacheError> {
             parallelism: u32_column("kdf_parallelism")?,
             salt,
             binding,
+            secret_key,
         },
         wrapped_vault_key: row.try_get("wrapped_vault_key")?,
         trust,

@@ -17,6 +17,9 @@ pub const KDF_ALGORITHM: &str = "argon2id";
 /// Argon2id over the stored salt bound to the user name
 /// ([`KdfParams::argon2_salt`]): what every account gets now.
 pub const KDF_ALGORITHM_USER_SALT: &str = "argon2id-user-salt";
+/// As [`KDF_ALGORITHM_USER_SALT`], over the password mixed with the
+/// account's Secret Key (crypto/secret_key.rs).
+pub const KDF_ALGORITHM_SECRET_KEY: &str = "argon2id-user-salt+secret-key";
 
 /// Which salt Argon2id is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,8 @@ pub struct KdfParams {
     pub parallelism: u32,
     pub salt: [u8; SALT_LEN],
     pub binding: SaltBinding,
+    /// Whether the account mixes a Secret Key into the password.
+    pub secret_key: bool,
 }
 
 impl KdfParams {
@@ -80,6 +85,7 @@ impl KdfParams {
             parallelism: 4,
             salt,
             binding: SaltBinding::Unbound,
+            secret_key: false,
         }
     }
 
@@ -113,15 +119,11 @@ impl KdfParams {
 
     /// A prelogin or login answer for `username`; the result is validated.
     pub fn from_wire(wire: &v1::KdfParams, username: &str) -> Result<Self, CryptoError> {
-        let binding = match wire.algorithm.as_str() {
-            KDF_ALGORITHM => SaltBinding::Unbound,
-            KDF_ALGORITHM_USER_SALT => SaltBinding::User(user_key(username)),
-            other => {
-                // Bounded so that a hostile server cannot flood the error text.
-                let algorithm = other.chars().take(32).collect();
-                return Err(CryptoError::UnsupportedKdf { algorithm });
-            }
-        };
+        let (binding, secret_key) = Self::scheme(&wire.algorithm, username).ok_or_else(|| {
+            // Bounded so that a hostile server cannot flood the error text.
+            let algorithm = wire.algorithm.chars().take(32).collect();
+            CryptoError::UnsupportedKdf { algorithm }
+        })?;
         let salt =
             <[u8; SALT_LEN]>::try_from(wire.salt.as_slice()).map_err(|_| CryptoError::BadSalt {
                 len: wire.salt.len(),
@@ -132,17 +134,31 @@ impl KdfParams {
             parallelism: wire.parallelism,
             salt,
             binding,
+            secret_key,
         };
         params.validate()?;
         Ok(params)
     }
 
-    /// The algorithm name this binding goes by on the wire and in the
-    /// profile.
+    /// What an algorithm name says for `username`'s account: the salt's
+    /// binding and whether a Secret Key is mixed in. `None` for a name
+    /// this client does not know.
+    pub fn scheme(algorithm: &str, username: &str) -> Option<(SaltBinding, bool)> {
+        match algorithm {
+            KDF_ALGORITHM => Some((SaltBinding::Unbound, false)),
+            KDF_ALGORITHM_USER_SALT => Some((SaltBinding::User(user_key(username)), false)),
+            KDF_ALGORITHM_SECRET_KEY => Some((SaltBinding::User(user_key(username)), true)),
+            _ => None,
+        }
+    }
+
+    /// The algorithm name these parameters go by on the wire and in the
+    /// profile. A Secret Key comes only with a bound salt.
     pub fn algorithm(&self) -> &'static str {
-        match self.binding {
-            SaltBinding::Unbound => KDF_ALGORITHM,
-            SaltBinding::User(_) => KDF_ALGORITHM_USER_SALT,
+        match (&self.binding, self.secret_key) {
+            (SaltBinding::Unbound, _) => KDF_ALGORITHM,
+            (SaltBinding::User(_), false) => KDF_ALGORITHM_USER_SALT,
+            (SaltBinding::User(_), true) => KDF_ALGORITHM_SECRET_KEY,
         }
     }
 
@@ -154,6 +170,11 @@ impl KdfParams {
         if self.binding == SaltBinding::Unbound && known.binding != SaltBinding::Unbound {
             // Back to a salt the server alone chooses: pooled guessing.
             return Err(CryptoError::SaltUnbound);
+        }
+        if known.secret_key && !self.secret_key {
+            // The password alone again: what the server would see of it
+            // could be guessed against without the Secret Key.
+            return Err(CryptoError::SecretKeyDropped);
         }
         let costs = [
             ("memory (KiB)", self.memory_kib, known.memory_kib),
@@ -175,13 +196,14 @@ impl KdfParams {
     /// Fresh parameters for `username`'s account, the salt bound, but no
     /// cheaper in any cost than `current`: a password change (or the
     /// upgrade of a legacy account) never lowers what another device
-    /// raised.
+    /// raised, and keeps the Secret Key if the account has one.
     pub fn generate_at_least(current: &KdfParams, username: &str) -> Self {
         let fresh = Self::generate_for(username);
         Self {
             memory_kib: fresh.memory_kib.max(current.memory_kib),
             iterations: fresh.iterations.max(current.iterations),
             parallelism: fresh.parallelism.max(current.parallelism),
+            secret_key: current.secret_key,
             ..fresh
         }
     }
@@ -280,7 +302,39 @@ mod tests {
             parallelism,
             salt: [7; SALT_LEN],
             binding: SaltBinding::User("alice".into()),
+            secret_key: false,
         }
+    }
+
+    /// The third name says the account mixes in a Secret Key; it survives
+    /// the wire, a password change, and a server that drops it is refused.
+    #[test]
+    fn the_secret_key_is_named_kept_and_never_dropped() {
+        let with_key = KdfParams {
+            secret_key: true,
+            ..params(65536, 3, 4)
+        };
+        let wire = v1::KdfParams::from(&with_key);
+        assert_eq!(wire.algorithm, KDF_ALGORITHM_SECRET_KEY);
+        assert_eq!(KdfParams::from_wire(&wire, "alice").unwrap(), with_key);
+        assert!(KdfParams::generate_at_least(&with_key, "alice").secret_key);
+        assert!(!KdfParams::generate_at_least(&params(65536, 3, 4), "alice").secret_key);
+        let dropped = v1::KdfParams {
+            algorithm: KDF_ALGORITHM_USER_SALT.into(),
+            ..wire
+        };
+        let dropped = KdfParams::from_wire(&dropped, "alice").unwrap();
+        assert!(matches!(
+            dropped.check_not_lower_than(&with_key),
+            Err(CryptoError::SecretKeyDropped)
+        ));
+        // Turning it on (from another device) is no downgrade.
+        with_key.check_not_lower_than(&dropped).unwrap();
+        assert_eq!(
+            KdfParams::scheme(KDF_ALGORITHM_SECRET_KEY, "Alice"),
+            Some((SaltBinding::User("alice".into()), true))
+        );
+        assert_eq!(KdfParams::scheme("argon2id+secret-key", "alice"), None);
     }
 
     #[test]

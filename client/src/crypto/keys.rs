@@ -9,6 +9,7 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::kdf::{KdfParams, argon2id};
 use super::secret::{KEY_LEN, KeyBytes};
+use super::secret_key::MasterSecret;
 use super::{CryptoError, aead};
 
 /// HKDF `info` strings. Distinct labels make the two outputs independent
@@ -68,7 +69,14 @@ impl MasterKey {
     /// on systems that compose accented letters differently (macOS vs. Linux
     /// keyboards) gives the same key.
     pub fn derive(password: &SecretString, params: &KdfParams) -> Result<Self, CryptoError> {
-        Self::derive_from_bytes(normalized(password).as_bytes(), params)
+        Self::derive_secret(&MasterSecret::new(password.clone(), None), params)
+    }
+
+    /// As [`MasterKey::derive`], with the account's Secret Key mixed in
+    /// first if `params` say the account has one (which `secret` must then
+    /// hold).
+    pub fn derive_secret(secret: &MasterSecret, params: &KdfParams) -> Result<Self, CryptoError> {
+        Self::derive_from_bytes(&secret.input(params.secret_key)?, params)
     }
 
     /// As [`MasterKey::derive`], for a password that is already bytes. No

@@ -39,12 +39,13 @@ mod opaque;
 mod plaintext;
 mod record;
 mod secret;
+mod secret_key;
 
 #[cfg(test)]
 mod vectors;
 
 pub use fingerprint::FingerprintEntry;
-pub use kdf::{KDF_ALGORITHM, KDF_ALGORITHM_USER_SALT, KdfParams, SALT_LEN, SaltBinding, user_key};
+pub use kdf::{KdfParams, SALT_LEN, SaltBinding};
 pub use keys::{AuthKey, KeyEncryptionKey, MasterKey, VaultKey};
 pub use local::LocalKey;
 pub use opaque::{OpaqueError, OpaqueFinish, OpaqueLogin, OpaqueRegistration};
@@ -54,6 +55,7 @@ pub(crate) use record::RECORD_FORMAT_V2;
 #[cfg(any(test, feature = "internals"))]
 pub use record::SEAL_OVERHEAD;
 pub use record::{OpenedRecord, RecordAad, RecordHeader, VAULT_SUMMARY_KIND, sealed_len};
+pub use secret_key::{MasterSecret, SecretKey};
 
 /// What can go wrong in key derivation and decryption.
 ///
@@ -101,10 +103,30 @@ pub enum CryptoError {
          guess against many accounts at once)"
     )]
     SaltUnbound,
+    /// The server answers for an account this device knows with a Secret
+    /// Key as if it had none.
+    #[error(
+        "refusing KDF parameters: the server says this account has no Secret Key, but this \
+         device knows it has one (what a server asking this way would see could be guessed \
+         against without the Secret Key)"
+    )]
+    SecretKeyDropped,
+    /// The account has a Secret Key and none is at hand.
+    #[error(
+        "this account has a Secret Key and this device does not know it; give it (from the \
+         emergency kit) with GOPHKEEPER_SECRET_KEY or when asked"
+    )]
+    SecretKeyNeeded,
+    /// A Secret Key that fails its check: a typo, not a wrong key.
+    #[error(
+        "that is not a Secret Key as the emergency kit writes it (GK- and seven groups of four \
+         characters); check it for a typo"
+    )]
+    SecretKeyMistyped,
     /// The server named a KDF this client does not implement.
     #[error(
-        "unsupported KDF algorithm {algorithm:?}; this client knows \"argon2id\" and \
-         \"argon2id-user-salt\""
+        "unsupported KDF algorithm {algorithm:?}; this client knows \"argon2id\", \
+         \"argon2id-user-salt\" and \"argon2id-user-salt+secret-key\""
     )]
     UnsupportedKdf { algorithm: String },
     /// The salt from the server has the wrong length.

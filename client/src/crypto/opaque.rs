@@ -4,6 +4,8 @@
 //! server. Argon2id with the account's parameters stretches the OPRF
 //! output, here on the client; the server never runs it.
 
+use super::keys::KeyEncryptionKey;
+use super::{CryptoError, KdfParams, MasterSecret};
 use gophkeeper_proto::opaque::Suite;
 use gophkeeper_proto::opaque::opaque_ke::argon2::{Algorithm, Argon2, Params, Version};
 use gophkeeper_proto::opaque::opaque_ke::errors::ProtocolError;
@@ -11,10 +13,6 @@ use gophkeeper_proto::opaque::opaque_ke::{
     ClientLogin, ClientLoginFinishParameters, ClientRegistration,
     ClientRegistrationFinishParameters, CredentialResponse, Identifiers, RegistrationResponse,
 };
-use secrecy::SecretString;
-
-use super::keys::{KeyEncryptionKey, normalized};
-use super::{CryptoError, KdfParams};
 
 /// The client's state between a login's two round trips.
 pub struct OpaqueLogin(ClientLogin<Suite>);
@@ -63,11 +61,12 @@ fn protocol(err: ProtocolError) -> OpaqueError {
 }
 
 impl OpaqueLogin {
-    /// The login's first message (KE1).
-    pub fn start(password: &SecretString) -> Result<(Self, Vec<u8>), OpaqueError> {
+    /// The login's first message (KE1), for an account with a Secret Key
+    /// if `secret` holds one: the finish must be for the same kind.
+    pub fn start(secret: &MasterSecret) -> Result<(Self, Vec<u8>), OpaqueError> {
+        let input = secret.input(secret.secret_key().is_some())?;
         let start =
-            ClientLogin::<Suite>::start(&mut rand::rngs::OsRng, normalized(password).as_bytes())
-                .map_err(protocol)?;
+            ClientLogin::<Suite>::start(&mut rand::rngs::OsRng, &input).map_err(protocol)?;
         Ok((Self(start.state), start.message.serialize().to_vec()))
     }
 
@@ -75,18 +74,19 @@ impl OpaqueLogin {
     /// Argon2id: call it off the async workers.
     pub fn finish(
         self,
-        password: &SecretString,
+        secret: &MasterSecret,
         response: &[u8],
         params: &KdfParams,
     ) -> Result<OpaqueFinish, OpaqueError> {
         let ksf = ksf(params)?;
+        let input = secret.input(params.secret_key)?;
         let response = CredentialResponse::<Suite>::deserialize(response)
             .map_err(|_| OpaqueError::Malformed)?;
         let finish = self
             .0
             .finish(
                 &mut rand::rngs::OsRng,
-                normalized(password).as_bytes(),
+                &input,
                 response,
                 ClientLoginFinishParameters::new(None, Identifiers::default(), Some(&ksf)),
             )
@@ -99,31 +99,33 @@ impl OpaqueLogin {
 }
 
 impl OpaqueRegistration {
-    /// The registration's first message.
-    pub fn start(password: &SecretString) -> Result<(Self, Vec<u8>), OpaqueError> {
-        let start = ClientRegistration::<Suite>::start(
-            &mut rand::rngs::OsRng,
-            normalized(password).as_bytes(),
-        )
-        .map_err(protocol)?;
+    /// The registration's first message, for an account under `params`.
+    pub fn start(
+        secret: &MasterSecret,
+        params: &KdfParams,
+    ) -> Result<(Self, Vec<u8>), OpaqueError> {
+        let input = secret.input(params.secret_key)?;
+        let start =
+            ClientRegistration::<Suite>::start(&mut rand::rngs::OsRng, &input).map_err(protocol)?;
         Ok((Self(start.state), start.message.serialize().to_vec()))
     }
 
     /// The record to upload. Runs Argon2id: call it off the async workers.
     pub fn finish(
         self,
-        password: &SecretString,
+        secret: &MasterSecret,
         response: &[u8],
         params: &KdfParams,
     ) -> Result<OpaqueFinish, OpaqueError> {
         let ksf = ksf(params)?;
+        let input = secret.input(params.secret_key)?;
         let response = RegistrationResponse::<Suite>::deserialize(response)
             .map_err(|_| OpaqueError::Malformed)?;
         let finish = self
             .0
             .finish(
                 &mut rand::rngs::OsRng,
-                normalized(password).as_bytes(),
+                &input,
                 response,
                 ClientRegistrationFinishParameters::new(Identifiers::default(), Some(&ksf)),
             )

@@ -127,6 +127,7 @@ fn derive_refuses_weak_parameters_before_hashing() {
         parallelism: 1,
         salt: [0; 16],
         binding: SaltBinding::Unbound,
+        secret_key: false,
     };
     let err = MasterKey::derive(&SecretString::from("pw"), &weak).unwrap_err();
     assert!(matches!(err, CryptoError::KdfTooWeak { .. }));

@@ -41,7 +41,8 @@ impl Vault {
     /// Registers the new password (OPAQUE, a new salt, parameters no lower)
     /// and re-wraps the same vault key under keys from it; no record is
     /// re-encrypted. The server revokes every other session, so other
-    /// devices must log in again with the new password.
+    /// devices must log in again with the new password. A Secret Key
+    /// stays as it is.
     pub async fn change_password(
         &mut self,
         current: &SecretString,
@@ -50,9 +51,14 @@ impl Vault {
         // Before anything is derived, written or sent.
         check_master_password(new, &self.profile.username)?;
         let proof = self.password_proof(current).await?;
+        // The Secret Key stays: it is the account's, not the password's.
+        let new = self
+            .master_secret(current)
+            .await?
+            .with_password(new.clone());
         let new_kdf = KdfParams::generate_at_least(&self.profile.kdf, &self.profile.username);
         let local =
-            credentials::set_password(&self.session, new, &new_kdf, &self.key, &proof, false)
+            credentials::set_password(&self.session, &new, &new_kdf, &self.key, &proof, false)
                 .await?;
         self.profile.kdf = new_kdf;
         self.profile.wrapped_vault_key = local.wrap(&self.key);

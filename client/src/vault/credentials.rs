@@ -8,14 +8,13 @@
 //! registration stretches only inside OPAQUE: the login that follows it
 //! makes the device's key.
 
-use secrecy::SecretString;
-
 use super::two_factor::sign_in;
 use super::{ConnectOptions, VaultError, derive};
 use crate::crypto::{
-    KdfParams, KeyEncryptionKey, OpaqueError, OpaqueFinish, OpaqueLogin, OpaqueRegistration,
-    VaultKey,
+    CryptoError, KdfParams, KeyEncryptionKey, MasterSecret, OpaqueError, OpaqueFinish, OpaqueLogin,
+    OpaqueRegistration, SecretKey, VaultKey,
 };
+use crate::session::LoginStart;
 use crate::session::{ApiError, LoginOutcome, PasswordProof, Session};
 
 impl From<OpaqueError> for VaultError {
@@ -39,37 +38,40 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// A signed-in account: the session's outcome, with this device's copy of
-/// the vault key in `wrapped_vault_key`, and the vault key.
+/// the vault key in `wrapped_vault_key`, the vault key, and the account's
+/// Secret Key if it has one.
 pub(super) struct SignedIn {
     pub login: LoginOutcome,
     pub vault_key: VaultKey,
+    pub secret_key: Option<SecretKey>,
 }
 
-/// Logs in with the password. `known` is what this device's profile holds
-/// of the account's parameters: lower ones from the server are refused.
+/// Logs in with the password (and the Secret Key `secret` holds, if any).
+/// `known` is what this device's profile holds of the account's
+/// parameters: lower ones from the server are refused. `kept` is a key
+/// this device keeps that the profile does not know the account has (a
+/// change to turn it on that stopped half-way): tried before asking.
 pub(super) async fn log_in(
     session: &Session,
     username: &str,
-    password: &SecretString,
+    secret: &MasterSecret,
+    kept: Option<SecretKey>,
     known: Option<&KdfParams>,
     options: &ConnectOptions,
 ) -> Result<SignedIn, VaultError> {
-    let (state, request) = OpaqueLogin::start(password)?;
-    let start = session.login_start(username, request).await?;
-    if let Some(known) = known {
-        start.kdf.check_not_lower_than(known)?;
-    }
+    let (state, start, secret) =
+        log_in_start(session, username, secret, kept, known, options).await?;
     if start.legacy {
-        return legacy_log_in(session, username, password, start.kdf, options).await;
+        return legacy_log_in(session, username, &secret, start.kdf, options).await;
     }
     let (finish, local) = tokio::try_join!(
         stretch(
-            password,
+            &secret,
             &start.credential_response,
             &start.kdf,
             move |p, r, k| state.finish(p, r, k)
         ),
-        derive(password, &start.kdf),
+        derive(&secret, &start.kdf),
     )?;
     let device = &options.device_name;
     let mut login = sign_in(options, async |code| {
@@ -81,21 +83,64 @@ pub(super) async fn log_in(
     let vault_key = finish.wrap_key.unwrap(&login.wrapped_vault_key)?;
     login.kdf = start.kdf;
     login.wrapped_vault_key = local.key_encryption_key().wrap(&vault_key);
-    Ok(SignedIn { login, vault_key })
+    Ok(SignedIn {
+        login,
+        vault_key,
+        secret_key: secret.secret_key().cloned(),
+    })
+}
+
+/// The login's first round trip. OPAQUE's first message already depends
+/// on whether a Secret Key is mixed in, and only the answer tells whether
+/// the account has one: a device that started without one takes the key
+/// it keeps (`kept`), else asks for it (`options.secret_key`), and starts
+/// once more. Returns the secret the start was made with.
+async fn log_in_start(
+    session: &Session,
+    username: &str,
+    secret: &MasterSecret,
+    mut kept: Option<SecretKey>,
+    known: Option<&KdfParams>,
+    options: &ConnectOptions,
+) -> Result<(OpaqueLogin, LoginStart, MasterSecret), VaultError> {
+    let mut secret = secret.clone();
+    loop {
+        let (state, request) = OpaqueLogin::start(&secret)?;
+        let start = session.login_start(username, request).await?;
+        if let Some(known) = known {
+            start.kdf.check_not_lower_than(known)?;
+        }
+        if start.legacy || start.kdf.secret_key == secret.secret_key().is_some() {
+            return Ok((state, start, secret));
+        }
+        if secret.secret_key().is_some() {
+            // No account loses its Secret Key (there is no way to turn it
+            // off): a server saying so wants the password alone.
+            return Err(CryptoError::SecretKeyDropped.into());
+        }
+        let key = match kept.take() {
+            Some(key) => key,
+            None => options
+                .secret_key
+                .ask()?
+                .ok_or(CryptoError::SecretKeyNeeded)?,
+        };
+        secret = secret.with_secret_key(Some(key));
+    }
 }
 
 /// A finish that runs Argon2id (login or registration), off the async
 /// workers.
 async fn stretch(
-    password: &SecretString,
+    secret: &MasterSecret,
     response: &[u8],
     kdf: &KdfParams,
-    finish: impl FnOnce(&SecretString, &[u8], &KdfParams) -> Result<OpaqueFinish, OpaqueError>
+    finish: impl FnOnce(&MasterSecret, &[u8], &KdfParams) -> Result<OpaqueFinish, OpaqueError>
     + Send
     + 'static,
 ) -> Result<OpaqueFinish, VaultError> {
-    let (password, response, kdf) = (password.clone(), response.to_vec(), kdf.clone());
-    Ok(blocking(move || finish(&password, &response, &kdf)).await??)
+    let (secret, response, kdf) = (secret.clone(), response.to_vec(), kdf.clone());
+    Ok(blocking(move || finish(&secret, &response, &kdf)).await??)
 }
 
 /// An account from before OPAQUE: the legacy login, then the move to
@@ -106,11 +151,11 @@ async fn stretch(
 async fn legacy_log_in(
     session: &Session,
     username: &str,
-    password: &SecretString,
+    secret: &MasterSecret,
     kdf: KdfParams,
     options: &ConnectOptions,
 ) -> Result<SignedIn, VaultError> {
-    let master = derive(password, &kdf).await?;
+    let master = derive(secret, &kdf).await?;
     let auth_key = master.auth_key();
     let device = &options.device_name;
     let mut login = sign_in(options, async |code| {
@@ -124,7 +169,7 @@ async fn legacy_log_in(
         .unwrap(&login.wrapped_vault_key)?;
     let new_kdf = KdfParams::generate_at_least(&kdf, username);
     let proof = PasswordProof::Legacy(auth_key);
-    match set_password(session, password, &new_kdf, &vault_key, &proof, true).await {
+    match set_password(session, secret, &new_kdf, &vault_key, &proof, true).await {
         Ok(local) => {
             tracing::info!("the account moved to OPAQUE");
             login.kdf = new_kdf;
@@ -135,25 +180,30 @@ async fn legacy_log_in(
             login.kdf = kdf;
         }
     }
-    Ok(SignedIn { login, vault_key })
+    Ok(SignedIn {
+        login,
+        vault_key,
+        // Legacy accounts have none; a key the device holds is stale.
+        secret_key: None,
+    })
 }
 
-/// Registers `password` under `kdf` with the server (OPAQUE) for the
+/// Registers `secret` under `kdf` with the server (OPAQUE) for the
 /// signed-in account, wrapping `vault_key` under its export key; returns
-/// this device's key for the same password.
+/// this device's key for the same secret.
 pub(super) async fn set_password(
     session: &Session,
-    password: &SecretString,
+    secret: &MasterSecret,
     kdf: &KdfParams,
     vault_key: &VaultKey,
     current: &PasswordProof,
     keep_other_sessions: bool,
 ) -> Result<KeyEncryptionKey, VaultError> {
     let (finish, local) = tokio::try_join!(
-        registration(password, kdf, async |request| {
+        registration(secret, kdf, async |request| {
             session.change_password_start(request).await
         }),
-        derive(password, kdf),
+        derive(secret, kdf),
     )?;
     session
         .change_password(
@@ -172,11 +222,11 @@ pub(super) async fn set_password(
 pub(super) async fn register(
     session: &Session,
     username: &str,
-    password: &SecretString,
+    secret: &MasterSecret,
     kdf: &KdfParams,
     vault_key: &VaultKey,
 ) -> Result<(), VaultError> {
-    let finish = registration(password, kdf, async |request| {
+    let finish = registration(secret, kdf, async |request| {
         session.register_start(username, request).await
     })
     .await?;
@@ -191,19 +241,16 @@ pub(super) async fn register(
     Ok(())
 }
 
-/// OPAQUE registration of `password` under `kdf`: the first message, the
+/// OPAQUE registration of `secret` under `kdf`: the first message, the
 /// server's answer to it from `answer`, and the stretched finish.
 async fn registration(
-    password: &SecretString,
+    secret: &MasterSecret,
     kdf: &KdfParams,
     answer: impl AsyncFnOnce(Vec<u8>) -> Result<Vec<u8>, ApiError>,
 ) -> Result<OpaqueFinish, VaultError> {
-    let (state, request) = OpaqueRegistration::start(password)?;
+    let (state, request) = OpaqueRegistration::start(secret, kdf)?;
     let response = answer(request).await?;
-    stretch(password, &response, kdf, move |p, r, k| {
-        state.finish(p, r, k)
-    })
-    .await
+    stretch(secret, &response, kdf, move |p, r, k| state.finish(p, r, k)).await
 }
 
 /// Proof of `password` for a sensitive change of the signed-in account,
@@ -213,28 +260,28 @@ async fn registration(
 pub(super) async fn prove(
     session: &Session,
     username: &str,
-    password: &SecretString,
+    secret: &MasterSecret,
     profile_kdf: &KdfParams,
     profile_wrapped: &[u8],
 ) -> Result<PasswordProof, VaultError> {
-    let master = derive(password, profile_kdf).await?;
+    let master = derive(secret, profile_kdf).await?;
     master
         .key_encryption_key()
         .unwrap(profile_wrapped)
         .map_err(|_| VaultError::WrongPassword)?;
-    let (state, request) = OpaqueLogin::start(password)?;
+    let (state, request) = OpaqueLogin::start(secret)?;
     let start = session.login_start(username, request).await?;
     start.kdf.check_not_lower_than(profile_kdf)?;
     if start.legacy {
         let auth_key = if start.kdf == *profile_kdf {
             master.auth_key()
         } else {
-            derive(password, &start.kdf).await?.auth_key()
+            derive(secret, &start.kdf).await?.auth_key()
         };
         return Ok(PasswordProof::Legacy(auth_key));
     }
     let finish = stretch(
-        password,
+        secret,
         &start.credential_response,
         &start.kdf,
         move |p, r, k| state.finish(p, r, k),

@@ -11,6 +11,7 @@ mod credentials;
 mod device;
 mod items;
 mod profile;
+mod secret_key;
 mod strength;
 mod two_factor;
 mod verify;
@@ -28,6 +29,7 @@ pub use self::audit::{
 pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Listing, Resolved, Saved, Unreadable};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};
+pub use self::secret_key::SecretKeyInput;
 pub use self::strength::{
     MIN_MASTER_PASSWORD_CHARS, MIN_SCORE, WeakPassword, check_master_password,
 };
@@ -35,7 +37,7 @@ pub use self::two_factor::{SecondFactor, TwoFactorSetup, TwoFactorStatus};
 pub use self::verify::{Finding, Place, Problem, VerifyReport};
 // The types a user interface names when it uses a vault.
 pub use crate::cache::{Profile, TamperAlert, TamperKind, default_profile_dir};
-pub use crate::crypto::CryptoError;
+pub use crate::crypto::{CryptoError, SecretKey};
 pub use crate::session::{ApiError, DeviceSession, LoginReason};
 pub use crate::sync::{Resolution, SyncEvent, SyncReport};
 pub use crate::transport::{
@@ -43,7 +45,7 @@ pub use crate::transport::{
 };
 
 use crate::cache::{Cache, CacheError};
-use crate::crypto::{KdfParams, LocalKey, MasterKey, VaultKey};
+use crate::crypto::{KdfParams, LocalKey, MasterKey, MasterSecret, VaultKey};
 use crate::item::ItemError;
 use crate::session::{Session, TokenListener, TokenUpdate};
 use crate::sync::{Sealer, SyncEngine, SyncError, WatchHandle};
@@ -59,6 +61,8 @@ pub enum VaultError {
     WrongPassword,
     #[error(transparent)]
     WeakPassword(#[from] WeakPassword),
+    #[error("this account already has a Secret Key (its emergency kit has it)")]
+    SecretKeyAlreadyOn,
     #[error("no profile in {path}; log in or register first")]
     NoProfile { path: String },
     #[error("the profile in {path} belongs to {username}; use another profile directory")]
@@ -127,6 +131,9 @@ pub struct ConnectOptions {
     pub device_name: String,
     /// For an account with two-factor login on.
     pub second_factor: SecondFactor,
+    /// For an account with a Secret Key; at registration, `Given` makes
+    /// the account with that key.
+    pub secret_key: SecretKeyInput,
 }
 
 impl ConnectOptions {
@@ -136,6 +143,7 @@ impl ConnectOptions {
             trust: TrustRequest::Auto,
             device_name: device_name("gophkeeper client"),
             second_factor: SecondFactor::None,
+            secret_key: SecretKeyInput::Stored,
         }
     }
 }
@@ -151,6 +159,8 @@ pub struct Vault {
     watch: Option<WatchHandle>,
     /// What the sync right after logging in refused.
     login_tampered: Vec<TamperAlert>,
+    /// Set when the Secret Key first went to a file (no OS keyring).
+    secret_key_notice: Option<String>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -193,10 +203,10 @@ async fn stored_token(
 
 /// Argon2id takes a fraction of a second of CPU and 64 MiB: off the async
 /// workers.
-async fn derive(password: &SecretString, kdf: &KdfParams) -> Result<MasterKey, VaultError> {
-    let password = password.clone();
+async fn derive(secret: &MasterSecret, kdf: &KdfParams) -> Result<MasterKey, VaultError> {
+    let secret = secret.clone();
     let kdf = kdf.clone();
-    tokio::task::spawn_blocking(move || MasterKey::derive(&password, &kdf))
+    tokio::task::spawn_blocking(move || MasterKey::derive_secret(&secret, &kdf))
         .await
         .map_err(|e| VaultError::Unexpected(format!("key derivation task failed: {e}")))?
         .map_err(VaultError::Crypto)
@@ -244,11 +254,16 @@ impl Vault {
         let trust = establish_trust(&options.server, &options.trust, ask).await?;
         let transport = Transport::open(options.server.clone(), trust).await?;
         let session = Arc::new(Session::new(transport));
-        let kdf = KdfParams::generate_for(username);
+        let secret_key = options.secret_key.given().cloned();
+        let kdf = KdfParams {
+            secret_key: secret_key.is_some(),
+            ..KdfParams::generate_for(username)
+        };
+        let secret = MasterSecret::new(password.clone(), secret_key);
         let vault_key = VaultKey::generate();
-        credentials::register(&session, username, password, &kdf, &vault_key).await?;
+        credentials::register(&session, username, &secret, &kdf, &vault_key).await?;
         let signed_in =
-            credentials::log_in(&session, username, password, Some(&kdf), options).await?;
+            credentials::log_in(&session, username, &secret, None, Some(&kdf), options).await?;
         Self::finish_login(cache, session, options, username, signed_in).await
     }
 
@@ -278,7 +293,20 @@ impl Vault {
             .as_ref()
             .filter(|p| p.server_url == options.server.as_str() && p.username == username)
             .map(|p| &p.kdf);
-        let signed_in = credentials::log_in(&session, username, password, known, options).await?;
+        let kept = secret_key::stored(
+            &secret_key::key_store(cache.dir(), options.server.as_str(), username).await,
+        )
+        .await?;
+        // A kept key is used from the start only where the profile knows
+        // the account has one; otherwise only if the server asks for one.
+        let (first, kept) = match (options.secret_key.given(), known) {
+            (Some(given), _) => (Some(given.clone()), None),
+            (None, Some(known)) if known.secret_key => (kept, None),
+            (None, _) => (None, kept),
+        };
+        let secret = MasterSecret::new(password.clone(), first);
+        let signed_in =
+            credentials::log_in(&session, username, &secret, kept, known, options).await?;
         if let Some(profile) = &existing
             && profile.user_id != signed_in.login.user_id
         {
@@ -301,6 +329,7 @@ impl Vault {
         let credentials::SignedIn {
             login,
             vault_key: key,
+            secret_key,
         } = signed_in;
         let profile = Profile {
             server_url: options.server.as_str().to_owned(),
@@ -311,6 +340,13 @@ impl Vault {
             wrapped_vault_key: login.wrapped_vault_key,
             trust: session.transport().trust().clone(),
         };
+        let key_store = secret_key::key_store(cache.dir(), &profile.server_url, username).await;
+        // Before the profile that needs it.
+        secret_key::keep(&key_store, secret_key.as_ref()).await?;
+        let secret_key_notice = secret_key
+            .is_some()
+            .then(|| key_store.notice().map(str::to_owned))
+            .flatten();
         cache.save_profile(&profile).await?;
         let local_key = Arc::new(LocalKey::derive(&key));
         let tokens = TokenStore::open(cache.dir(), &profile.server_url, username).await;
@@ -321,6 +357,7 @@ impl Vault {
             cache.set_sealed_refresh_token(None).await?;
         }
         let mut vault = Self::assemble(cache, session, key, local_key, profile, tokens).await?;
+        vault.secret_key_notice = secret_key_notice;
         // A first sync is a courtesy: offline right after login is possible.
         match vault.engine.sync().await {
             Ok(report) => vault.login_tampered = report.tampered,
@@ -354,6 +391,7 @@ impl Vault {
             tokens,
             watch: None,
             login_tampered: Vec::new(),
+            secret_key_notice: None,
         })
     }
 
@@ -372,7 +410,18 @@ impl Vault {
             .ok_or_else(|| VaultError::NoProfile {
                 path: path_text(profile_dir),
             })?;
-        let master = derive(password, &profile.kdf).await?;
+        let kept = if profile.kdf.secret_key {
+            let store =
+                secret_key::key_store(profile_dir, &profile.server_url, &profile.username).await;
+            Some(
+                secret_key::stored(&store)
+                    .await?
+                    .ok_or(CryptoError::SecretKeyNeeded)?,
+            )
+        } else {
+            None
+        };
+        let master = derive(&MasterSecret::new(password.clone(), kept), &profile.kdf).await?;
         let key = master
             .key_encryption_key()
             .unwrap(&profile.wrapped_vault_key)
@@ -431,10 +480,14 @@ impl Vault {
         &self.login_tampered
     }
 
-    /// Set once, when the token first went to a file because there is no
-    /// OS keyring: the person should hear of it.
-    pub fn token_notice(&self) -> Option<&str> {
-        self.tokens.notice()
+    /// Set once, when the token or the Secret Key first went to a file
+    /// because there is no OS keyring: the person should hear of it.
+    pub fn storage_notices(&self) -> Vec<&str> {
+        self.tokens
+            .notice()
+            .into_iter()
+            .chain(self.secret_key_notice.as_deref())
+            .collect()
     }
 
     /// The sync engine, for callers that drive sync themselves.

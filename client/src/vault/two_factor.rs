@@ -131,7 +131,7 @@ impl Vault {
         super::credentials::prove(
             &self.session,
             &self.profile.username,
-            password,
+            &self.master_secret(password).await?,
             &self.profile.kdf,
             &self.profile.wrapped_vault_key,
         )

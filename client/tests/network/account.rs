@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gophkeeper_client::internals::{
-    KdfParams, LoginStart, MasterKey, OpaqueLogin, SaltBinding, Session, Transport, VaultKey,
+    KdfParams, LoginStart, MasterKey, MasterSecret, OpaqueLogin, SaltBinding, Session, Transport,
+    VaultKey,
 };
 use gophkeeper_client::vault::{
     ApiError, CryptoError, EntryState, LoginReason, SecondFactor, Trust, Vault, VaultError,
@@ -19,7 +20,7 @@ use gophkeeper_server::ids::UserId;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Connection;
 
-use crate::helpers::{Device, TestServer, note, password, text_of};
+use crate::helpers::{Device, TestServer, execute_on, note, password, text_of};
 
 /// What `status` shows comes from the client, read without the password:
 /// the session, the queue, and whether the server answers.
@@ -502,7 +503,7 @@ async fn a_legacy_account_moves_to_opaque_at_its_next_login() {
 
 /// A login's first round trip for `username`, as a client starts it.
 async fn login_start(session: &Session, username: &str) -> LoginStart {
-    let (_, request) = OpaqueLogin::start(&password()).unwrap();
+    let (_, request) = OpaqueLogin::start(&MasterSecret::new(password(), None)).unwrap();
     session.login_start(username, request).await.unwrap()
 }
 
@@ -548,15 +549,6 @@ async fn query_text(file: &std::path::Path, query: &'static str) -> String {
     let value: String = sqlx::query_scalar(query).fetch_one(&mut db).await.unwrap();
     db.close().await.unwrap();
     value
-}
-
-/// Runs one statement on a SQLite file, as someone with the file would.
-async fn execute_on(file: &std::path::Path, statement: &'static str) {
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .unwrap();
-    sqlx::query(statement).execute(&mut db).await.unwrap();
-    db.close().await.unwrap();
 }
 
 /// A login of `device` that must fail; its error.

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use sqlx::Connection;
+
 use gophkeeper_client::internals::{MasterKey, VaultKey};
 use gophkeeper_client::item::{CustomField, Item, Payload};
 use gophkeeper_client::vault::{
@@ -227,4 +229,13 @@ where
         assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Runs one statement on a SQLite file, as someone with the file would.
+pub async fn execute_on(file: &Path, statement: &'static str) {
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query(statement).execute(&mut db).await.unwrap();
+    db.close().await.unwrap();
 }

@@ -11,6 +11,10 @@ use super::store::StoredKdf;
 /// docs/design.md, "Keys and crypto"): what clients register now, and what
 /// prelogin's fake answers name.
 pub const ALGORITHM: &str = "argon2id-user-salt";
+/// As [`ALGORITHM`], over the password mixed with the account's Secret
+/// Key, which only the person's devices hold (docs/design.md, "Secret
+/// Key").
+pub const SECRET_KEY_ALGORITHM: &str = "argon2id-user-salt+secret-key";
 /// Argon2id over the salt as stored: accounts from before, until a client
 /// upgrades them at login.
 pub const LEGACY_ALGORITHM: &str = "argon2id";
@@ -24,7 +28,10 @@ pub const SALT_LEN: usize = 16;
 pub enum KdfError {
     #[error("kdf is required")]
     Missing,
-    #[error("kdf algorithm must be \"argon2id-user-salt\" (or \"argon2id\")")]
+    #[error(
+        "kdf algorithm must be \"argon2id-user-salt\", \"argon2id-user-salt+secret-key\" \
+         (or \"argon2id\")"
+    )]
     Algorithm,
     #[error("kdf memory must be between 65536 and 1048576 KiB (64 MiB to 1 GiB)")]
     Memory,
@@ -40,7 +47,7 @@ pub enum KdfError {
 /// absurd ones that would make every client's unlock hang.
 pub fn validate(kdf: Option<&v1::KdfParams>) -> Result<StoredKdf, KdfError> {
     let kdf = kdf.ok_or(KdfError::Missing)?;
-    if kdf.algorithm != ALGORITHM && kdf.algorithm != LEGACY_ALGORITHM {
+    if ![ALGORITHM, SECRET_KEY_ALGORITHM, LEGACY_ALGORITHM].contains(&kdf.algorithm.as_str()) {
         return Err(KdfError::Algorithm);
     }
     // The ceilings are the client's (1 GiB, t = 10, p = 16): parameters a
@@ -79,15 +86,22 @@ pub fn to_proto(kdf: &StoredKdf) -> v1::KdfParams {
 /// Default parameters with a salt derived from the name under a server
 /// secret: the same name always gets the same answer, a registered name's
 /// answer looks the same (real salts are 16 random bytes), and without the
-/// secret nobody can tell them apart.
+/// secret nobody can tell them apart. Half the names get a Secret Key (one
+/// bit of the same MAC): real accounts have one or not, so neither answer
+/// can say that nobody registered the name.
 pub fn fake_for(prelogin_key: &[u8], username_key: &str) -> v1::KdfParams {
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(prelogin_key)
         .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(username_key.as_bytes());
     let digest = mac.finalize().into_bytes();
+    let algorithm = if digest[SALT_LEN] & 1 == 1 {
+        SECRET_KEY_ALGORITHM
+    } else {
+        ALGORITHM
+    };
     v1::KdfParams {
-        algorithm: ALGORITHM.into(),
+        algorithm: algorithm.into(),
         memory_kib: DEFAULT_MEMORY_KIB,
         iterations: DEFAULT_ITERATIONS,
         parallelism: DEFAULT_PARALLELISM,
@@ -120,6 +134,11 @@ mod tests {
             validate(Some(&legacy)).is_ok(),
             "older clients still register"
         );
+        let with_key = v1::KdfParams {
+            algorithm: SECRET_KEY_ALGORITHM.into(),
+            ..good()
+        };
+        assert!(validate(Some(&with_key)).is_ok());
         assert_eq!(validate(None), Err(KdfError::Missing));
         type Spoil = fn(&mut v1::KdfParams);
         let cases: [(Spoil, KdfError); 6] = [
@@ -145,5 +164,10 @@ mod tests {
         assert_ne!(a.salt, fake_for(b"other key", "alice").salt);
         assert_eq!(a.salt.len(), SALT_LEN);
         assert!(validate(Some(&a)).is_ok());
+        // Both answers a real account can give, about half each.
+        let with_key = (0..1000)
+            .filter(|i| fake_for(b"key", &format!("user{i}")).algorithm == SECRET_KEY_ALGORITHM)
+            .count();
+        assert!((400..=600).contains(&with_key), "{with_key} of 1000");
     }
 }

@@ -133,7 +133,8 @@ async fn sql_in_tokens_and_kdf_fields_is_refused() {
             .unwrap_err();
         assert_eq!(
             assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT"),
-            "kdf algorithm must be \"argon2id-user-salt\" (or \"argon2id\")"
+            "kdf algorithm must be \"argon2id-user-salt\", \"argon2id-user-salt+secret-key\" \
+             (or \"argon2id\")"
         );
         let alice = &fx.alice.username;
         let status = fx
@@ -154,7 +155,8 @@ async fn sql_in_tokens_and_kdf_fields_is_refused() {
             .unwrap_err();
         assert_eq!(
             assert_status(&status, Code::InvalidArgument, "INVALID_ARGUMENT"),
-            "kdf algorithm must be \"argon2id-user-salt\" (or \"argon2id\")"
+            "kdf algorithm must be \"argon2id-user-salt\", \"argon2id-user-salt+secret-key\" \
+             (or \"argon2id\")"
         );
     }
     fx.assert_unchanged(&before).await;

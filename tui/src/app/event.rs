@@ -72,6 +72,8 @@ pub enum Effect {
         register: bool,
         /// A two-factor code typed with the login.
         second_factor: Option<SecretString>,
+        /// A Secret Key typed with the login (checked by the form).
+        secret_key: Option<SecretString>,
         accept: Option<String>,
     },
     /// Open the local profile with the master password (works offline).

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use gophkeeper_client::vault::{
-    ConnectOptions, Saved, SecondFactor, ServerUrl, SyncEvent, SyncReport, TransportError, Trust,
-    TrustRequest, Vault, VaultError, audit, device_name,
+    ConnectOptions, Saved, SecondFactor, SecretKey, SecretKeyInput, ServerUrl, SyncEvent,
+    SyncReport, TransportError, Trust, TrustRequest, Vault, VaultError, audit, device_name,
 };
 use gophkeeper_private_file::Existing;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
 use super::event::{Effect, Event};
@@ -18,6 +18,13 @@ use super::event::{Effect, Event};
 /// Files bigger than this are refused before reading: the record limit is
 /// 512 KiB, so there is no point in loading more.
 const MAX_ATTACH_BYTES: u64 = 512 * 1024;
+
+/// What a login carries besides the password.
+struct Factors {
+    second_factor: SecondFactor,
+    /// As typed; the form checked it.
+    secret_key: Option<SecretString>,
+}
 
 pub struct Worker {
     dir: PathBuf,
@@ -114,18 +121,15 @@ impl Worker {
                 password,
                 register,
                 second_factor,
+                secret_key,
                 accept,
             } => {
-                let second_factor = second_factor.map_or(SecondFactor::None, SecondFactor::Code);
-                self.connect(
-                    &server,
-                    &username,
-                    &password,
-                    register,
-                    second_factor,
-                    accept,
-                )
-                .await
+                let factors = Factors {
+                    second_factor: second_factor.map_or(SecondFactor::None, SecondFactor::Code),
+                    secret_key,
+                };
+                self.connect(&server, &username, &password, register, factors, accept)
+                    .await
             }
             Effect::Unlock { password } => match Vault::unlock(&self.dir, &password).await {
                 Ok(vault) => self.open(vault).await,
@@ -239,7 +243,7 @@ impl Worker {
         username: &str,
         password: &SecretString,
         register: bool,
-        second_factor: SecondFactor,
+        factors: Factors,
         accept: Option<String>,
     ) {
         let server = match ServerUrl::parse(server) {
@@ -248,7 +252,13 @@ impl Worker {
         };
         let mut options = ConnectOptions::new(server);
         options.device_name = device_name("gophkeeper vault");
-        options.second_factor = second_factor;
+        options.second_factor = factors.second_factor;
+        if let Some(text) = factors.secret_key {
+            match SecretKey::parse(text.expose_secret()) {
+                Ok(key) => options.secret_key = SecretKeyInput::Given(key),
+                Err(err) => return self.send(Event::Failed(err.to_string())).await,
+            }
+        }
         if let Some(ca) = &self.ca_cert {
             options.trust = TrustRequest::Configured(Trust::CaFile(ca.clone()));
         }
@@ -290,10 +300,14 @@ impl Worker {
         let status = vault.status().await;
         match (entries, status) {
             (Ok(entries), Ok(status)) => {
-                let notice = vault.token_notice().map(str::to_owned);
+                let notices: Vec<String> = vault
+                    .storage_notices()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
                 self.vault = Some(vault);
                 self.send(Event::Opened { entries, status }).await;
-                if let Some(notice) = notice {
+                for notice in notices {
                     self.send(Event::Info(notice)).await;
                 }
                 if let Some(alert) = alert {

@@ -19,6 +19,7 @@ pub async fn run(globals: &Globals, args: Login) -> anyhow::Result<Done> {
     let dir = globals.profile_dir()?;
     let mut options = globals.connect_options()?;
     options.second_factor = prompt::second_factor();
+    options.secret_key = prompt::secret_key()?;
     let password = prompt::password(prompt::PASSWORD_ENV, "Master password: ")?;
     let mut ask = prompt::accept_certificate;
     let vault = Vault::login(&options, &dir, &args.username, &password, &mut ask)
@@ -31,7 +32,7 @@ pub async fn run(globals: &Globals, args: Login) -> anyhow::Result<Done> {
         vault.profile().server_url,
         dir.display()
     );
-    if let Some(note) = vault.token_notice() {
+    for note in vault.storage_notices() {
         eprintln!("note: {note}");
     }
     super::report::tampered(&vault, vault.login_tampered()).await?;

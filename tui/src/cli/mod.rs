@@ -31,6 +31,7 @@ mod report;
 mod resolve;
 mod rm;
 mod run;
+mod secret_key;
 mod sessions;
 mod shell;
 mod status;
@@ -72,7 +73,8 @@ pub enum Done {
 /// from GOPHKEEPER_PASSWORD in scripts (GOPHKEEPER_NEW_PASSWORD for
 /// `passwd`, GOPHKEEPER_EXPORT_PASSWORD for importing an export made with
 /// another password). It is never taken from a flag. A two-factor code is
-/// read from standard input, or from GOPHKEEPER_2FA_CODE.
+/// read from standard input, or from GOPHKEEPER_2FA_CODE; an account's
+/// Secret Key is asked on a new device, or taken from GOPHKEEPER_SECRET_KEY.
 ///
 /// With no command, `gophkeeper` opens the full-screen vault.
 #[derive(Debug, Parser)]
@@ -149,6 +151,10 @@ pub enum Command {
     /// device's login.
     #[command(name = "2fa", subcommand)]
     TwoFactor(two_factor::TwoFactor),
+    /// The account's Secret Key: a second secret, kept on each device,
+    /// that every password guess would also need.
+    #[command(subcommand)]
+    SecretKey(secret_key::SecretKeyCommand),
 }
 
 impl Command {
@@ -179,6 +185,7 @@ impl Command {
             Self::Verify(args) => verify::run(globals, args).await,
             Self::Audit(args) => audit::run(globals, args).await,
             Self::TwoFactor(args) => two_factor::run(globals, args).await,
+            Self::SecretKey(args) => secret_key::run(globals, args).await,
         }
     }
 }

@@ -187,6 +187,7 @@ impl Device {
             "GOPHKEEPER_NEW_PASSWORD",
             "GOPHKEEPER_EXPORT_PASSWORD",
             "GOPHKEEPER_2FA_CODE",
+            "GOPHKEEPER_SECRET_KEY",
             "GOPHKEEPER_LOG",
             "GOPHKEEPER_UTC",
         ] {

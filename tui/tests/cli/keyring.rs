@@ -160,3 +160,47 @@ async fn without_a_keyring_the_file_is_used_and_moved_in_once_one_answers() {
     assert_sealed(&keyring.lookup(&account));
     assert!(logged_in(&device, &keyring).await);
 }
+
+/// The Secret Key in the keyring, not in the profile: a copy of the
+/// profile directory alone does not unlock even with the right password.
+#[tokio::test]
+async fn the_secret_key_lives_in_the_keyring_and_a_copied_profile_needs_it() {
+    let server = TestServer::start().await;
+    let keyring = SessionKeyring::start();
+    let device = Device::new(&server);
+    let account = format!("sam@{}", server.url());
+    let out = keyring
+        .on(device.cmd(&["register", "sam", "--secret-key"]))
+        .run()
+        .await
+        .ok();
+    let key = out
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("Secret Key:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(!device.profile().join("secret-key").exists());
+    let stored = keyring.secret_tool(&[
+        "lookup",
+        "service",
+        "gophkeeper-secret-key",
+        "username",
+        &account,
+    ]);
+    assert_eq!(String::from_utf8(stored).unwrap(), key);
+    keyring.on(device.cmd(&["list"])).run().await.ok();
+
+    // The disk copied, without the keyring.
+    let copy = Device::new(&server);
+    for entry in std::fs::read_dir(device.profile()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), copy.profile().join(entry.file_name())).unwrap();
+        }
+    }
+    copy.run(&["list"])
+        .await
+        .fails_with(1, "this device does not know it");
+}

@@ -22,6 +22,7 @@ mod offline;
 mod password;
 mod rejections;
 mod scan;
+mod secret_key;
 mod secrets;
 mod shell;
 mod tamper;

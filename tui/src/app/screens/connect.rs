@@ -1,11 +1,13 @@
 //! Logging in or registering: server, user name, master password (never
 //! echoed), and when logging in a two-factor code for an account that has
-//! two-factor login on (left empty otherwise). A server whose certificate nobody vouches for brings up the
+//! two-factor login on and the Secret Key for an account that has one, on
+//! a device that does not keep it yet (both left empty otherwise). A
+//! server whose certificate nobody vouches for brings up the
 //! fingerprint question (`dialogs.rs`); accepting it retries with that
 //! exact fingerprint and pins it in the profile.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use gophkeeper_client::vault::{ServerUrl, check_master_password};
+use gophkeeper_client::vault::{SecretKey, ServerUrl, check_master_password};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -26,6 +28,9 @@ pub struct ConnectForm {
     pub repeat: TextInput,
     /// Only when logging in: a TOTP or recovery code, if the account needs one.
     pub code: TextInput,
+    /// Only when logging in: the Secret Key, on a new device of an account
+    /// that has one.
+    pub secret_key: TextInput,
     pub register: bool,
     pub focus: usize,
     /// Why the last new password was refused, with zxcvbn's advice: too
@@ -41,6 +46,7 @@ impl ConnectForm {
             password: TextInput::secret(""),
             repeat: TextInput::secret(""),
             code: TextInput::new(""),
+            secret_key: TextInput::secret(""),
             register: false,
             focus: 1,
             advice: None,
@@ -48,7 +54,7 @@ impl ConnectForm {
     }
 
     fn fields(&self) -> usize {
-        4
+        if self.register { 4 } else { 5 }
     }
 
     fn focused(&mut self) -> &mut TextInput {
@@ -57,7 +63,8 @@ impl ConnectForm {
             1 => &mut self.username,
             2 => &mut self.password,
             _ if self.register => &mut self.repeat,
-            _ => &mut self.code,
+            3 => &mut self.code,
+            _ => &mut self.secret_key,
         }
     }
 
@@ -66,6 +73,7 @@ impl ConnectForm {
         self.password.clear();
         self.repeat.clear();
         self.code.clear();
+        self.secret_key.clear();
     }
 
     /// What is wrong with the form, if anything, as the person should read it.
@@ -82,6 +90,11 @@ impl ConnectForm {
         if self.register && self.password.value() != self.repeat.value() {
             return Some("the two passwords differ".into());
         }
+        if let Some(text) = self.typed_secret_key()
+            && let Err(err) = SecretKey::parse(&text)
+        {
+            return Some(err.to_string());
+        }
         None
     }
 
@@ -97,6 +110,12 @@ impl ConnectForm {
             .map(|weak| weak.to_string())
     }
 
+    fn typed_secret_key(&self) -> Option<String> {
+        Some(self.secret_key.value().trim())
+            .filter(|key| !self.register && !key.is_empty())
+            .map(str::to_owned)
+    }
+
     /// The login (or registration) this form asks for.
     pub fn effect(&self, accept: Option<String>) -> Effect {
         Effect::Connect {
@@ -107,6 +126,7 @@ impl ConnectForm {
             second_factor: Some(self.code.value().trim())
                 .filter(|code| !self.register && !code.is_empty())
                 .map(SecretString::from),
+            secret_key: self.typed_secret_key().map(SecretString::from),
             accept,
         }
     }
@@ -165,7 +185,12 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         "Log in"
     };
     let advice = form.advice.as_ref().filter(|_| form.register);
-    let height = if advice.is_some() { 15 } else { 10 };
+    let height = match (advice.is_some(), form.register) {
+        (true, _) => 15,
+        (false, true) => 10,
+        // One more field: the Secret Key.
+        (false, false) => 11,
+    };
     let inner = ui::dialog(frame, area, 70, height, title);
     let width = usize::from(inner.width);
     let mut lines = vec![
@@ -192,6 +217,13 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
             "2FA code",
             &form.code,
             form.focus == 3,
+            false,
+            width,
+        ));
+        lines.push(ui::field_line(
+            "Secret Key",
+            &form.secret_key,
+            form.focus == 4,
             false,
             width,
         ));
@@ -285,5 +317,31 @@ mod tests {
         assert_eq!(second_factor(&login), None);
         login.clear_passwords();
         assert!(login.code.is_empty());
+    }
+
+    /// A Secret Key typed with a login is checked as typed (a typo is
+    /// named before anything is sent) and goes with the login only.
+    #[test]
+    fn a_secret_key_is_checked_and_goes_with_a_login_only() {
+        let secret_key = |form: &ConnectForm| match form.effect(None) {
+            Effect::Connect { secret_key, .. } => {
+                secret_key.map(|key| key.expose_secret().to_owned())
+            }
+            _ => panic!("not a connect"),
+        };
+        let mut login = form("ann", "pw");
+        assert_eq!(secret_key(&login), None);
+        let key = SecretKey::generate().to_text().expose_secret().to_owned();
+        login.secret_key.set(&format!(" {key} "));
+        assert_eq!(login.problem(), None);
+        assert_eq!(secret_key(&login).as_deref(), Some(key.as_str()));
+        login.secret_key.set("GK-0000-0000");
+        assert!(login.problem().unwrap().contains("typo"));
+        login.register = true;
+        login.repeat.set("pw");
+        assert_eq!(login.problem(), None);
+        assert_eq!(secret_key(&login), None);
+        login.clear_passwords();
+        assert!(login.secret_key.is_empty());
     }
 }
