@@ -125,6 +125,11 @@ pub struct QuerySettings {
 pub struct BrokerSettings {
     pub kind: BrokerKind,
     pub in_process_capacity: usize,
+    /// Signs every command between producer and consumer (64 hex digits);
+    /// role `all` derives one from the server secret when empty.
+    pub command_key: SecretString,
+    /// Keys consumers still accept while producers move to a new one.
+    pub previous_command_keys: Vec<SecretString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -222,7 +227,8 @@ impl Settings {
                     // GOPHKEEPER__GATEWAY__TLS_NAMES=a.example,10.0.0.5
                     .list_separator(",")
                     .with_list_parse_key("gateway.tls_names")
-                    .with_list_parse_key("gateway.trusted_proxies"),
+                    .with_list_parse_key("gateway.trusted_proxies")
+                    .with_list_parse_key("broker.previous_command_keys"),
             ),
         )
     }

@@ -17,14 +17,14 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use gophkeeper_proto::v1;
-use prost::Message;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::signing::CommandKeys;
 use super::validate::validate;
 use crate::broker::{CommandSubscriber, Delivery};
 use crate::events::EventSink;
-use crate::ids::{SessionId, UserId, now_ms};
+use crate::ids::{SessionId, now_ms};
 use crate::vault::{ApplyCommand, ApplyResult, VaultWriter};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -51,13 +51,14 @@ const EVENT_QUEUE: usize = 64;
 /// a client waiting for an outcome resends and gets the stored one).
 pub async fn run(
     mut source: impl CommandSubscriber,
+    keys: Arc<CommandKeys>,
     store: Arc<dyn VaultWriter>,
     events: Arc<dyn EventSink>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let (outbox, inbox) = mpsc::channel(EVENT_QUEUE);
     let forwarder = tokio::spawn(forward_events(events, inbox));
-    let consumed = consume(&mut source, store.as_ref(), &outbox, &stop).await;
+    let consumed = consume(&mut source, &keys, store.as_ref(), &outbox, &stop).await;
     drop(outbox);
     forwarder.await?;
     consumed
@@ -65,6 +66,7 @@ pub async fn run(
 
 async fn consume(
     source: &mut impl CommandSubscriber,
+    keys: &CommandKeys,
     store: &dyn VaultWriter,
     outbox: &mpsc::Sender<Vec<v1::VaultEvent>>,
     stop: &CancellationToken,
@@ -79,7 +81,10 @@ async fn consume(
             return Ok(());
         };
         let deliveries = take_batch(source, first);
-        let commands: Vec<ApplyCommand> = deliveries.iter().filter_map(decode).collect();
+        let commands: Vec<ApplyCommand> = deliveries
+            .iter()
+            .filter_map(|delivery| decode(keys, delivery))
+            .collect();
         if !commands.is_empty() {
             let Some(results) = apply_with_retry(store, &commands, stop).await else {
                 return Ok(());
@@ -105,23 +110,25 @@ fn take_batch(source: &mut impl CommandSubscriber, first: Delivery) -> Vec<Deliv
     batch
 }
 
-/// A message that cannot be decoded or validated can never apply; it is
-/// logged and skipped rather than blocking the user's partition forever.
-fn decode(delivery: &Delivery) -> Option<ApplyCommand> {
-    let envelope = match v1::CommandEnvelope::decode(delivery.payload.as_slice()) {
-        Ok(envelope) => envelope,
-        Err(err) => {
-            tracing::error!(position = ?delivery.position, %err, "skipping undecodable command");
+/// A message that is not signed by a producer (`signing.rs`), or that
+/// cannot be validated, can never apply; it is logged and skipped rather
+/// than blocking the user's partition forever.
+fn decode(keys: &CommandKeys, delivery: &Delivery) -> Option<ApplyCommand> {
+    let (user, envelope) = match keys.open(delivery) {
+        Ok(opened) => opened,
+        Err(reason) => {
+            tracing::error!(
+                position = ?delivery.position,
+                %reason,
+                "rejected a command on the topic; nothing applied"
+            );
             return None;
         }
     };
-    let parsed = UserId::parse("user_id", &envelope.user_id).and_then(|user| {
-        SessionId::parse("session_id", &envelope.session_id).map(|session| (user, session))
-    });
-    let (user, session) = match parsed {
-        Ok(ids) => ids,
+    let session = match SessionId::parse("session_id", &envelope.session_id) {
+        Ok(session) => session,
         Err(err) => {
-            tracing::error!(position = ?delivery.position, %err, "skipping command without owner");
+            tracing::error!(position = ?delivery.position, %err, "skipping command without session");
             return None;
         }
     };
@@ -234,11 +241,13 @@ mod tests {
 
     use async_trait::async_trait;
 
+    use prost::Message;
+
     use super::*;
-    use crate::broker::in_process;
+    use crate::broker::{CommandPublisher, in_process};
     use crate::command::producer::Producer;
     use crate::events::EventError;
-    use crate::ids::{CommandId, RecordId};
+    use crate::ids::{CommandId, RecordId, UserId};
     use crate::vault::sqlite::{SqliteVaultReader, SqliteVaultWriter};
     use crate::vault::{Op, StoreError, VaultReader};
 
@@ -322,26 +331,106 @@ mod tests {
         command(CommandId::new_random(), record, op)
     }
 
+    fn keys(byte: u8) -> Arc<CommandKeys> {
+        let key = secrecy::SecretString::from(hex::encode([byte; 32]));
+        Arc::new(CommandKeys::from_settings(&key, &[], None).unwrap())
+    }
+
+    /// What goes on the topic: a command through the real producer, or a
+    /// message written straight to the topic.
+    enum Queued {
+        Command(UserId, ApplyCommand),
+        Raw([u8; 16], Vec<u8>),
+    }
+
     /// Queues the commands (each under its own owner and session) through
     /// the real producer, closes the broker, and runs the consumer until it
     /// has drained everything.
     async fn consume(setup: &Setup, commands: &[(UserId, ApplyCommand)]) {
+        let queued: Vec<Queued> = commands
+            .iter()
+            .map(|(user, command)| Queued::Command(*user, command.clone()))
+            .collect();
+        consume_queued(setup, queued).await;
+    }
+
+    async fn consume_queued(setup: &Setup, queued: Vec<Queued>) {
         let (publisher, subscriber) = in_process::channel(256);
         let publisher = Arc::new(publisher);
-        let producer = Producer::new(publisher.clone());
-        for (user, command) in commands {
-            let wire = super::super::validate::to_wire(command.clone());
-            producer
-                .submit(*user, command.session_id, Some(wire))
-                .await
-                .unwrap();
+        let producer = Producer::new(publisher.clone(), keys(1));
+        for queued in queued {
+            match queued {
+                Queued::Command(user, command) => {
+                    let session = command.session_id;
+                    let wire = super::super::validate::to_wire(command);
+                    producer.submit(user, session, Some(wire)).await.unwrap();
+                }
+                Queued::Raw(key, payload) => publisher.publish(key, payload).await.unwrap(),
+            }
         }
         publisher.close();
         let store: Arc<dyn VaultWriter> = setup.store.clone();
         let events: Arc<dyn EventSink> = setup.events.clone();
-        run(subscriber, store, events, CancellationToken::new())
+        run(subscriber, keys(1), store, events, CancellationToken::new())
             .await
             .unwrap();
+    }
+
+    /// Messages written straight to the topic without the command key (an
+    /// unsigned envelope, one signed with another key, another user's
+    /// signed command rewritten for Bob or moved to his partition) apply
+    /// nothing, and do not hold up the producer's commands behind them.
+    #[tokio::test]
+    async fn commands_the_producer_did_not_sign_apply_nothing() {
+        let setup = setup(0).await;
+        let (alice, bob) = (UserId::new_random(), UserId::new_random());
+        let record = RecordId::new_random();
+        let bobs = create(record);
+        let delete = |user: UserId| {
+            let mut command = command(
+                CommandId::new_random(),
+                record,
+                Op::Delete {
+                    base_revision: 1,
+                    tombstone: Vec::new(),
+                },
+            );
+            command.user_id = user;
+            v1::CommandEnvelope {
+                user_id: user.to_string(),
+                session_id: command.session_id.to_string(),
+                command: Some(super::super::validate::to_wire(command)),
+                accepted_at_ms: 1,
+            }
+        };
+        let to_bob = crate::broker::partition_key(bob);
+        let unsigned = delete(bob).encode_to_vec();
+        let forged = keys(2).sign(&to_bob, &delete(bob));
+        let alices = keys(1).sign(&crate::broker::partition_key(alice), &delete(alice));
+        let mut rewritten = v1::SignedCommand::decode(alices.as_slice()).unwrap();
+        rewritten.envelope = delete(bob).encode_to_vec();
+        let later = create(RecordId::new_random());
+        consume_queued(
+            &setup,
+            vec![
+                Queued::Command(bob, bobs.clone()),
+                Queued::Raw(to_bob, unsigned),
+                Queued::Raw(to_bob, forged),
+                Queued::Raw(to_bob, rewritten.encode_to_vec()),
+                Queued::Raw(to_bob, alices),
+                Queued::Command(bob, later.clone()),
+            ],
+        )
+        .await;
+
+        let id = |c: &ApplyCommand| c.command_id.to_string();
+        assert_eq!(
+            revisions(&setup.events),
+            vec![(id(&bobs), Some(1)), (id(&later), Some(2))],
+            "only the producer's commands applied"
+        );
+        assert_eq!(setup.reader.head_revision(bob).await.unwrap(), 2);
+        assert_eq!(setup.reader.head_revision(alice).await.unwrap(), 0);
     }
 
     fn revisions(events: &Events) -> Vec<(String, Option<u64>)> {

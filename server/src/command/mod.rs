@@ -4,6 +4,7 @@
 
 pub mod consumer;
 pub mod producer;
+pub mod signing;
 mod validate;
 
 pub use validate::{CommandError, validate};

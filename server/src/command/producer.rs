@@ -1,13 +1,14 @@
 //! The command producer: validates a command (owner from the gateway's
-//! principal, size, ids) and publishes it keyed by a hash of the user id.
+//! principal, size, ids), signs it with the cluster's command key
+//! (`signing.rs`) and publishes it keyed by a hash of the user id.
 
 use std::sync::Arc;
 
 use gophkeeper_proto::v1;
 use gophkeeper_proto::v1::command_service_server::CommandService;
-use prost::Message;
 use tonic::{Request, Response, Status};
 
+use super::signing::CommandKeys;
 use super::validate::{CommandError, to_wire, validate};
 use crate::broker::{CommandPublisher, partition_key};
 use crate::ids::{SessionId, UserId, now_ms};
@@ -15,6 +16,7 @@ use crate::ids::{SessionId, UserId, now_ms};
 #[derive(Clone)]
 pub struct Producer {
     broker: Arc<dyn CommandPublisher>,
+    keys: Arc<CommandKeys>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -24,8 +26,8 @@ impl std::fmt::Debug for Producer {
 }
 
 impl Producer {
-    pub fn new(broker: Arc<dyn CommandPublisher>) -> Self {
-        Self { broker }
+    pub fn new(broker: Arc<dyn CommandPublisher>, keys: Arc<CommandKeys>) -> Self {
+        Self { broker, keys }
     }
 
     pub async fn submit(
@@ -42,8 +44,9 @@ impl Producer {
             command: Some(to_wire(checked)),
             accepted_at_ms: now_ms(),
         };
+        let key = partition_key(user_id);
         self.broker
-            .publish(partition_key(user_id), envelope.encode_to_vec())
+            .publish(key, self.keys.sign(&key, &envelope))
             .await
             .map_err(CommandError::Unavailable)?;
         Ok(())

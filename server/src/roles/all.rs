@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::parts::{BrokerNeeds, StoreNeeds, open_broker, open_stores, opened};
+use super::parts::{BrokerNeeds, StoreNeeds, command_keys, open_broker, open_stores, opened};
 use crate::auth::Auth;
 use crate::command::{consumer, producer::Producer};
 use crate::events::EventHub;
@@ -112,7 +112,8 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
         opened(stores.vault_reader.take(), "vault reader")?,
         settings.query.clone(),
     ));
-    let producer = Producer::new(publisher);
+    let keys = command_keys(&settings, Some(&secret))?;
+    let producer = Producer::new(publisher, keys.clone());
     let backends = Backends::new(
         in_process(AuthServiceServer::from_arc(auth.clone())),
         in_process(QueryServiceServer::from_arc(query)),
@@ -132,6 +133,7 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
     // hub, also when the broker is Kafka (so run one `all` per topic).
     let consumer = tokio::spawn(consumer::run(
         subscriber,
+        keys,
         vault_writer,
         hub.clone(),
         consumer_stop.clone(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
-use super::parts::{BrokerNeeds, StoreNeeds, open_broker, open_stores, opened};
+use super::parts::{BrokerNeeds, StoreNeeds, command_keys, open_broker, open_stores, opened};
 use super::serve_internal;
 use crate::broker::kafka::{KafkaEventSink, KafkaProducer};
 use crate::command::consumer;
@@ -18,6 +18,7 @@ type HealthOnly =
     tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>;
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let keys = command_keys(&settings, None)?;
     let needs = StoreNeeds {
         vault_writer: true,
         ..StoreNeeds::default()
@@ -48,7 +49,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     tracing::info!(group = %kafka.consumer_group, topic = %kafka.commands_topic, "consuming commands");
     // On shutdown the consumer finishes the command in hand, then stops;
     // anything not yet committed is redelivered to the group.
-    let consumed = consumer::run(subscriber, writer, Arc::new(events), shutdown).await;
+    let consumed = consumer::run(subscriber, keys, writer, Arc::new(events), shutdown).await;
     stores.close().await;
     health.await.context("health server panicked")??;
     tracing::info!("stopped");

@@ -18,6 +18,7 @@ use crate::auth::store::AuthStore;
 use crate::broker::in_process::{self, InProcessPublisher};
 use crate::broker::kafka::{self, KafkaProducer, KafkaPublisher, KafkaSubscriber};
 use crate::broker::{CommandPublisher, CommandSubscriber};
+use crate::command::signing::CommandKeys;
 use crate::settings::{BrokerKind, Settings, StorageEngine};
 use crate::vault::{VaultReader, VaultWriter, postgres, sqlite};
 
@@ -243,4 +244,19 @@ pub(crate) async fn open_broker(
 /// A part a role asked for; opening it is the `open_*` functions' promise.
 pub(crate) fn opened<T>(part: Option<T>, what: &str) -> anyhow::Result<T> {
     part.with_context(|| format!("{what} was not opened"))
+}
+
+/// The command keys of a role that signs or checks commands; `secret` is
+/// role `all`'s server secret, the fallback when none is configured.
+pub(crate) fn command_keys(
+    settings: &Settings,
+    secret: Option<&crate::secrets::ServerSecret>,
+) -> anyhow::Result<Arc<CommandKeys>> {
+    let keys = CommandKeys::from_settings(
+        &settings.broker.command_key,
+        &settings.broker.previous_command_keys,
+        secret,
+    )?;
+    tracing::info!(key_id = keys.current_id(), "command key");
+    Ok(Arc::new(keys))
 }

@@ -4,12 +4,13 @@
 use gophkeeper_proto::v1::command_service_server::CommandServiceServer;
 use tokio_util::sync::CancellationToken;
 
-use super::parts::{BrokerNeeds, open_broker, opened};
+use super::parts::{BrokerNeeds, command_keys, open_broker, opened};
 use super::serve_internal;
 use crate::command::producer::Producer;
 use crate::settings::Settings;
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let keys = command_keys(&settings, None)?;
     let needs = BrokerNeeds {
         publish: true,
         ..BrokerNeeds::default()
@@ -18,7 +19,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         return Ok(());
     };
     let publisher = opened(broker.publisher.take(), "command publisher")?;
-    let producer = CommandServiceServer::new(Producer::new(publisher));
+    let producer = CommandServiceServer::new(Producer::new(publisher, keys));
     let served = serve_internal(&settings, Some(producer), shutdown).await;
     tracing::info!("stopped");
     served

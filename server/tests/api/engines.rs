@@ -150,6 +150,32 @@ fn server(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         .unwrap()
 }
 
+/// A producer or consumer without the shared command key would either sign
+/// with a key nobody checks or apply commands nobody signed: it does not
+/// start, and says which setting it lacks. A malformed key is refused too.
+#[test]
+fn producers_and_consumers_refuse_to_start_without_a_command_key() {
+    let engines = [
+        ("GOPHKEEPER__STORAGE__ENGINE", "postgres"),
+        ("GOPHKEEPER__BROKER__KIND", "kafka"),
+    ];
+    for role in ["command-producer", "command-consumer"] {
+        let output = server(&[role], &engines);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{role} started: {stderr}");
+        assert!(
+            stderr.contains("broker.command_key is required"),
+            "{role}: {stderr}"
+        );
+        let mut malformed = engines.to_vec();
+        malformed.push(("GOPHKEEPER__BROKER__COMMAND_KEY", "not hex"));
+        let output = server(&[role], &malformed);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{role} started: {stderr}");
+        assert!(stderr.contains("must be 64 hex digits"), "{role}: {stderr}");
+    }
+}
+
 #[test]
 fn split_roles_refuse_sqlite_or_the_in_process_broker_with_one_line() {
     let cases = [

@@ -96,6 +96,7 @@ async fn starts_before_its_dependency(
             .env("GOPHKEEPER__INTERNAL__CA", tls.join("ca.pem"))
             .env("GOPHKEEPER__INTERNAL__CERT", tls.join("query.pem"))
             .env("GOPHKEEPER__INTERNAL__KEY", tls.join("query.key"))
+            .env("GOPHKEEPER__BROKER__COMMAND_KEY", "11".repeat(32))
             .env(dependency.0, &dependency.1)
             .stdout(Stdio::null())
             .stderr(log)

@@ -10,6 +10,7 @@
 #[path = "../api/accounts.rs"]
 mod accounts;
 mod fixture;
+mod forged_commands;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod internal;

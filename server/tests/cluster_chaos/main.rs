@@ -330,7 +330,8 @@ fn broker_log_holds_every_command_in_order(
             "partition {partition}: a gap in the log"
         );
         next.insert(partition, offset + 1);
-        let envelope = v1::CommandEnvelope::decode(message.payload().unwrap()).unwrap();
+        let signed = v1::SignedCommand::decode(message.payload().unwrap()).unwrap();
+        let envelope = v1::CommandEnvelope::decode(signed.envelope.as_slice()).unwrap();
         by_user
             .entry(envelope.user_id)
             .or_default()
