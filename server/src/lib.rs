@@ -21,6 +21,7 @@ pub mod gateway;
 pub mod ids;
 pub mod internal_tls;
 pub mod logging;
+pub mod metrics;
 mod postgres;
 pub mod probe;
 pub mod query;

@@ -25,6 +25,7 @@ pub struct Settings {
     /// Cluster mode: where the PostgreSQL databases are.
     pub postgres: PostgresSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
     /// Cluster roles: the Kafka broker and topics.
     pub kafka: crate::broker::kafka::KafkaSettings,
     /// Cluster roles: this process's internal mutual-TLS listener.
@@ -122,6 +123,26 @@ pub struct QuerySettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// `host:port` of the Prometheus endpoint (`/metrics`); empty: none.
+    pub listen: String,
+}
+
+impl MetricsSettings {
+    /// The address to serve metrics on, if any.
+    pub fn address(&self) -> Result<Option<SocketAddr>, SettingsError> {
+        if self.listen.trim().is_empty() {
+            return Ok(None);
+        }
+        self.listen
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| SettingsError::MetricsListen(self.listen.clone()))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct BrokerSettings {
     pub kind: BrokerKind,
     pub in_process_capacity: usize,
@@ -203,6 +224,8 @@ pub enum SettingsError {
     Invalid(#[from] config::ConfigError),
     #[error("no data directory given and the platform has none; pass --data-dir")]
     NoDataDir,
+    #[error("metrics.listen must be host:port (an IP address and a port), not {0:?}")]
+    MetricsListen(String),
 }
 
 impl Settings {

@@ -25,6 +25,7 @@ use super::validate::validate;
 use crate::broker::{CommandSubscriber, Delivery};
 use crate::events::EventSink;
 use crate::ids::{SessionId, now_ms};
+use crate::metrics::Metrics;
 use crate::vault::{ApplyCommand, ApplyResult, VaultWriter};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -54,20 +55,33 @@ pub async fn run(
     keys: Arc<CommandKeys>,
     store: Arc<dyn VaultWriter>,
     events: Arc<dyn EventSink>,
+    metrics: Arc<Metrics>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let (outbox, inbox) = mpsc::channel(EVENT_QUEUE);
     let forwarder = tokio::spawn(forward_events(events, inbox));
-    let consumed = consume(&mut source, &keys, store.as_ref(), &outbox, &stop).await;
+    let parts = Parts {
+        keys: &keys,
+        store: store.as_ref(),
+        metrics: &metrics,
+    };
+    let consumed = consume(&mut source, parts, &outbox, &stop).await;
     drop(outbox);
     forwarder.await?;
     consumed
 }
 
+/// What the loop works with.
+#[derive(Clone, Copy)]
+struct Parts<'a> {
+    keys: &'a CommandKeys,
+    store: &'a dyn VaultWriter,
+    metrics: &'a Metrics,
+}
+
 async fn consume(
     source: &mut impl CommandSubscriber,
-    keys: &CommandKeys,
-    store: &dyn VaultWriter,
+    parts: Parts<'_>,
     outbox: &mpsc::Sender<Vec<v1::VaultEvent>>,
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
@@ -83,12 +97,14 @@ async fn consume(
         let deliveries = take_batch(source, first);
         let commands: Vec<ApplyCommand> = deliveries
             .iter()
-            .filter_map(|delivery| decode(keys, delivery))
+            .filter_map(|delivery| decode(parts, delivery))
             .collect();
         if !commands.is_empty() {
-            let Some(results) = apply_with_retry(store, &commands, stop).await else {
+            let started = Instant::now();
+            let Some(results) = apply_with_retry(parts.store, &commands, stop).await else {
                 return Ok(());
             };
+            parts.metrics.batch(commands.len(), started.elapsed());
             let batch = commands.iter().zip(results).map(event_of).collect();
             if outbox.send(batch).await.is_err() {
                 anyhow::bail!("the event forwarder stopped");
@@ -113,10 +129,11 @@ fn take_batch(source: &mut impl CommandSubscriber, first: Delivery) -> Vec<Deliv
 /// A message that is not signed by a producer (`signing.rs`), or that
 /// cannot be validated, can never apply; it is logged and skipped rather
 /// than blocking the user's partition forever.
-fn decode(keys: &CommandKeys, delivery: &Delivery) -> Option<ApplyCommand> {
-    let (user, envelope) = match keys.open(delivery) {
+fn decode(parts: Parts<'_>, delivery: &Delivery) -> Option<ApplyCommand> {
+    let (user, envelope) = match parts.keys.open(delivery) {
         Ok(opened) => opened,
         Err(reason) => {
+            parts.metrics.rejected(reason.label());
             tracing::error!(
                 position = ?delivery.position,
                 %reason,
@@ -128,6 +145,7 @@ fn decode(keys: &CommandKeys, delivery: &Delivery) -> Option<ApplyCommand> {
     let session = match SessionId::parse("session_id", &envelope.session_id) {
         Ok(session) => session,
         Err(err) => {
+            parts.metrics.rejected("invalid");
             tracing::error!(position = ?delivery.position, %err, "skipping command without session");
             return None;
         }
@@ -135,6 +153,7 @@ fn decode(keys: &CommandKeys, delivery: &Delivery) -> Option<ApplyCommand> {
     match validate(user, session, envelope.command) {
         Ok(command) => Some(command),
         Err(err) => {
+            parts.metrics.rejected("invalid");
             tracing::error!(position = ?delivery.position, %err, "skipping invalid command");
             None
         }
@@ -354,7 +373,7 @@ mod tests {
         consume_queued(setup, queued).await;
     }
 
-    async fn consume_queued(setup: &Setup, queued: Vec<Queued>) {
+    async fn consume_queued(setup: &Setup, queued: Vec<Queued>) -> Arc<Metrics> {
         let (publisher, subscriber) = in_process::channel(256);
         let publisher = Arc::new(publisher);
         let producer = Producer::new(publisher.clone(), keys(1));
@@ -371,9 +390,18 @@ mod tests {
         publisher.close();
         let store: Arc<dyn VaultWriter> = setup.store.clone();
         let events: Arc<dyn EventSink> = setup.events.clone();
-        run(subscriber, keys(1), store, events, CancellationToken::new())
-            .await
-            .unwrap();
+        let metrics = Metrics::new("test");
+        run(
+            subscriber,
+            keys(1),
+            store,
+            events,
+            metrics.clone(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        metrics
     }
 
     /// Messages written straight to the topic without the command key (an
@@ -410,7 +438,7 @@ mod tests {
         let mut rewritten = v1::SignedCommand::decode(alices.as_slice()).unwrap();
         rewritten.envelope = delete(bob).encode_to_vec();
         let later = create(RecordId::new_random());
-        consume_queued(
+        let metrics = consume_queued(
             &setup,
             vec![
                 Queued::Command(bob, bobs.clone()),
@@ -431,6 +459,20 @@ mod tests {
         );
         assert_eq!(setup.reader.head_revision(bob).await.unwrap(), 2);
         assert_eq!(setup.reader.head_revision(alice).await.unwrap(), 0);
+        let text = metrics.render();
+        // A bare envelope parses as a signed command naming its user id as
+        // the key, so it and the forged one name unknown keys; the other
+        // two carry the real key's id and fail the MAC.
+        for (reason, count) in [("unknown_key", 2), ("bad_mac", 2), ("unsigned", 0)] {
+            let line = format!(
+                "gophkeeper_consumer_commands_rejected_total{{reason=\"{reason}\"}} {count}"
+            );
+            assert!(text.contains(&line), "{line}\n{text}");
+        }
+        assert!(
+            text.contains("gophkeeper_consumer_commands_total 2"),
+            "{text}"
+        );
     }
 
     fn revisions(events: &Events) -> Vec<(String, Option<u64>)> {

@@ -109,6 +109,20 @@ pub enum Rejected {
     WrongPartition,
 }
 
+impl Rejected {
+    /// The reason as a metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Undecodable => "undecodable",
+            Self::Unsigned => "unsigned",
+            Self::UnknownKey(_) => "unknown_key",
+            Self::BadMac => "bad_mac",
+            Self::NoOwner => "no_owner",
+            Self::WrongPartition => "wrong_partition",
+        }
+    }
+}
+
 impl CommandKeys {
     /// The configured keys; with none configured, role `all` passes its
     /// server secret (`fallback`) and the key comes from it, while the
@@ -272,6 +286,24 @@ mod tests {
             rotated.open(&delivery(partition_key(user), signed)),
             Err(Rejected::UnknownKey(_))
         ));
+    }
+
+    #[test]
+    fn every_reason_has_a_metric_series() {
+        let reasons = [
+            Rejected::Undecodable,
+            Rejected::Unsigned,
+            Rejected::UnknownKey(String::new()),
+            Rejected::BadMac,
+            Rejected::NoOwner,
+            Rejected::WrongPartition,
+        ];
+        for reason in reasons {
+            assert!(
+                crate::metrics::REJECTION_REASONS.contains(&reason.label()),
+                "{reason}"
+            );
+        }
     }
 
     #[test]

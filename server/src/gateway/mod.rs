@@ -27,6 +27,7 @@ use tonic::{Code, Status};
 
 pub use self::internal::InternalChannel;
 use crate::events::EventHub;
+use crate::metrics::{GrpcMetricsLayer, Metrics};
 use crate::settings::GatewaySettings;
 use crate::status::{REASON_KEY, RETRY_AFTER_KEY, with_reason};
 
@@ -56,10 +57,17 @@ pub async fn serve(
     backends: Backends,
     hub: Arc<EventHub>,
     settings: GatewaySettings,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let account = account::AccountApi::new(backends.clone());
-    let vault = vault::VaultApi::new(backends, hub, settings.clone(), shutdown.clone());
+    let vault = vault::VaultApi::new(
+        backends,
+        hub,
+        settings.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    );
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -84,6 +92,7 @@ pub async fn serve(
         settings.trusted_proxies.clone(),
     );
     Server::builder()
+        .layer(GrpcMetricsLayer(metrics))
         .layer(tower::util::MapResponseLayer::new(
             conventions::conventional,
         ))

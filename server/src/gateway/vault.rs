@@ -14,6 +14,7 @@ use tonic::{Code, Request, Response, Status};
 use super::{Backends, authenticate, forward};
 use crate::events::{EventHub, Subscription};
 use crate::ids::UserId;
+use crate::metrics::{Metrics, WatchStreamGuard};
 use crate::settings::GatewaySettings;
 use crate::status::with_reason;
 
@@ -22,6 +23,7 @@ pub struct VaultApi {
     backends: Backends,
     hub: Arc<EventHub>,
     settings: GatewaySettings,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 }
 
@@ -30,12 +32,14 @@ impl VaultApi {
         backends: Backends,
         hub: Arc<EventHub>,
         settings: GatewaySettings,
+        metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
             backends,
             hub,
             settings,
+            metrics,
             shutdown,
         }
     }
@@ -164,6 +168,7 @@ impl Vault for VaultApi {
             token,
             revalidate: Duration::from_secs(self.settings.watch_revalidate_secs.max(1)),
             shutdown: self.shutdown.clone(),
+            _counted: Some(self.metrics.watch_stream()),
         };
         tokio::spawn(pump.run());
         Ok(Response::new(ReceiverStream::new(receiver)))
@@ -179,6 +184,8 @@ struct WatchPump {
     token: String,
     revalidate: Duration,
     shutdown: CancellationToken,
+    /// In `gophkeeper_watch_streams` while the pump runs.
+    _counted: Option<WatchStreamGuard>,
 }
 
 fn event(event: v1::watch_event::Event, origin: String) -> Result<v1::WatchEvent, Status> {
@@ -285,6 +292,7 @@ mod tests {
             token: String::new(),
             revalidate: Duration::from_secs(3600),
             shutdown: CancellationToken::new(),
+            _counted: None,
         };
         tokio::spawn(pump.run());
         assert!(matches!(

@@ -21,6 +21,7 @@ use crate::auth::Auth;
 use crate::command::{consumer, producer::Producer};
 use crate::events::EventHub;
 use crate::gateway::{self, Backends, internal::in_process};
+use crate::metrics::Metrics;
 use crate::query::Query;
 use crate::secrets::ServerSecret;
 use crate::settings::Settings;
@@ -37,6 +38,8 @@ pub struct ServerHandle {
     pub fingerprint: String,
     /// The generated CA certificate, if the server made its own.
     pub ca_path: Option<PathBuf>,
+    /// Where the metrics are served (`metrics.listen`), if anywhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -83,6 +86,13 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
 
     let secret = ServerSecret::load_or_create(&settings.auth.secret, &data_dir)?;
     let shutdown = CancellationToken::new();
+    let metrics = Metrics::new(settings.role.name());
+    let metrics_addr = match settings.metrics.address()? {
+        Some(listen) => {
+            Some(crate::metrics::spawn(listen, metrics.clone(), shutdown.clone()).await?)
+        }
+        None => None,
+    };
     let every_store = StoreNeeds {
         auth: true,
         vault_writer: true,
@@ -136,6 +146,7 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
         keys,
         vault_writer,
         hub.clone(),
+        metrics.clone(),
         consumer_stop.clone(),
     ));
     let housekeeping = tokio::spawn(crate::auth::housekeeping(auth.clone(), shutdown.clone()));
@@ -152,6 +163,7 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
             backends,
             hub,
             gateway_settings,
+            metrics,
             token,
         )
         .await;
@@ -177,6 +189,7 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
         local_addr,
         fingerprint,
         ca_path,
+        metrics_addr,
         shutdown,
         task,
     })

@@ -9,10 +9,15 @@ use tokio_util::sync::CancellationToken;
 use super::parts::{StoreNeeds, open_stores, opened};
 use super::serve_internal;
 use crate::auth::Auth;
+use crate::metrics::Metrics;
 use crate::secrets::ServerSecret;
 use crate::settings::Settings;
 
-pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let secret = ServerSecret::load_or_create(&settings.auth.secret, &settings.data_dir()?)?;
     let needs = StoreNeeds {
         auth: true,
@@ -24,7 +29,13 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let store = opened(stores.auth.take(), "auth store")?;
     let auth = Arc::new(Auth::new(store, &secret, &settings.auth)?);
     let housekeeping = tokio::spawn(crate::auth::housekeeping(auth.clone(), shutdown.clone()));
-    let served = serve_internal(&settings, Some(AuthServiceServer::from_arc(auth)), shutdown).await;
+    let served = serve_internal(
+        &settings,
+        &metrics,
+        Some(AuthServiceServer::from_arc(auth)),
+        shutdown,
+    )
+    .await;
     housekeeping.abort();
     stores.close().await;
     tracing::info!("stopped");

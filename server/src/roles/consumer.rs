@@ -11,13 +11,18 @@ use super::parts::{BrokerNeeds, StoreNeeds, command_keys, open_broker, open_stor
 use super::serve_internal;
 use crate::broker::kafka::{KafkaEventSink, KafkaProducer};
 use crate::command::consumer;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 
 /// The consumer serves no API of its own, only health.
 type HealthOnly =
     tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>;
 
-pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let keys = command_keys(&settings, None)?;
     let needs = StoreNeeds {
         vault_writer: true,
@@ -43,13 +48,22 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
 
     let health = tokio::spawn({
         let settings = settings.clone();
+        let metrics = metrics.clone();
         let shutdown = shutdown.clone();
-        async move { serve_internal::<HealthOnly>(&settings, None, shutdown).await }
+        async move { serve_internal::<HealthOnly>(&settings, &metrics, None, shutdown).await }
     });
     tracing::info!(group = %kafka.consumer_group, topic = %kafka.commands_topic, "consuming commands");
     // On shutdown the consumer finishes the command in hand, then stops;
     // anything not yet committed is redelivered to the group.
-    let consumed = consumer::run(subscriber, keys, writer, Arc::new(events), shutdown).await;
+    let consumed = consumer::run(
+        subscriber,
+        keys,
+        writer,
+        Arc::new(events),
+        metrics,
+        shutdown,
+    )
+    .await;
     stores.close().await;
     health.await.context("health server panicked")??;
     tracing::info!("stopped");

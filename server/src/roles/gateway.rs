@@ -1,6 +1,8 @@
 //! Role `gateway`: the public TLS endpoint, internal services over
 //! mutual TLS, and a feed of vault events from Kafka into its hub.
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
@@ -8,9 +10,14 @@ use super::{backends, wait_for};
 use crate::broker::kafka;
 use crate::events::EventHub;
 use crate::internal_tls::InternalTls;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 
-pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let data_dir = settings.data_dir()?;
     let internal = InternalTls::load(&settings.internal)?;
     let backends = backends::connect(&settings.cluster, &internal)?;
@@ -47,6 +54,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         backends,
         hub,
         settings.gateway.clone(),
+        metrics,
         shutdown,
     )
     .await;

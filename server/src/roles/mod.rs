@@ -20,6 +20,7 @@ mod producer;
 mod query;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -29,6 +30,7 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
 use crate::internal_tls::InternalTls;
+use crate::metrics::{GrpcMetricsLayer, Metrics};
 use crate::settings::{BrokerKind, Role, Settings, StorageEngine};
 
 /// Runs the configured role until `shutdown` fires.
@@ -40,13 +42,20 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         broker = settings.broker.kind.name(),
         "starting"
     );
+    if settings.role == Role::All {
+        return all::run(settings, shutdown).await;
+    }
+    let metrics = Metrics::new(settings.role.name());
+    if let Some(listen) = settings.metrics.address()? {
+        crate::metrics::spawn(listen, metrics.clone(), shutdown.clone()).await?;
+    }
     match settings.role {
-        Role::All => all::run(settings, shutdown).await,
-        Role::Gateway => gateway::run(settings, shutdown).await,
-        Role::Auth => auth::run(settings, shutdown).await,
-        Role::Query => query::run(settings, shutdown).await,
-        Role::CommandProducer => producer::run(settings, shutdown).await,
-        Role::CommandConsumer => consumer::run(settings, shutdown).await,
+        Role::All => unreachable!("handled above"),
+        Role::Gateway => gateway::run(settings, metrics, shutdown).await,
+        Role::Auth => auth::run(settings, metrics, shutdown).await,
+        Role::Query => query::run(settings, metrics, shutdown).await,
+        Role::CommandProducer => producer::run(settings, metrics, shutdown).await,
+        Role::CommandConsumer => consumer::run(settings, metrics, shutdown).await,
     }
 }
 
@@ -117,6 +126,7 @@ where
 /// mutual-TLS listener until `shutdown` fires.
 pub(crate) async fn serve_internal<S>(
     settings: &Settings,
+    metrics: &Arc<Metrics>,
     service: Option<S>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()>
@@ -145,6 +155,7 @@ where
         .with_context(|| format!("listening on {}", settings.internal.listen))?;
     tracing::info!(listen = %settings.internal.listen, service = S::NAME, "serving");
     Server::builder()
+        .layer(GrpcMetricsLayer(metrics.clone()))
         .tls_config(tls.server())?
         .add_service(health)
         .add_optional_service(service)

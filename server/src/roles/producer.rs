@@ -1,15 +1,22 @@
 //! Role `command-producer`: validates the gateways' commands and publishes
 //! them to the broker.
 
+use std::sync::Arc;
+
 use gophkeeper_proto::v1::command_service_server::CommandServiceServer;
 use tokio_util::sync::CancellationToken;
 
 use super::parts::{BrokerNeeds, command_keys, open_broker, opened};
 use super::serve_internal;
 use crate::command::producer::Producer;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 
-pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let keys = command_keys(&settings, None)?;
     let needs = BrokerNeeds {
         publish: true,
@@ -20,7 +27,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     };
     let publisher = opened(broker.publisher.take(), "command publisher")?;
     let producer = CommandServiceServer::new(Producer::new(publisher, keys));
-    let served = serve_internal(&settings, Some(producer), shutdown).await;
+    let served = serve_internal(&settings, &metrics, Some(producer), shutdown).await;
     tracing::info!("stopped");
     served
 }

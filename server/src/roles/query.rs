@@ -8,10 +8,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::parts::{StoreNeeds, open_stores, opened};
 use super::serve_internal;
+use crate::metrics::Metrics;
 use crate::query::Query;
 use crate::settings::Settings;
 
-pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let needs = StoreNeeds {
         vault_reader: true,
         ..StoreNeeds::default()
@@ -23,6 +28,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let query = Arc::new(Query::new(reader, settings.query.clone()));
     let served = serve_internal(
         &settings,
+        &metrics,
         Some(QueryServiceServer::from_arc(query)),
         shutdown,
     )

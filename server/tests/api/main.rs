@@ -11,6 +11,7 @@ mod binary;
 mod engines;
 mod helpers;
 mod lifecycle;
+mod metrics;
 mod opaque;
 #[path = "../support/pg_local.rs"]
 mod pg_local;

@@ -15,6 +15,7 @@ mod forged_commands;
 mod helpers;
 mod internal;
 mod late_dependencies;
+mod metrics;
 #[path = "../api/records.rs"]
 mod records;
 mod scan;

@@ -1,0 +1,402 @@
+//! Prometheus metrics (docs/metrics.md): one registry per server value,
+//! passed to the parts that record into it, and an HTTP listener that
+//! serves it (`metrics.listen`). Recording costs an atomic add; with no
+//! listener nothing reads it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Every metric name starts with this.
+pub const PREFIX: &str = "gophkeeper";
+
+/// Why the consumer rejects a message (`command/signing.rs`'s reasons, and
+/// `invalid` for a signed command that does not validate). Each series
+/// exists from the start, at zero, so that a rate over it is defined.
+pub const REJECTION_REASONS: [&str; 7] = [
+    "undecodable",
+    "unsigned",
+    "unknown_key",
+    "bad_mac",
+    "no_owner",
+    "wrong_partition",
+    "invalid",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: String,
+    method: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    service: String,
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    role: String,
+    version: String,
+    commit: String,
+    target: String,
+}
+
+/// 0.5 ms to about 16 s, doubling.
+fn latency() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// 1 to 64 and more, doubling.
+fn batch_sizes() -> Histogram {
+    Histogram::new(exponential_buckets(1.0, 2.0, 8))
+}
+
+/// What this process records. Every part gets the same `Arc`.
+pub struct Metrics {
+    registry: Registry,
+    calls: Family<CallLabels, Counter>,
+    call_seconds: Family<MethodLabels, Histogram, fn() -> Histogram>,
+    batch_commands: Histogram,
+    batch_apply_seconds: Histogram,
+    commands_applied: Counter,
+    commands_rejected: Family<ReasonLabels, Counter>,
+    watch_streams: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// The metrics of a process running `role`.
+    pub fn new(role: &str) -> Arc<Self> {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let build = Info::new(BuildLabels {
+            role: role.to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            commit: env!("GOPHKEEPER_COMMIT").to_owned(),
+            target: env!("GOPHKEEPER_TARGET").to_owned(),
+        });
+        registry.register("build", "The build this process runs", build);
+        let calls = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "grpc_requests",
+            "gRPC calls served, by service, method and status code",
+            calls.clone(),
+        );
+        let call_seconds =
+            Family::<MethodLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency);
+        registry.register(
+            "grpc_request_duration_seconds",
+            "Time to a gRPC call's response headers (a stream's start), by service and method",
+            call_seconds.clone(),
+        );
+        let batch_commands = batch_sizes();
+        registry.register(
+            "consumer_batch_commands",
+            "Commands per batch the command consumer applied in one transaction",
+            batch_commands.clone(),
+        );
+        let batch_apply_seconds = latency();
+        registry.register(
+            "consumer_batch_apply_duration_seconds",
+            "Time to apply one batch of commands to the vault, retries included",
+            batch_apply_seconds.clone(),
+        );
+        let commands_applied = Counter::default();
+        registry.register(
+            "consumer_commands",
+            "Commands the consumer handled (applied, or a resend answered with its first outcome)",
+            commands_applied.clone(),
+        );
+        let commands_rejected = Family::<ReasonLabels, Counter>::default();
+        for reason in REJECTION_REASONS {
+            drop(commands_rejected.get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            }));
+        }
+        registry.register(
+            "consumer_commands_rejected",
+            "Messages on the commands topic the consumer rejected (unsigned, forged, invalid), \
+             by reason",
+            commands_rejected.clone(),
+        );
+        let watch_streams = Gauge::default();
+        registry.register(
+            "watch_streams",
+            "Watch streams open on this gateway",
+            watch_streams.clone(),
+        );
+        Arc::new(Self {
+            registry,
+            calls,
+            call_seconds,
+            batch_commands,
+            batch_apply_seconds,
+            commands_applied,
+            commands_rejected,
+            watch_streams,
+        })
+    }
+
+    /// The registry in Prometheus's text format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+
+    fn call(&self, service: &str, method: &str, code: &str, took: Duration) {
+        self.calls
+            .get_or_create(&CallLabels {
+                service: service.to_owned(),
+                method: method.to_owned(),
+                code: code.to_owned(),
+            })
+            .inc();
+        self.call_seconds
+            .get_or_create(&MethodLabels {
+                service: service.to_owned(),
+                method: method.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// One batch the consumer applied.
+    pub fn batch(&self, commands: usize, took: Duration) {
+        self.batch_commands.observe(commands as f64);
+        self.batch_apply_seconds.observe(took.as_secs_f64());
+        self.commands_applied.inc_by(commands as u64);
+    }
+
+    /// A message the consumer rejected; `reason` is one of
+    /// [`REJECTION_REASONS`].
+    pub fn rejected(&self, reason: &'static str) {
+        debug_assert!(REJECTION_REASONS.contains(&reason), "{reason}");
+        self.commands_rejected
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a Watch stream while the guard lives.
+    pub fn watch_stream(self: &Arc<Self>) -> WatchStreamGuard {
+        self.watch_streams.inc();
+        WatchStreamGuard(self.clone())
+    }
+}
+
+/// Counted in `gophkeeper_watch_streams` until dropped.
+#[derive(Debug)]
+pub struct WatchStreamGuard(Arc<Metrics>);
+
+impl Drop for WatchStreamGuard {
+    fn drop(&mut self) {
+        self.0.watch_streams.dec();
+    }
+}
+
+/// Serves the metrics at `/metrics` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(
+                        http::header::CONTENT_TYPE,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    metrics.render(),
+                )
+            }
+        }),
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
+    Ok(())
+}
+
+/// Binds `listen` and serves the metrics there in the background; logs
+/// where and returns the bound address.
+pub async fn spawn(
+    listen: SocketAddr,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|err| anyhow::anyhow!("listening on {listen} for metrics: {err}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(address = %addr, "metrics at /metrics");
+    tokio::spawn(async move {
+        if let Err(err) = serve(listener, metrics, shutdown).await {
+            tracing::error!(%err, "the metrics listener stopped");
+        }
+    });
+    Ok(addr)
+}
+
+/// A tower layer that counts and times every gRPC call of a server.
+#[derive(Debug, Clone)]
+pub struct GrpcMetricsLayer(pub Arc<Metrics>);
+
+impl<S> tower::Layer<S> for GrpcMetricsLayer {
+    type Service = GrpcMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcMetrics {
+            inner,
+            metrics: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GrpcMetrics<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+/// The status a response carries in its headers: a call that failed
+/// before any message (tonic answers errors trailers-only), else OK, as
+/// a unary call or stream that started.
+fn code_of(headers: &http::HeaderMap) -> tonic::Code {
+    headers
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32)
+}
+
+/// `/package.Service/Method` as (service, method).
+fn call_name(path: &str) -> (String, String) {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let service = parts.next().unwrap_or_default();
+    let method = parts.next().unwrap_or_default();
+    (service.to_owned(), method.to_owned())
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for GrpcMetrics<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>> + Send,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    R: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let (service, method) = call_name(request.uri().path());
+        let started = Instant::now();
+        let response = self.inner.call(request);
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            let response = response.await;
+            let code = match &response {
+                Ok(response) => code_of(response.headers()),
+                Err(_) => tonic::Code::Unknown,
+            };
+            // A path nobody serves must not mint a series of its own.
+            let (service, method) = if code == tonic::Code::Unimplemented {
+                ("unknown".to_owned(), "unknown".to_owned())
+            } else {
+                (service, method)
+            };
+            metrics.call(&service, &method, &format!("{code:?}"), started.elapsed());
+            response
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_labels_and_counts_render() {
+        let metrics = Metrics::new("all");
+        metrics.call(
+            "gophkeeper.v1.Vault",
+            "Submit",
+            "Ok",
+            Duration::from_millis(3),
+        );
+        metrics.call(
+            "gophkeeper.v1.Vault",
+            "Submit",
+            "Ok",
+            Duration::from_millis(5),
+        );
+        metrics.batch(4, Duration::from_millis(2));
+        metrics.rejected("unsigned");
+        let guard = metrics.watch_stream();
+        let text = metrics.render();
+        for line in [
+            "gophkeeper_grpc_requests_total{service=\"gophkeeper.v1.Vault\",method=\"Submit\",code=\"Ok\"} 2",
+            "gophkeeper_grpc_request_duration_seconds_count{service=\"gophkeeper.v1.Vault\",method=\"Submit\"} 2",
+            "gophkeeper_consumer_batch_commands_count 1",
+            "gophkeeper_consumer_commands_total 4",
+            "gophkeeper_consumer_commands_rejected_total{reason=\"unsigned\"} 1",
+            "gophkeeper_watch_streams 1",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
+        assert!(
+            text.contains("gophkeeper_build_info{role=\"all\""),
+            "{text}"
+        );
+        drop(guard);
+        assert!(metrics.render().contains("gophkeeper_watch_streams 0"));
+    }
+
+    #[test]
+    fn paths_split_into_service_and_method() {
+        assert_eq!(
+            call_name("/gophkeeper.v1.Account/LoginStart"),
+            ("gophkeeper.v1.Account".into(), "LoginStart".into())
+        );
+        assert_eq!(call_name("/"), (String::new(), String::new()));
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(code_of(&headers), tonic::Code::Ok);
+        headers.insert("grpc-status", "5".parse().unwrap());
+        assert_eq!(code_of(&headers), tonic::Code::NotFound);
+    }
+}
