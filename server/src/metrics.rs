@@ -50,6 +50,13 @@ struct MethodLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    service: String,
+    method: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: String,
 }
@@ -77,6 +84,8 @@ pub struct Metrics {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
     call_seconds: Family<MethodLabels, Histogram, fn() -> Histogram>,
+    refusals: Family<RefusalLabels, Counter>,
+    round_trip_seconds: Histogram,
     batch_commands: Histogram,
     batch_apply_seconds: Histogram,
     commands_applied: Counter,
@@ -113,6 +122,19 @@ impl Metrics {
             "grpc_request_duration_seconds",
             "Time to a gRPC call's response headers (a stream's start), by service and method",
             call_seconds.clone(),
+        );
+        let refusals = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "grpc_refusals",
+            "gRPC calls refused with a gk-reason (BAD_CREDENTIALS, RATE_LIMITED, SERVER_BUSY, ...), \
+             by service, method and reason",
+            refusals.clone(),
+        );
+        let round_trip_seconds = latency();
+        registry.register(
+            "command_round_trip_duration_seconds",
+            "From a Submit that waits for its outcome to that outcome, at the gateway",
+            round_trip_seconds.clone(),
         );
         let batch_commands = batch_sizes();
         registry.register(
@@ -154,6 +176,8 @@ impl Metrics {
             registry,
             calls,
             call_seconds,
+            refusals,
+            round_trip_seconds,
             batch_commands,
             batch_apply_seconds,
             commands_applied,
@@ -184,6 +208,21 @@ impl Metrics {
                 method: method.to_owned(),
             })
             .observe(took.as_secs_f64());
+    }
+
+    fn refusal(&self, service: &str, method: &str, reason: &str) {
+        self.refusals
+            .get_or_create(&RefusalLabels {
+                service: service.to_owned(),
+                method: method.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A command's round trip as the client waiting for it sees it.
+    pub fn command_round_trip(&self, took: Duration) {
+        self.round_trip_seconds.observe(took.as_secs_f64());
     }
 
     /// One batch the consumer applied.
@@ -300,6 +339,17 @@ fn code_of(headers: &http::HeaderMap) -> tonic::Code {
         .map_or(tonic::Code::Ok, tonic::Code::from_i32)
 }
 
+/// The `gk-reason` of a refused call, if it looks like one of ours
+/// (upper-case words): anything else is `other`, so no series is minted
+/// from text that is not a reason.
+fn reason_of(headers: &http::HeaderMap) -> Option<String> {
+    let reason = headers.get("gk-reason")?.to_str().ok()?;
+    let ours = !reason.is_empty()
+        && reason.len() <= 40
+        && reason.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+    Some(if ours { reason } else { "other" }.to_owned())
+}
+
 /// `/package.Service/Method` as (service, method).
 fn call_name(path: &str) -> (String, String) {
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
@@ -330,9 +380,9 @@ where
         let metrics = self.metrics.clone();
         Box::pin(async move {
             let response = response.await;
-            let code = match &response {
-                Ok(response) => code_of(response.headers()),
-                Err(_) => tonic::Code::Unknown,
+            let (code, reason) = match &response {
+                Ok(response) => (code_of(response.headers()), reason_of(response.headers())),
+                Err(_) => (tonic::Code::Unknown, None),
             };
             // A path nobody serves must not mint a series of its own.
             let (service, method) = if code == tonic::Code::Unimplemented {
@@ -341,6 +391,9 @@ where
                 (service, method)
             };
             metrics.call(&service, &method, &format!("{code:?}"), started.elapsed());
+            if let Some(reason) = reason.filter(|_| code != tonic::Code::Ok) {
+                metrics.refusal(&service, &method, &reason);
+            }
             response
         })
     }
@@ -398,5 +451,10 @@ mod tests {
         assert_eq!(code_of(&headers), tonic::Code::Ok);
         headers.insert("grpc-status", "5".parse().unwrap());
         assert_eq!(code_of(&headers), tonic::Code::NotFound);
+        assert_eq!(reason_of(&headers), None);
+        headers.insert("gk-reason", "RATE_LIMITED".parse().unwrap());
+        assert_eq!(reason_of(&headers).as_deref(), Some("RATE_LIMITED"));
+        headers.insert("gk-reason", "made up; by anyone".parse().unwrap());
+        assert_eq!(reason_of(&headers).as_deref(), Some("other"));
     }
 }

@@ -2,7 +2,7 @@
 //! service, `Watch` and "wait for outcome" are served from the event hub.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gophkeeper_proto::v1;
 use gophkeeper_proto::v1::vault_server::Vault;
@@ -56,6 +56,7 @@ impl Vault for VaultApi {
         &self,
         request: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::SubmitResponse>, Status> {
+        let started = Instant::now();
         let (principal, _) = authenticate(&self.backends.auth, &request).await?;
         let user = user_of(&principal)?;
         let request = request.into_inner();
@@ -80,10 +81,14 @@ impl Vault for VaultApi {
         let outcome = match waiter {
             Some(waiter) => {
                 let limit = Duration::from_millis(self.settings.command_wait_timeout_ms);
-                tokio::time::timeout(limit, waiter.outcome())
+                let outcome = tokio::time::timeout(limit, waiter.outcome())
                     .await
                     .ok()
-                    .flatten()
+                    .flatten();
+                if outcome.is_some() {
+                    self.metrics.command_round_trip(started.elapsed());
+                }
+                outcome
             }
             None => None,
         };

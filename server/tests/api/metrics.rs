@@ -43,6 +43,10 @@ async fn a_scrape_counts_the_traffic_and_the_dashboard_names_only_exported_metri
             .await;
     }
     device.changes(0).await.unwrap();
+    // A login refused: the wrong password.
+    app.login(&device.username, b"not the password")
+        .await
+        .unwrap_err();
     // A call refused: no token.
     let refused = app
         .vault
@@ -80,6 +84,24 @@ async fn a_scrape_counts_the_traffic_and_the_dashboard_names_only_exported_metri
         sample(&text, "gophkeeper_consumer_commands_total"),
         Some(3.0)
     );
+    assert_eq!(
+        sample(
+            &text,
+            "gophkeeper_command_round_trip_duration_seconds_count"
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    let refused_logins = sample(
+        &text,
+        "gophkeeper_grpc_refusals_total{service=\"gophkeeper.v1.Account\",method=\"LoginFinish\",reason=\"BAD_CREDENTIALS\"}",
+    );
+    assert_eq!(refused_logins, Some(1.0), "{text}");
+    let refused_reads = sample(
+        &text,
+        "gophkeeper_grpc_refusals_total{service=\"gophkeeper.v1.Vault\",method=\"Changes\",reason=\"TOKEN_MISSING\"}",
+    );
+    assert_eq!(refused_reads, Some(1.0), "{text}");
     assert!(sample(&text, "gophkeeper_consumer_batch_commands_count") >= Some(1.0));
     assert_eq!(
         sample(&text, "gophkeeper_watch_streams"),
