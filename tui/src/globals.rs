@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 use gophkeeper_client::vault::{
-    ConnectOptions, Profile, ServerUrl, Trust, TrustRequest, Vault, VaultError,
+    ConnectOptions, CryptoError, Profile, ServerUrl, Trust, TrustRequest, Vault, VaultError,
     default_profile_dir, device_name, profile_exists, stored_profile,
 };
 use secrecy::SecretString;
@@ -105,20 +105,33 @@ impl Globals {
         Ok(dir)
     }
 
+    /// The profile's user name for a hint, or a placeholder.
+    async fn profile_user(&self) -> String {
+        self.stored_profile()
+            .await
+            .ok()
+            .flatten()
+            .map_or_else(|| "<user>".to_owned(), |p| p.username)
+    }
+
     pub async fn unlock_with(&self, password: &SecretString) -> anyhow::Result<Vault> {
         let dir = self.require_profile()?;
         let vault = match Vault::unlock(&dir, password).await {
             Ok(vault) => vault,
             Err(VaultError::WrongPassword) => {
-                let user = self
-                    .stored_profile()
-                    .await
-                    .ok()
-                    .flatten()
-                    .map_or_else(|| "<user>".to_owned(), |p| p.username);
+                let user = self.profile_user().await;
                 bail!(
                     "wrong master password. If it was changed on another device, log this \
                      device in with the new one: gophkeeper login {user}"
+                );
+            }
+            Err(VaultError::Crypto(CryptoError::SecretKeyNeeded)) => {
+                let user = self.profile_user().await;
+                bail!(
+                    "this account has a Secret Key and this device does not know it any more (its \
+                     keyring entry or the profile's secret-key file is gone); log in again with \
+                     the key from the emergency kit: gophkeeper login {user} (or set \
+                     GOPHKEEPER_SECRET_KEY)"
                 );
             }
             Err(err) => return Err(err).context("cannot open the profile"),

@@ -200,7 +200,9 @@ async fn the_secret_key_lives_in_the_keyring_and_a_copied_profile_needs_it() {
             std::fs::copy(entry.path(), copy.profile().join(entry.file_name())).unwrap();
         }
     }
-    copy.run(&["list"])
+    let out = copy
+        .run(&["list"])
         .await
         .fails_with(1, "this device does not know it");
+    assert!(out.stderr.contains("gophkeeper login sam"), "{out:#?}");
 }
