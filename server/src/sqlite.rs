@@ -11,6 +11,12 @@ use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+// Every SQLite pool here is built without an idle timeout or a maximum
+// lifetime, so sqlx starts no reaper task: a local file's connection has
+// nothing to reap, and sqlx 0.9's reaper can spin for ever on a miscounted
+// idle queue (transact-rs/sqlx#3645; it hung a network test binary at
+// exit here, 100% CPU in `pop_idle`, on 2026-12-04).
+
 /// Opens (creating if needed) the database at `path` and applies `migrator`,
 /// returning a single-connection pool for writes: SQLite has one writer
 /// anyway, and one connection makes the order of writes explicit.
@@ -18,6 +24,8 @@ pub async fn open_writer(path: &Path, migrator: &Migrator) -> Result<SqlitePool,
     let options = base_options(path)?.create_if_missing(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
         .connect_with(options)
         .await?;
     migrator.run(&pool).await?;
@@ -30,6 +38,8 @@ pub async fn open_reader(path: &Path, connections: u32) -> Result<SqlitePool, sq
     let options = base_options(path)?.read_only(true);
     SqlitePoolOptions::new()
         .max_connections(connections)
+        .idle_timeout(None)
+        .max_lifetime(None)
         .connect_with(options)
         .await
 }

@@ -150,6 +150,9 @@ impl Cache {
         // order of writes plain.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            // No reaper task: see server/src/sqlite.rs.
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
