@@ -28,7 +28,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use gophkeeper_benches::BenchServer;
 use gophkeeper_client::internals::{
     Cache, KdfParams, MasterKey, MasterSecret, NewOp, OpKind, OpaqueLogin, OpaqueRegistration,
-    RecordAad, RecordHeader, Sealer, Session, SyncEngine, Transport, VaultKey, Versions,
+    RecordAad, RecordHeader, Sealer, Session, SyncEngine, Transport, VaultKey, VaultKeys, Versions,
 };
 use gophkeeper_client::item::{Item, ItemKind, Payload};
 use gophkeeper_client::vault::{Profile, ServerUrl, Trust};
@@ -46,7 +46,7 @@ struct Account {
     trust: Trust,
     username: String,
     password: MasterSecret,
-    vault_key: Arc<VaultKey>,
+    vault_key: Arc<VaultKeys>,
     user_id: Uuid,
     kdf: KdfParams,
     wrapped_vault_key: Vec<u8>,
@@ -94,7 +94,7 @@ async fn fill(server: &BenchServer) -> Account {
     let trust = Trust::CaFile(server.server.ca_path.clone().expect("generated CA"));
     let kdf = KdfParams::generate_default();
     let master = MasterKey::derive_from_bytes(b"first sync bench", &kdf).expect("derive");
-    let vault_key = VaultKey::generate();
+    let vault_key = VaultKeys::first(VaultKey::generate());
     // This device's copy, as a profile keeps it.
     let wrapped_vault_key = master.key_encryption_key().wrap(&vault_key);
     let mut account = Account {
@@ -206,7 +206,7 @@ fn create_login(account: &Account, i: usize) -> (Uuid, v1::Command) {
             record_id: record_id.to_string(),
             kind: v1::RecordKind::Login as i32,
             ciphertext: item
-                .seal(&account.vault_key, &aad, &RecordHeader::SAMPLE, 0)
+                .seal(account.vault_key.current(), &aad, &RecordHeader::SAMPLE, 0)
                 .expect("seal"),
         })),
     };
@@ -268,7 +268,7 @@ async fn delta_sync(account: &Account, devices: &SyncedDevices, i: usize) -> Dur
         .expect("cache read")
         .expect("the new record is in the cache");
     let aad = RecordAad::new(account.user_id, record_id, ItemKind::Login);
-    let item = Item::open(&account.vault_key, &aad, &record.ciphertext).expect("opens");
+    let item = Item::open(account.vault_key.current(), &aad, &record.ciphertext).expect("opens");
     let elapsed = started.elapsed();
 
     assert_eq!(report.pulled, 1);
@@ -293,7 +293,8 @@ async fn first_sync(account: &Account) -> Duration {
     let summary = v1::RecordKind::VaultSummary as i32;
     for record in records.iter().filter(|r| r.kind != summary) {
         let aad = RecordAad::new(account.user_id, record.id, ItemKind::Login);
-        let item = Item::open(&account.vault_key, &aad, &record.ciphertext).expect("opens");
+        let item =
+            Item::open(account.vault_key.current(), &aad, &record.ciphertext).expect("opens");
         opened += usize::from(!item.name.is_empty());
     }
     let elapsed = started.elapsed();

@@ -15,7 +15,7 @@
 //! unwrap). The sealed payload is `count ‖ (len ‖ item)*` with big-endian
 //! u32s and each item in the vault's own versioned encoding.
 
-use crate::crypto::{KdfParams, LocalKey, MasterKey, SALT_LEN, SaltBinding, VaultKey};
+use crate::crypto::{KdfParams, LocalKey, MasterKey, SALT_LEN, SaltBinding, VaultKey, VaultKeys};
 use crate::item::Item;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -69,10 +69,11 @@ struct Kdf {
 pub fn seal(items: &[Item], password: &SecretString) -> Result<Vec<u8>, BackupError> {
     let kdf = KdfParams::generate_default();
     let master = MasterKey::derive(password, &kdf)?;
-    let export_key = VaultKey::generate();
+    // Wrapped as a vault key of one epoch: the first format, as before.
+    let export_key = VaultKeys::first(VaultKey::generate());
     let wrapped = master.key_encryption_key().wrap(&export_key);
     let plaintext = encode_items(items)?;
-    let sealed = LocalKey::derive(&export_key).seal(PURPOSE, &plaintext);
+    let sealed = LocalKey::derive(export_key.current()).seal(PURPOSE, &plaintext);
     let envelope = Envelope {
         format: FORMAT.into(),
         version: VERSION,
@@ -134,7 +135,7 @@ pub fn open(bytes: &[u8], password: &SecretString) -> Result<Vec<Item>, BackupEr
         .key_encryption_key()
         .unwrap(&wrapped)
         .map_err(|_| BackupError::WrongPassword)?;
-    let plaintext = LocalKey::derive(&export_key)
+    let plaintext = LocalKey::derive(export_key.current())
         .open(PURPOSE, &sealed)
         .map_err(|_| BackupError::Corrupt("the payload does not authenticate"))?;
     decode_items(&plaintext)

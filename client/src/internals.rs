@@ -7,7 +7,7 @@ pub use crate::cache::{CACHE_FILE, Cache, NewOp, OpKind, StoredRecord, Versions}
 pub use crate::crypto::{
     AuthKey, KdfParams, KeyEncryptionKey, LocalKey, MasterKey, MasterSecret, OpaqueError,
     OpaqueLogin, OpaqueRegistration, OpenedRecord, RecordAad, RecordHeader, SALT_LEN,
-    SEAL_OVERHEAD, SaltBinding, VaultKey, sealed_len,
+    SEAL_OVERHEAD, SaltBinding, VaultKey, VaultKeys, sealed_len,
 };
 pub use crate::session::{LoginStart, PasswordProof, Session};
 pub use crate::sync::{Sealer, SyncEngine};

@@ -34,7 +34,7 @@ use arbitrary::Arbitrary;
 use gophkeeper_client::internals::{Cache, OpKind, StoredRecord};
 use gophkeeper_client::internals::{
     KdfParams, KeyEncryptionKey, LocalKey, MasterKey, RecordAad, RecordHeader, SALT_LEN,
-    SaltBinding, VaultKey,
+    SaltBinding, VaultKey, VaultKeys,
 };
 use gophkeeper_client::item::{Item, ItemKind};
 use gophkeeper_client::vault::ServerUrl;
@@ -97,8 +97,9 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let kek = MasterKey::derive_from_bytes(b"fuzz", &params)
         .expect("derive")
         .key_encryption_key();
-    let vault_key = VaultKey::generate();
-    let wrapped = kek.wrap(&vault_key);
+    let keys = VaultKeys::first(VaultKey::generate());
+    let wrapped = kek.wrap(&keys);
+    let vault_key = keys.into_current();
     let local_key = LocalKey::derive(&vault_key);
     Fixture {
         runtime,
@@ -277,9 +278,9 @@ async fn read(fixture: &Fixture) {
         user = profile.user_id;
         let _ = ServerUrl::parse(&profile.server_url);
         let _ = profile.kdf.validate();
-        if let Ok(key) = fixture.kek.unwrap(&profile.wrapped_vault_key) {
+        if let Ok(keys) = fixture.kek.unwrap(&profile.wrapped_vault_key) {
             // The only key that wraps is the fixture's own.
-            let _ = LocalKey::derive(&key);
+            let _ = LocalKey::derive(keys.current());
         }
     }
     let _ = cache.sync_state().await;

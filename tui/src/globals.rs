@@ -114,7 +114,21 @@ impl Globals {
             .map_or_else(|| "<user>".to_owned(), |p| p.username)
     }
 
+    /// Unlocks, and finishes a vault-key rotation that stopped half-way on
+    /// this device (it needs the password, which is at hand only now).
     pub async fn unlock_with(&self, password: &SecretString) -> anyhow::Result<Vault> {
+        let mut vault = self.open_with(password).await?;
+        if vault.rotation_pending().await? {
+            eprintln!("Finishing the vault-key rotation that stopped half-way on this device...");
+            if let Err(err) = crate::cli::rotate_key::rotate(&mut vault, password).await {
+                eprintln!("warning: {err:#}");
+            }
+        }
+        Ok(vault)
+    }
+
+    /// Unlocks and nothing more.
+    pub async fn open_with(&self, password: &SecretString) -> anyhow::Result<Vault> {
         let dir = self.require_profile()?;
         let vault = match Vault::unlock(&dir, password).await {
             Ok(vault) => vault,

@@ -237,6 +237,24 @@ impl Cache {
         Ok(value.flatten())
     }
 
+    /// The keys of a rotation this device started and has not seen the
+    /// server take, wrapped by the caller; `None` forgets them.
+    pub async fn set_pending_vault_keys(&self, wrapped: Option<&[u8]>) -> Result<(), CacheError> {
+        sqlx::query("UPDATE profile SET pending_vault_keys = ? WHERE id = 1")
+            .bind(wrapped)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn pending_vault_keys(&self) -> Result<Option<Vec<u8>>, CacheError> {
+        let value: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT pending_vault_keys FROM profile WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(value.flatten())
+    }
+
     pub async fn sync_state(&self) -> Result<SyncState, CacheError> {
         // The queue's count in the same statement: a pull reads both, and
         // each statement is a round trip to SQLite's thread.

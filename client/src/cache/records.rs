@@ -213,6 +213,22 @@ impl Cache {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// Live format 2 items sealed under a key epoch below `epoch`, which
+    /// a rotation re-seals. The epoch is bytes 2 to 5 of the ciphertext,
+    /// big-endian, so SQLite's byte-wise comparison orders it. Vault
+    /// summaries are left out: only their own device rewrites them.
+    pub async fn records_below_epoch(&self, epoch: u32) -> Result<Vec<StoredRecord>, CacheError> {
+        let rows = sqlx::query(select_records!(
+            "WHERE deleted = 0 AND kind <> ? AND substr(ciphertext, 1, 1) = x'02' \
+             AND substr(ciphertext, 2, 4) < ? ORDER BY record_id"
+        ))
+        .bind(i32::from(crate::crypto::VAULT_SUMMARY_KIND))
+        .bind(epoch.to_be_bytes().to_vec())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
     /// Every record of the mirror, tombstones included.
     pub async fn all_records(&self) -> Result<Vec<StoredRecord>, CacheError> {
         let rows = sqlx::query(select_records!("ORDER BY record_id"))

@@ -13,13 +13,6 @@ use super::secret::KeyBytes;
 pub(crate) const NONCE_LEN: usize = 24;
 pub(crate) const TAG_LEN: usize = 16;
 /// Bytes an envelope with a one-byte version adds to its plaintext.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the wrapped key's length is computed from it in tests"
-    )
-)]
 pub(crate) const OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 
 /// Encrypts under a fresh random nonce.

@@ -7,10 +7,10 @@ use sha2::Sha256;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
+use super::CryptoError;
 use super::kdf::{KdfParams, argon2id};
 use super::secret::{KEY_LEN, KeyBytes};
 use super::secret_key::MasterSecret;
-use super::{CryptoError, aead};
 
 /// HKDF `info` strings. Distinct labels make the two outputs independent
 /// keys: knowing the auth key (as the server does) says nothing about the
@@ -20,15 +20,6 @@ const KEK_INFO: &[u8] = b"gophkeeper/v1/kek";
 /// The key that wraps the vault key on the server, from OPAQUE's export
 /// key.
 const OPAQUE_KEK_INFO: &[u8] = b"gophkeeper/v2/opaque-kek";
-
-/// Associated data of the wrapped vault key, so that no other ciphertext made
-/// under the key-encryption key can be passed off as a vault key.
-const VAULT_KEY_AAD: &[u8] = b"gophkeeper/v1/vault-key";
-const WRAP_FORMAT_V1: u8 = 1;
-
-/// Size of [`KeyEncryptionKey::wrap`]'s output.
-#[cfg(test)]
-const WRAPPED_VAULT_KEY_LEN: usize = KEY_LEN + aead::OVERHEAD;
 
 /// Argon2id of the master password: this device's own key, for the
 /// profile's copy of the vault key (offline unlock) and, for an account
@@ -141,26 +132,8 @@ impl KeyEncryptionKey {
         Self(out)
     }
 
-    /// Encrypts the vault key for storage on the server:
-    /// `version ‖ nonce ‖ ciphertext ‖ tag`: 73 bytes.
-    pub fn wrap(&self, vault_key: &VaultKey) -> Vec<u8> {
-        aead::seal(
-            &self.0,
-            WRAP_FORMAT_V1,
-            VAULT_KEY_AAD,
-            vault_key.0.as_bytes(),
-        )
-    }
-
-    /// Recovers the vault key. Any tampering, or a key-encryption key from a
-    /// different password, gives [`CryptoError::DecryptionFailed`].
-    pub fn unwrap(&self, wrapped: &[u8]) -> Result<VaultKey, CryptoError> {
-        let plain = aead::open(&self.0, WRAP_FORMAT_V1, VAULT_KEY_AAD, wrapped)?;
-        let bytes = <&[u8; KEY_LEN]>::try_from(plain.as_slice())
-            .map_err(|_| CryptoError::DecryptionFailed)?;
-        let mut key = KeyBytes::zeroed();
-        key.as_mut().copy_from_slice(bytes);
-        Ok(VaultKey(key))
+    pub(super) fn bytes(&self) -> &KeyBytes {
+        &self.0
     }
 }
 
@@ -168,6 +141,14 @@ impl VaultKey {
     /// A fresh random 256-bit key, made once per account at registration.
     pub fn generate() -> Self {
         Self(KeyBytes::random())
+    }
+
+    /// A second copy, for a new keyring that keeps this key as an older
+    /// epoch (the one place a vault key is copied).
+    pub(super) fn duplicate(&self) -> Self {
+        let mut key = KeyBytes::zeroed();
+        key.as_mut().copy_from_slice(self.0.as_bytes());
+        Self(key)
     }
 }
 
@@ -213,51 +194,6 @@ mod tests {
         assert_ne!(auth.as_bytes(), m.0.as_bytes());
         assert_eq!(auth.as_bytes(), master(1).auth_key().as_bytes());
         assert_ne!(auth.as_bytes(), master(2).auth_key().as_bytes());
-    }
-
-    #[test]
-    fn wrap_unwrap_round_trip() {
-        let kek = master(3).key_encryption_key();
-        let vault = VaultKey::generate();
-        let wrapped = kek.wrap(&vault);
-        assert_eq!(wrapped.len(), WRAPPED_VAULT_KEY_LEN);
-        assert_eq!(wrapped[0], WRAP_FORMAT_V1);
-        let back = kek.unwrap(&wrapped).unwrap();
-        assert_eq!(back.0.as_bytes(), vault.0.as_bytes());
-        // Random nonce: wrapping twice never gives the same bytes.
-        assert_ne!(kek.wrap(&vault), wrapped);
-    }
-
-    #[test]
-    fn unwrap_rejects_tampering_and_wrong_key() {
-        let kek = master(4).key_encryption_key();
-        let wrapped = kek.wrap(&VaultKey::generate());
-        for i in 0..wrapped.len() {
-            let mut bad = wrapped.clone();
-            bad[i] ^= 0x80;
-            assert!(matches!(
-                kek.unwrap(&bad),
-                Err(CryptoError::DecryptionFailed)
-            ));
-        }
-        for len in [0, 1, 40, wrapped.len() - 1] {
-            assert!(kek.unwrap(&wrapped[..len]).is_err());
-        }
-        let other = master(5).key_encryption_key();
-        assert!(matches!(
-            other.unwrap(&wrapped),
-            Err(CryptoError::DecryptionFailed)
-        ));
-    }
-
-    #[test]
-    fn unwrap_refuses_a_record_ciphertext_under_the_same_key() {
-        // Same key bytes, different purpose label: must not open.
-        let kek = master(6).key_encryption_key();
-        let mut bytes = KeyBytes::zeroed();
-        bytes.as_mut().copy_from_slice(kek.0.as_bytes());
-        let sealed = aead::seal(&bytes, WRAP_FORMAT_V1, b"something else", &[9; KEY_LEN]);
-        assert!(kek.unwrap(&sealed).is_err());
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! password ──Argon2id(KdfParams, user-bound salt)──▶ MasterKey              (this device alone)
 //! MasterKey ──HKDF "gophkeeper/v1/kek"──────▶ local KeyEncryptionKey        (offline unlock)
 //! MasterKey ──HKDF "gophkeeper/v1/auth-key"──▶ AuthKey                      (legacy accounts only)
-//! KeyEncryptionKey ──wrap──▶ VaultKey (random, made once at registration)
-//! VaultKey ──seal_record(RecordAad)──▶ record ciphertext
+//! KeyEncryptionKey ──wrap──▶ VaultKeys (random; a new epoch at each rotation, older ones kept)
+//! VaultKeys (the header's epoch) ──seal_record(RecordAad)──▶ record ciphertext
 //! ```
 //!
 //! The vault key is random rather than derived so that a password change only
@@ -33,6 +33,7 @@ macro_rules! redacted_debug {
 mod aead;
 mod fingerprint;
 mod kdf;
+mod keyring;
 mod keys;
 mod local;
 mod opaque;
@@ -46,6 +47,7 @@ mod vectors;
 
 pub use fingerprint::FingerprintEntry;
 pub use kdf::{KdfParams, SALT_LEN, SaltBinding};
+pub use keyring::VaultKeys;
 pub use keys::{AuthKey, KeyEncryptionKey, MasterKey, VaultKey};
 pub use local::LocalKey;
 pub use opaque::{OpaqueError, OpaqueFinish, OpaqueLogin, OpaqueRegistration};
@@ -141,4 +143,7 @@ pub enum CryptoError {
     /// an attacker an oracle.
     #[error("decryption failed: wrong key, or the data was altered")]
     DecryptionFailed,
+    /// The account has had as many vault keys as its wrapped copy holds.
+    #[error("this account's vault key was rotated {maximum} times, the most it can be")]
+    TooManyKeyEpochs { maximum: u32 },
 }

@@ -14,6 +14,7 @@
 //!   were applied at (read your writes).
 //! - **Watch** (see `watch.rs`) keeps a live stream open and pulls when told.
 
+mod rekey;
 mod resolve;
 mod sealer;
 mod summary;
@@ -22,6 +23,7 @@ mod watch;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use gophkeeper_proto::v1;
 use uuid::Uuid;
@@ -104,6 +106,8 @@ pub struct SyncEngine {
     session: Arc<Session>,
     sealer: Arc<Sealer>,
     lock: tokio::sync::Mutex<()>,
+    /// Set once a scan found no record below the current key epoch.
+    rekeyed: AtomicBool,
 }
 
 fn command(op: &PendingOp) -> Option<v1::Command> {
@@ -148,6 +152,7 @@ impl SyncEngine {
             session,
             sealer,
             lock: tokio::sync::Mutex::new(()),
+            rekeyed: AtomicBool::new(false),
         }
     }
 
@@ -174,7 +179,9 @@ impl SyncEngine {
             report.merge(self.pull_locked().await?);
         }
         if report.offline.is_none() {
-            let queued = self.queue_upgrades().await? + self.queue_summary_layout_upgrade().await?;
+            let queued = self.queue_upgrades().await?
+                + self.queue_summary_layout_upgrade().await?
+                + self.queue_rekeys().await?;
             if queued > 0 {
                 report.merge(self.push_locked().await?);
             }
@@ -209,10 +216,12 @@ impl SyncEngine {
         let mut changed = Vec::new();
         let pending = self.cache.pending().await?;
         let pending = self.reseal_queued_format_1(pending).await?;
+        let pending = self.rekey_queued(pending).await?;
         let mut report = SyncReport::default();
         // Records whose earlier command is still unresolved this round.
         let mut blocked: HashSet<Uuid> = HashSet::new();
         let mut reachable = self.session.is_online();
+        let mut rebased = false;
         for op in pending {
             if blocked.contains(&op.record_id) {
                 continue;
@@ -280,7 +289,17 @@ impl SyncEngine {
                         blocked.insert(op.record_id);
                         continue;
                     };
+                    let unchanged = self.only_resealed(&op, &theirs).await?;
                     self.cache.finish_conflict(&op, &theirs).await?;
+                    if unchanged {
+                        // Mine goes on top of theirs, sent in the next round.
+                        self.resolve_locked(op.record_id, Resolution::KeepMine)
+                            .await?;
+                        tracing::info!(record_id = %op.record_id, "rebased on a re-seal");
+                        blocked.insert(op.record_id);
+                        rebased = true;
+                        continue;
+                    }
                     tracing::info!(record_id = %op.record_id, "conflict");
                     report.conflicts.push(op.record_id);
                 }
@@ -294,6 +313,11 @@ impl SyncEngine {
             }
         }
         report.pending = self.cache.pending_count().await?;
+        if rebased && report.offline.is_none() {
+            let (again, more) = Box::pin(self.push_queue()).await?;
+            report.merge(again);
+            changed.extend(more);
+        }
         Ok((report, changed))
     }
 

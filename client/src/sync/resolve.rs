@@ -8,8 +8,8 @@
 use uuid::Uuid;
 
 use super::{SyncEngine, SyncError};
-use crate::cache::{Conflict, NewOp, OpKind, Versions, stored_version};
-use crate::crypto::Plaintext;
+use crate::cache::{Conflict, NewOp, OpKind, PendingOp, StoredRecord, Versions, stored_version};
+use crate::crypto::{Plaintext, RecordHeader};
 use crate::item::ItemKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,14 @@ impl SyncEngine {
         choice: Resolution,
     ) -> Result<Option<Uuid>, SyncError> {
         let _guard = self.lock.lock().await;
+        self.resolve_locked(record_id, choice).await
+    }
+
+    pub(super) async fn resolve_locked(
+        &self,
+        record_id: Uuid,
+        choice: Resolution,
+    ) -> Result<Option<Uuid>, SyncError> {
         let conflict = self
             .cache
             .conflict(record_id)
@@ -107,6 +115,38 @@ impl SyncEngine {
         Ok(new_id)
     }
 
+    /// Whether `theirs`, which `op` (an edit) met as a conflict, is only
+    /// the version `op` started from sealed again (a key rotation's
+    /// re-seal, an upgrade): the same content under a newer version. Then
+    /// keeping mine loses nothing, and no person needs to choose.
+    pub(super) async fn only_resealed(
+        &self,
+        op: &PendingOp,
+        theirs: &StoredRecord,
+    ) -> Result<bool, SyncError> {
+        if op.upgrade || op.op != OpKind::Update || theirs.deleted {
+            return Ok(false);
+        }
+        let Some(base) = op
+            .ciphertext
+            .as_deref()
+            .and_then(|c| RecordHeader::peek(c).ok().flatten())
+            .map(|h| h.base)
+        else {
+            return Ok(false);
+        };
+        let Some(known) = self.cache.record(op.record_id).await? else {
+            return Ok(false);
+        };
+        if known.deleted || stored_version(&known.ciphertext) != base {
+            return Ok(false);
+        }
+        let (Ok(known), Ok(theirs)) = (self.sealer.open(&known), self.sealer.open(theirs)) else {
+            return Ok(false);
+        };
+        Ok(theirs.version() > base && known.body.as_slice() == theirs.body.as_slice())
+    }
+
     /// The body of "mine", the version this device wanted.
     fn open_mine(&self, conflict: &Conflict, kind: ItemKind) -> Result<Plaintext, SyncError> {
         let sealed = conflict
@@ -115,7 +155,7 @@ impl SyncEngine {
             .ok_or_else(|| SyncError::Resolve("my version has no content".into()))?;
         let opened = self
             .sealer
-            .key()
+            .keys()
             .open_record(&self.sealer.aad(conflict.record_id, kind), sealed)?;
         Ok(opened.body)
     }

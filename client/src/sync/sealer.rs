@@ -16,17 +16,13 @@ use uuid::Uuid;
 use crate::cache::{
     StoredRecord, TamperAlert, TamperKind, Versions, is_summary_kind, now_ms, stored_version,
 };
-use crate::crypto::{CryptoError, OpenedRecord, RecordAad, RecordHeader, VaultKey};
+use crate::crypto::{CryptoError, OpenedRecord, RecordAad, RecordHeader, VaultKey, VaultKeys};
 use crate::item::{Item, ItemError, ItemKind};
-
-/// The key epoch every record is sealed under until key rotation (#16)
-/// makes new ones.
-const KEY_EPOCH: u32 = 1;
 
 /// What sealing and checking records needs: the vault key, whose vault it
 /// is, and this device.
 pub struct Sealer {
-    key: Arc<VaultKey>,
+    keys: Arc<VaultKeys>,
     user_id: Uuid,
     device_id: Uuid,
 }
@@ -41,16 +37,21 @@ impl std::fmt::Debug for Sealer {
 }
 
 impl Sealer {
-    pub fn new(key: Arc<VaultKey>, user_id: Uuid, device_id: Uuid) -> Self {
+    pub fn new(keys: Arc<VaultKeys>, user_id: Uuid, device_id: Uuid) -> Self {
         Self {
-            key,
+            keys,
             user_id,
             device_id,
         }
     }
 
-    pub(crate) fn key(&self) -> &VaultKey {
-        &self.key
+    /// The key that seals: the current epoch's.
+    fn key(&self) -> &VaultKey {
+        self.keys.current()
+    }
+
+    pub(crate) fn keys(&self) -> &VaultKeys {
+        &self.keys
     }
 
     pub(crate) fn aad(&self, record_id: Uuid, kind: ItemKind) -> RecordAad {
@@ -59,7 +60,7 @@ impl Sealer {
 
     fn header(&self, versions: Versions, tombstone: bool) -> RecordHeader {
         RecordHeader {
-            key_epoch: KEY_EPOCH,
+            key_epoch: self.keys.epoch(),
             version: versions.version,
             base: versions.base,
             writer: self.device_id,
@@ -74,7 +75,7 @@ impl Sealer {
         versions: Versions,
     ) -> Result<Vec<u8>, ItemError> {
         item.seal(
-            &self.key,
+            self.key(),
             &self.aad(record_id, item.kind()),
             &self.header(versions, false),
             now_ms(),
@@ -90,7 +91,7 @@ impl Sealer {
         body: &[u8],
         versions: Versions,
     ) -> Vec<u8> {
-        self.key.seal_record(
+        self.key().seal_record(
             &self.aad(record_id, kind),
             &self.header(versions, false),
             now_ms(),
@@ -98,8 +99,23 @@ impl Sealer {
         )
     }
 
+    /// A record sealed under an older key epoch, sealed again under the
+    /// current one as the same version with the same time: for a change
+    /// queued before a rotation and not sent yet. `None` if it does not
+    /// open or is in format 1 (the upgrade re-seals those).
+    pub(crate) fn rekey(&self, record_id: Uuid, kind: ItemKind, sealed: &[u8]) -> Option<Vec<u8>> {
+        let aad = self.aad(record_id, kind);
+        let opened = self.keys.open_record(&aad, sealed).ok()?;
+        let header = RecordHeader {
+            key_epoch: self.keys.epoch(),
+            ..opened.header?
+        };
+        let time = opened.written_at_ms.unwrap_or_else(now_ms);
+        Some(self.key().seal_record(&aad, &header, time, &opened.body))
+    }
+
     pub fn seal_tombstone(&self, record_id: Uuid, kind: ItemKind, versions: Versions) -> Vec<u8> {
-        self.key.seal_tombstone(
+        self.key().seal_tombstone(
             &self.aad(record_id, kind),
             &self.header(versions, true),
             now_ms(),
@@ -109,7 +125,7 @@ impl Sealer {
     /// One bucket of this device's vault summary, as the version
     /// `versions` names.
     pub(crate) fn seal_summary(&self, record_id: Uuid, body: &[u8], versions: Versions) -> Vec<u8> {
-        self.key.seal_record(
+        self.key().seal_record(
             &RecordAad::vault_summary(self.user_id, record_id),
             &self.header(versions, false),
             now_ms(),
@@ -134,7 +150,7 @@ impl Sealer {
 
     pub(crate) fn open(&self, record: &StoredRecord) -> Result<OpenedRecord, CryptoError> {
         let aad = self.aad_of(record).ok_or(CryptoError::DecryptionFailed)?;
-        self.key.open_record(&aad, &record.ciphertext)
+        self.keys.open_record(&aad, &record.ciphertext)
     }
 
     /// Whether a stored record opens as what it claims to be (a live record

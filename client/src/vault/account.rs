@@ -50,6 +50,7 @@ impl Vault {
     ) -> Result<(), VaultError> {
         // Before anything is derived, written or sent.
         check_master_password(new, &self.profile.username)?;
+        self.no_rotation_pending().await?;
         let proof = self.password_proof(current).await?;
         // The Secret Key stays: it is the account's, not the password's.
         let new = self

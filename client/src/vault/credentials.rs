@@ -12,7 +12,7 @@ use super::two_factor::sign_in;
 use super::{ConnectOptions, VaultError, derive};
 use crate::crypto::{
     CryptoError, KdfParams, KeyEncryptionKey, MasterSecret, OpaqueError, OpaqueFinish, OpaqueLogin,
-    OpaqueRegistration, SecretKey, VaultKey,
+    OpaqueRegistration, SecretKey, VaultKeys,
 };
 use crate::session::LoginStart;
 use crate::session::{ApiError, LoginOutcome, PasswordProof, Session};
@@ -42,7 +42,7 @@ async fn blocking<T: Send + 'static>(
 /// Secret Key if it has one.
 pub(super) struct SignedIn {
     pub login: LoginOutcome,
-    pub vault_key: VaultKey,
+    pub vault_key: VaultKeys,
     pub secret_key: Option<SecretKey>,
 }
 
@@ -195,7 +195,7 @@ pub(super) async fn set_password(
     session: &Session,
     secret: &MasterSecret,
     kdf: &KdfParams,
-    vault_key: &VaultKey,
+    vault_key: &VaultKeys,
     current: &PasswordProof,
     keep_other_sessions: bool,
 ) -> Result<KeyEncryptionKey, VaultError> {
@@ -224,7 +224,7 @@ pub(super) async fn register(
     username: &str,
     secret: &MasterSecret,
     kdf: &KdfParams,
-    vault_key: &VaultKey,
+    vault_key: &VaultKeys,
 ) -> Result<(), VaultError> {
     let finish = registration(secret, kdf, async |request| {
         session.register_start(username, request).await
@@ -256,17 +256,18 @@ async fn registration(
 /// Proof of `password` for a sensitive change of the signed-in account,
 /// checked first against this device's copy of the vault key, so that a
 /// typo costs no server attempt (and the server's limit counts only
-/// passwords that open this device's copy).
+/// passwords that open this device's copy). Also returns this device's key
+/// for the password.
 pub(super) async fn prove(
     session: &Session,
     username: &str,
     secret: &MasterSecret,
     profile_kdf: &KdfParams,
     profile_wrapped: &[u8],
-) -> Result<PasswordProof, VaultError> {
+) -> Result<(PasswordProof, KeyEncryptionKey), VaultError> {
     let master = derive(secret, profile_kdf).await?;
-    master
-        .key_encryption_key()
+    let local = master.key_encryption_key();
+    local
         .unwrap(profile_wrapped)
         .map_err(|_| VaultError::WrongPassword)?;
     let (state, request) = OpaqueLogin::start(secret)?;
@@ -278,7 +279,7 @@ pub(super) async fn prove(
         } else {
             derive(secret, &start.kdf).await?.auth_key()
         };
-        return Ok(PasswordProof::Legacy(auth_key));
+        return Ok((PasswordProof::Legacy(auth_key), local));
     }
     let finish = stretch(
         secret,
@@ -287,8 +288,9 @@ pub(super) async fn prove(
         move |p, r, k| state.finish(p, r, k),
     )
     .await?;
-    Ok(PasswordProof::Opaque {
+    let proof = PasswordProof::Opaque {
         login_id: start.login_id,
         finalization: finish.message,
-    })
+    };
+    Ok((proof, local))
 }

@@ -93,7 +93,10 @@ impl Vault {
     fn open_item(&self, id: Uuid, kind: i32, sealed: &[u8]) -> Result<Item, VaultError> {
         let kind = ItemKind::try_from(kind)?;
         let aad = RecordAad::new(self.profile.user_id, id, kind);
-        Ok(Item::open(&self.key, &aad, sealed)?)
+        Ok(Item::from_opened(
+            &aad,
+            &self.key.open_record(&aad, sealed)?,
+        )?)
     }
 
     async fn local_view(&self) -> Result<BTreeMap<Uuid, Local>, VaultError> {
@@ -390,7 +393,11 @@ impl Vault {
     }
 
     /// Push the queue, then pull everyone's changes.
+    /// Push, then pull. Refused while a vault-key rotation this device
+    /// started is pending: records other devices re-sealed under its new
+    /// key would not open here yet, and read as tampered with.
     pub async fn sync(&self) -> Result<SyncReport, VaultError> {
+        self.no_rotation_pending().await?;
         Ok(self.engine.sync().await?)
     }
 

@@ -11,6 +11,7 @@ mod credentials;
 mod device;
 mod items;
 mod profile;
+mod rotation;
 mod secret_key;
 mod strength;
 mod two_factor;
@@ -29,6 +30,7 @@ pub use self::audit::{
 pub use self::device::device_name;
 pub use self::items::{ConflictView, Entry, EntryState, Listing, Resolved, Saved, Unreadable};
 pub use self::profile::{ProfileStatus, profile_exists, profile_status, stored_profile};
+pub use self::rotation::{Rotated, RotationStop};
 pub use self::secret_key::SecretKeyInput;
 pub use self::strength::{
     MIN_MASTER_PASSWORD_CHARS, MIN_SCORE, WeakPassword, check_master_password,
@@ -45,7 +47,7 @@ pub use crate::transport::{
 };
 
 use crate::cache::{Cache, CacheError};
-use crate::crypto::{KdfParams, LocalKey, MasterKey, MasterSecret, VaultKey};
+use crate::crypto::{KdfParams, LocalKey, MasterKey, MasterSecret, VaultKey, VaultKeys};
 use crate::item::ItemError;
 use crate::session::{Session, TokenListener, TokenUpdate};
 use crate::sync::{Sealer, SyncEngine, SyncError, WatchHandle};
@@ -63,6 +65,11 @@ pub enum VaultError {
     WeakPassword(#[from] WeakPassword),
     #[error("this account already has a Secret Key (its emergency kit has it)")]
     SecretKeyAlreadyOn,
+    #[error(
+        "a vault-key rotation on this device stopped half-way; finish it first \
+         (gophkeeper rotate-key)"
+    )]
+    RotationPending,
     #[error("no profile in {path}; log in or register first")]
     NoProfile { path: String },
     #[error("the profile in {path} belongs to {username}; use another profile directory")]
@@ -153,7 +160,7 @@ pub struct Vault {
     cache: Cache,
     session: Arc<Session>,
     engine: Arc<SyncEngine>,
-    key: Arc<VaultKey>,
+    key: Arc<VaultKeys>,
     profile: Profile,
     tokens: TokenStore,
     watch: Option<WatchHandle>,
@@ -260,7 +267,7 @@ impl Vault {
             ..KdfParams::generate_for(username)
         };
         let secret = MasterSecret::new(password.clone(), secret_key);
-        let vault_key = VaultKey::generate();
+        let vault_key = VaultKeys::first(VaultKey::generate());
         credentials::register(&session, username, &secret, &kdf, &vault_key).await?;
         let signed_in =
             credentials::log_in(&session, username, &secret, None, Some(&kdf), options).await?;
@@ -348,7 +355,10 @@ impl Vault {
             .then(|| key_store.notice().map(str::to_owned))
             .flatten();
         cache.save_profile(&profile).await?;
-        let local_key = Arc::new(LocalKey::derive(&key));
+        // The server's keys hold every key anything was sealed under: a
+        // rotation this device left half-way is over either way.
+        cache.set_pending_vault_keys(None).await?;
+        let local_key = Arc::new(LocalKey::derive(key.current()));
         let tokens = TokenStore::open(cache.dir(), &profile.server_url, username).await;
         if let Some(refresh) = session.refresh_token().await {
             let sealed = local_key.seal(REFRESH_TOKEN_PURPOSE, refresh.expose_secret().as_bytes());
@@ -369,19 +379,14 @@ impl Vault {
     async fn assemble(
         cache: Cache,
         session: Arc<Session>,
-        key: VaultKey,
+        key: VaultKeys,
         local_key: Arc<LocalKey>,
         profile: Profile,
         tokens: TokenStore,
     ) -> Result<Self, VaultError> {
         let key = Arc::new(key);
-        let sealer = Sealer::new(key.clone(), profile.user_id, cache.device_id().await?);
         session.set_token_listener(Some(token_listener(tokens.clone(), local_key)));
-        let engine = Arc::new(SyncEngine::new(
-            cache.clone(),
-            session.clone(),
-            Arc::new(sealer),
-        ));
+        let engine = Self::engine_for(&cache, &session, &key, profile.user_id).await?;
         Ok(Self {
             cache,
             session,
@@ -393,6 +398,20 @@ impl Vault {
             login_tampered: Vec::new(),
             secret_key_notice: None,
         })
+    }
+
+    async fn engine_for(
+        cache: &Cache,
+        session: &Arc<Session>,
+        keys: &Arc<VaultKeys>,
+        user_id: Uuid,
+    ) -> Result<Arc<SyncEngine>, VaultError> {
+        let sealer = Sealer::new(keys.clone(), user_id, cache.device_id().await?);
+        Ok(Arc::new(SyncEngine::new(
+            cache.clone(),
+            session.clone(),
+            Arc::new(sealer),
+        )))
     }
 
     /// Opens a profile with the master password alone, without the network:
@@ -429,7 +448,7 @@ impl Vault {
         let server = ServerUrl::parse(&profile.server_url)?;
         let transport = Transport::open(server, profile.trust.clone()).await?;
         let session = Arc::new(Session::new(transport));
-        let local_key = Arc::new(LocalKey::derive(&key));
+        let local_key = Arc::new(LocalKey::derive(key.current()));
         let tokens = TokenStore::open(profile_dir, &profile.server_url, &profile.username).await;
         let sealed = match stored_token(&tokens, &cache).await? {
             Some(StoredToken::InStore(sealed)) => Some(sealed),

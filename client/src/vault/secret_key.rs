@@ -135,6 +135,7 @@ impl Vault {
         if self.profile.kdf.secret_key {
             return Err(VaultError::SecretKeyAlreadyOn);
         }
+        self.no_rotation_pending().await?;
         let proof = self.password_proof(password).await?;
         let key = SecretKey::generate();
         let new_kdf = KdfParams {

@@ -136,5 +136,6 @@ impl Vault {
             &self.profile.wrapped_vault_key,
         )
         .await
+        .map(|(proof, _)| proof)
     }
 }

@@ -153,7 +153,7 @@ impl Vault {
             records: items(&mirror),
             server_records: server.as_deref().map(items),
             findings,
-            fingerprint: self.key.vault_fingerprint(&entries),
+            fingerprint: self.key.current().vault_fingerprint(&entries),
         })
     }
 }

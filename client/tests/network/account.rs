@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gophkeeper_client::internals::{
     KdfParams, LoginStart, MasterKey, MasterSecret, OpaqueLogin, SaltBinding, Session, Transport,
-    VaultKey,
+    VaultKey, VaultKeys,
 };
 use gophkeeper_client::vault::{
     ApiError, CryptoError, EntryState, LoginReason, SecondFactor, Trust, Vault, VaultError,
@@ -439,7 +439,9 @@ async fn a_legacy_account_moves_to_opaque_at_its_next_login() {
         "legacy",
         &legacy,
         master.auth_key().as_bytes(),
-        master.key_encryption_key().wrap(&vault_key),
+        master
+            .key_encryption_key()
+            .wrap(&VaultKeys::first(vault_key)),
     )
     .await;
     let old_client = raw_session().await;

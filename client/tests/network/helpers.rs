@@ -139,6 +139,7 @@ pub async fn vault_key_at(dir: &Path) -> VaultKey {
         .key_encryption_key()
         .unwrap(&profile.wrapped_vault_key)
         .unwrap()
+        .into_current()
 }
 
 fn never(_: &str) -> bool {

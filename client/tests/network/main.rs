@@ -18,6 +18,7 @@ mod account;
 mod conflicts;
 mod disk;
 mod model;
+mod rotation;
 mod secret_key;
 mod sync;
 mod tamper;

@@ -38,8 +38,10 @@ use crate::settings::AuthSettings;
 
 /// The client's auth key is an HKDF output of this many bytes.
 pub const AUTH_KEY_LEN: usize = 32;
-/// A wrapped 256-bit key is a few dozen bytes; anything much larger is not one.
-const MAX_WRAPPED_KEY_LEN: usize = 1024;
+/// A wrapped vault key is 73 bytes, and 36 more for each older key epoch
+/// it carries after rotations (at most 100 epochs: 3,682 bytes); anything
+/// larger is not one.
+const MAX_WRAPPED_KEY_LEN: usize = 4096;
 const MAX_DEVICE_NAME_CHARS: usize = 64;
 
 /// Everything that can go wrong in the auth service; mapped to a gRPC status

@@ -288,7 +288,15 @@ async fn missing_fields_are_named_in_the_refusal() {
                 wrapped_vault_key: vec![],
                 ..full.clone()
             },
-            "wrapped_vault_key must be 32 to 1024 bytes",
+            "wrapped_vault_key must be 32 to 4096 bytes",
+        ),
+        (
+            "a wrapped key longer than 100 key epochs",
+            v1::RegisterRequest {
+                wrapped_vault_key: vec![2; 4097],
+                ..full.clone()
+            },
+            "wrapped_vault_key must be 32 to 4096 bytes",
         ),
         (
             "no salt",

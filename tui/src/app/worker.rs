@@ -132,7 +132,16 @@ impl Worker {
                     .await
             }
             Effect::Unlock { password } => match Vault::unlock(&self.dir, &password).await {
-                Ok(vault) => self.open(vault).await,
+                Ok(mut vault) => {
+                    // A vault-key rotation that stopped half-way on this
+                    // device finishes now: it needs the password.
+                    if vault.rotation_pending().await.unwrap_or(false)
+                        && let Err(err) = vault.rotate_key(&password).await
+                    {
+                        tracing::warn!(%err, "the vault-key rotation could not finish yet");
+                    }
+                    self.open(vault).await;
+                }
                 Err(VaultError::WrongPassword) => {
                     self.send(Event::Failed("wrong master password".into()))
                         .await;

@@ -30,6 +30,7 @@ mod register;
 mod report;
 mod resolve;
 mod rm;
+pub(crate) mod rotate_key;
 mod run;
 mod secret_key;
 mod sessions;
@@ -121,7 +122,10 @@ pub enum Command {
     /// Print the current TOTP code of a login.
     Totp(totp::Totp),
     /// Change the master password (other devices must log in again).
-    Passwd,
+    Passwd(passwd::Passwd),
+    /// Make a new vault key and re-seal every item under it (other
+    /// devices must log in again); finishes one that stopped half-way.
+    RotateKey,
     /// List this account's signed-in devices, or revoke one.
     Sessions(sessions::Sessions),
     /// Show changes that met another device's change, both versions.
@@ -172,7 +176,8 @@ impl Command {
             Self::Rm(args) => rm::run(globals, args).await,
             Self::Generate(args) => generate::run(&args),
             Self::Totp(args) => totp::run(globals, args).await,
-            Self::Passwd => passwd::run(globals).await,
+            Self::Passwd(args) => passwd::run(globals, args).await,
+            Self::RotateKey => rotate_key::run(globals).await,
             Self::Sessions(args) => sessions::run(globals, args).await,
             Self::Conflicts(args) => conflicts::run(globals, args).await,
             Self::Resolve(args) => resolve::run(globals, args).await,

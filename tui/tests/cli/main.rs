@@ -21,6 +21,7 @@ mod keyring;
 mod offline;
 mod password;
 mod rejections;
+mod rotation;
 mod scan;
 mod secret_key;
 mod secrets;
