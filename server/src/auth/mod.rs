@@ -33,6 +33,7 @@ use self::store::{
 pub use self::tokens::{AccessTokens, TokenError};
 use self::two_factor::TwoFactorKeys;
 use crate::ids::{SessionId, UserId, now_ms};
+use crate::metrics::Metrics;
 use crate::secrets::ServerSecret;
 use crate::settings::AuthSettings;
 
@@ -110,6 +111,7 @@ pub struct Auth {
     /// taking every core, or gigabytes of memory, at once.
     hash_slots: Arc<tokio::sync::Semaphore>,
     hash_queue: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -123,6 +125,7 @@ impl Auth {
         store: Arc<dyn AuthStore>,
         secret: &ServerSecret,
         settings: &AuthSettings,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, AuthError> {
         let hasher = AuthKeyHasher::new(settings.hash_memory_kib, settings.hash_iterations)
             .map_err(|e| AuthError::Unexpected(Box::new(e)))?;
@@ -146,7 +149,17 @@ impl Auth {
                 settings.max_concurrent_hashes,
             ))),
             hash_queue: Duration::from_millis(settings.hash_queue_ms),
+            metrics,
         })
+    }
+
+    /// Whether the auth database answers at all: the health check's
+    /// question.
+    pub async fn reachable(&self) -> Result<(), AuthStoreError> {
+        self.store
+            .find_user(UserId(uuid::Uuid::nil()))
+            .await
+            .map(drop)
     }
 
     /// Forgets rate-limit state of quiet keys; [`housekeeping`] runs it.
@@ -158,6 +171,7 @@ impl Auth {
     /// time. A legacy hash's blocking task keeps it, so a caller that goes
     /// away mid-hash does not free a slot that is still busy.
     async fn hash_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AuthError> {
+        let _waiting = self.metrics.hash_waiting();
         match tokio::time::timeout(self.hash_queue, self.hash_slots.clone().acquire_owned()).await {
             Ok(slot) => slot.map_err(|e| AuthError::Unexpected(Box::new(e))),
             Err(_) => {

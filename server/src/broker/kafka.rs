@@ -29,6 +29,7 @@ use rdkafka::consumer::{
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use super::{BrokerError, CommandPublisher, CommandSubscriber, Delivery, partition_key};
 use crate::events::{EventError, EventHub, EventSink};
 use crate::ids::UserId;
+use crate::metrics::Metrics;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct KafkaSettings {
@@ -234,13 +236,34 @@ impl CommandPublisher for KafkaPublisher {
 }
 
 /// Logs every partition assignment and revocation, so that which consumer
-/// holds which users is visible in the logs.
+/// holds which users is visible in the logs, and keeps the lag of the
+/// partitions it holds in the metrics.
 #[derive(Debug)]
-pub struct RebalanceLog;
+pub struct ConsumerEvents {
+    metrics: Arc<Metrics>,
+    topic: String,
+}
 
-impl ClientContext for RebalanceLog {}
+/// How often librdkafka reports the statistics the lag comes from.
+const STATISTICS_INTERVAL_MS: &str = "5000";
 
-impl ConsumerContext for RebalanceLog {
+impl ClientContext for ConsumerEvents {
+    /// The lag librdkafka computes per partition (the partition's high
+    /// watermark minus this consumer's position; -1 while unknown, and
+    /// partition -1 is librdkafka's own "unassigned" entry).
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        for (&partition, stats) in &topic.partitions {
+            if partition >= 0 && stats.consumer_lag >= 0 {
+                self.metrics.consumer_lag(partition, stats.consumer_lag);
+            }
+        }
+    }
+}
+
+impl ConsumerContext for ConsumerEvents {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let partitions = |list: &TopicPartitionList| {
             list.elements()
@@ -254,6 +277,9 @@ impl ConsumerContext for RebalanceLog {
             }
             Rebalance::Revoke(list) => {
                 tracing::info!(partitions = ?partitions(list), "partitions revoked");
+                for partition in partitions(list) {
+                    self.metrics.forget_partition(partition);
+                }
             }
             Rebalance::Error(err) => tracing::warn!(error = %err, "rebalance failed"),
         }
@@ -262,7 +288,7 @@ impl ConsumerContext for RebalanceLog {
 
 /// One member of the command consumers' group.
 pub struct KafkaSubscriber {
-    consumer: StreamConsumer<RebalanceLog>,
+    consumer: StreamConsumer<ConsumerEvents>,
     topic: String,
     /// When this member rejoins its group once (see [`SETTLE_REJOIN`]).
     rejoin_at: Option<Instant>,
@@ -292,8 +318,12 @@ impl std::fmt::Debug for KafkaSubscriber {
 }
 
 impl KafkaSubscriber {
-    pub fn new(settings: &KafkaSettings) -> Result<Self, BrokerError> {
-        let consumer: StreamConsumer<RebalanceLog> = base_config(settings)
+    pub fn new(settings: &KafkaSettings, metrics: Arc<Metrics>) -> Result<Self, BrokerError> {
+        let events = ConsumerEvents {
+            metrics,
+            topic: settings.commands_topic.clone(),
+        };
+        let consumer: StreamConsumer<ConsumerEvents> = base_config(settings)
             .set("group.id", &settings.consumer_group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
@@ -305,7 +335,8 @@ impl KafkaSubscriber {
             // five minutes. A consumer stuck longer on one command (store
             // down) leaves the group and rejoins when it gets going again.
             .set("max.poll.interval.ms", "30000")
-            .create_with_context(RebalanceLog)?;
+            .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
+            .create_with_context(events)?;
         consumer.subscribe(&[&settings.commands_topic])?;
         Ok(Self {
             consumer,

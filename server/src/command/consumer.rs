@@ -374,7 +374,7 @@ mod tests {
     }
 
     async fn consume_queued(setup: &Setup, queued: Vec<Queued>) -> Arc<Metrics> {
-        let (publisher, subscriber) = in_process::channel(256);
+        let (publisher, subscriber) = in_process::channel(256, Metrics::new("test"));
         let publisher = Arc::new(publisher);
         let producer = Producer::new(publisher.clone(), keys(1));
         for queued in queued {

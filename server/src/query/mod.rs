@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 
 use crate::ids::{RecordId, UserId};
+use crate::metrics::Metrics;
 use crate::settings::QuerySettings;
 use crate::vault::{PageLimit, StoreError, VaultReader};
 
@@ -32,6 +33,7 @@ pub enum QueryError {
 pub struct Query {
     reader: Arc<dyn VaultReader>,
     settings: QuerySettings,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Query {
@@ -50,8 +52,24 @@ fn check_revision(field: &str, value: u64) -> Result<u64, QueryError> {
 }
 
 impl Query {
-    pub fn new(reader: Arc<dyn VaultReader>, settings: QuerySettings) -> Self {
-        Self { reader, settings }
+    pub fn new(
+        reader: Arc<dyn VaultReader>,
+        settings: QuerySettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            reader,
+            settings,
+            metrics,
+        }
+    }
+
+    /// Whether the read side answers at all: the health check's question.
+    pub async fn reachable(&self) -> Result<(), StoreError> {
+        self.reader
+            .head_revision(UserId(uuid::Uuid::nil()))
+            .await
+            .map(drop)
     }
 
     fn limit(&self, page_size: u32) -> PageLimit {
@@ -71,15 +89,22 @@ impl Query {
         if min == 0 {
             return Ok(());
         }
-        let deadline = Instant::now() + Duration::from_millis(self.settings.min_revision_wait_ms);
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(self.settings.min_revision_wait_ms);
+        let mut waited = false;
         loop {
             let seen = self.reader.head_revision(user).await?;
             if seen >= min {
+                if waited {
+                    self.metrics.replica_wait(started.elapsed(), true);
+                }
                 return Ok(());
             }
             if Instant::now() >= deadline {
+                self.metrics.replica_wait(started.elapsed(), false);
                 return Err(QueryError::NotCaughtUp { wanted: min, seen });
             }
+            waited = true;
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     }

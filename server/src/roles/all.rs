@@ -105,7 +105,7 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
         publish: true,
         subscribe: true,
     };
-    let mut broker = open_broker(&settings, both_ends, &shutdown)
+    let mut broker = open_broker(&settings, both_ends, &metrics, &shutdown)
         .await?
         .context("stopped while opening the broker")?;
     let publisher = opened(broker.publisher.take(), "command publisher")?;
@@ -117,10 +117,12 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
         opened(stores.auth.take(), "auth store")?,
         &secret,
         &settings.auth,
+        metrics.clone(),
     )?);
     let query = Arc::new(Query::new(
         opened(stores.vault_reader.take(), "vault reader")?,
         settings.query.clone(),
+        metrics.clone(),
     ));
     let keys = command_keys(&settings, Some(&secret))?;
     let producer = Producer::new(publisher, keys.clone());

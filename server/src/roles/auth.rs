@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gophkeeper_proto::v1::auth_service_server::AuthServiceServer;
 use tokio_util::sync::CancellationToken;
 
+use super::health::Dependency;
 use super::parts::{StoreNeeds, open_stores, opened};
 use super::serve_internal;
 use crate::auth::Auth;
@@ -27,12 +28,16 @@ pub async fn run(
         return Ok(());
     };
     let store = opened(stores.auth.take(), "auth store")?;
-    let auth = Arc::new(Auth::new(store, &secret, &settings.auth)?);
+    let auth = Arc::new(Auth::new(store, &secret, &settings.auth, metrics.clone())?);
     let housekeeping = tokio::spawn(crate::auth::housekeeping(auth.clone(), shutdown.clone()));
+    let database = Dependency::new("auth database", auth.clone(), |auth| {
+        Box::pin(async move { auth.reachable().await.map_err(|e| e.to_string()) })
+    });
     let served = serve_internal(
         &settings,
         &metrics,
         Some(AuthServiceServer::from_arc(auth)),
+        Some(database),
         shutdown,
     )
     .await;

@@ -36,7 +36,7 @@ pub async fn run(
         subscribe: true,
         ..BrokerNeeds::default()
     };
-    let Some(mut broker) = open_broker(&settings, needs, &shutdown).await? else {
+    let Some(mut broker) = open_broker(&settings, needs, &metrics, &shutdown).await? else {
         stores.close().await;
         return Ok(());
     };
@@ -50,7 +50,7 @@ pub async fn run(
         let settings = settings.clone();
         let metrics = metrics.clone();
         let shutdown = shutdown.clone();
-        async move { serve_internal::<HealthOnly>(&settings, &metrics, None, shutdown).await }
+        async move { serve_internal::<HealthOnly>(&settings, &metrics, None, None, shutdown).await }
     });
     tracing::info!(group = %kafka.consumer_group, topic = %kafka.commands_topic, "consuming commands");
     // On shutdown the consumer finishes the command in hand, then stops;

@@ -15,6 +15,7 @@ mod auth;
 mod backends;
 mod consumer;
 mod gateway;
+mod health;
 mod parts;
 mod producer;
 mod query;
@@ -123,11 +124,13 @@ where
 }
 
 /// Serves gRPC health and, if given, one internal service on this role's
-/// mutual-TLS listener until `shutdown` fires.
+/// mutual-TLS listener until `shutdown` fires; health follows
+/// `dependency`, if given.
 pub(crate) async fn serve_internal<S>(
     settings: &Settings,
     metrics: &Arc<Metrics>,
     service: Option<S>,
+    dependency: Option<health::Dependency>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()>
 where
@@ -149,6 +152,14 @@ where
         .await;
     if service.is_some() {
         health_reporter.set_serving::<S>().await;
+    }
+    if let Some(dependency) = dependency {
+        tokio::spawn(dependency.watch(
+            health_reporter.clone(),
+            S::NAME,
+            metrics.clone(),
+            shutdown.clone(),
+        ));
     }
     let listener = tokio::net::TcpListener::bind(settings.internal.listen)
         .await

@@ -19,6 +19,7 @@ use crate::broker::in_process::{self, InProcessPublisher};
 use crate::broker::kafka::{self, KafkaProducer, KafkaPublisher, KafkaSubscriber};
 use crate::broker::{CommandPublisher, CommandSubscriber};
 use crate::command::signing::CommandKeys;
+use crate::metrics::Metrics;
 use crate::settings::{BrokerKind, Settings, StorageEngine};
 use crate::vault::{VaultReader, VaultWriter, postgres, sqlite};
 
@@ -201,11 +202,13 @@ impl Broker {
 pub(crate) async fn open_broker(
     settings: &Settings,
     needs: BrokerNeeds,
+    metrics: &Arc<Metrics>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Broker>> {
     match settings.broker.kind {
         BrokerKind::InProcess => {
-            let (publisher, subscriber) = in_process::channel(settings.broker.in_process_capacity);
+            let (publisher, subscriber) =
+                in_process::channel(settings.broker.in_process_capacity, metrics.clone());
             let publisher = Arc::new(publisher);
             Ok(Some(Broker {
                 publisher: Some(publisher.clone()),
@@ -228,7 +231,7 @@ pub(crate) async fn open_broker(
                 None
             };
             let subscriber: Option<Box<dyn CommandSubscriber>> = if needs.subscribe {
-                Some(Box::new(KafkaSubscriber::new(kafka)?))
+                Some(Box::new(KafkaSubscriber::new(kafka, metrics.clone())?))
             } else {
                 None
             };

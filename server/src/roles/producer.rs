@@ -22,12 +22,12 @@ pub async fn run(
         publish: true,
         ..BrokerNeeds::default()
     };
-    let Some(mut broker) = open_broker(&settings, needs, &shutdown).await? else {
+    let Some(mut broker) = open_broker(&settings, needs, &metrics, &shutdown).await? else {
         return Ok(());
     };
     let publisher = opened(broker.publisher.take(), "command publisher")?;
     let producer = CommandServiceServer::new(Producer::new(publisher, keys));
-    let served = serve_internal(&settings, &metrics, Some(producer), shutdown).await;
+    let served = serve_internal(&settings, &metrics, Some(producer), None, shutdown).await;
     tracing::info!("stopped");
     served
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gophkeeper_proto::v1::query_service_server::QueryServiceServer;
 use tokio_util::sync::CancellationToken;
 
+use super::health::Dependency;
 use super::parts::{StoreNeeds, open_stores, opened};
 use super::serve_internal;
 use crate::metrics::Metrics;
@@ -25,11 +26,15 @@ pub async fn run(
         return Ok(());
     };
     let reader = opened(stores.vault_reader.take(), "vault reader")?;
-    let query = Arc::new(Query::new(reader, settings.query.clone()));
+    let query = Arc::new(Query::new(reader, settings.query.clone(), metrics.clone()));
+    let replica = Dependency::new("vault replica", query.clone(), |query| {
+        Box::pin(async move { query.reachable().await.map_err(|e| e.to_string()) })
+    });
     let served = serve_internal(
         &settings,
         &metrics,
         Some(QueryServiceServer::from_arc(query)),
+        Some(replica),
         shutdown,
     )
     .await;

@@ -2,8 +2,12 @@
 //! waits for, retrying with backoff) and serves once the dependency comes
 //! up, with no restart. The dependency "comes up" as a TCP relay to the
 //! cluster's real replica / broker, opened only after the role has started.
+//! A query role whose replica then goes away reports NOT_SERVING until it
+//! is back.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
@@ -32,18 +36,55 @@ fn spare_port(n: u16) -> u16 {
     fixture::get().base_port + 32 + n
 }
 
+/// Forwards every connection on its listener to a target while up.
+#[derive(Clone, Default)]
+struct Relay {
+    down: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Relay {
+    /// Drops every connection and refuses new ones: the dependency is gone.
+    fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Forwards every connection on `listener` to `target`.
-fn relay(listener: TcpListener, target: String) {
+fn relay(listener: TcpListener, target: String) -> Relay {
+    let relay = Relay::default();
+    let handle = relay.clone();
     tokio::spawn(async move {
         while let Ok((mut inbound, _)) = listener.accept().await {
+            if handle.down.load(Ordering::SeqCst) {
+                continue;
+            }
             let target = target.clone();
-            tokio::spawn(async move {
+            let link = tokio::spawn(async move {
                 if let Ok(mut outbound) = TcpStream::connect(&target).await {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                 }
             });
+            handle.links.lock().unwrap().push(link.abort_handle());
         }
     });
+    relay
+}
+
+/// Waits up to 20 s for `probe(port)` to say `serving`.
+async fn until_probe(port: u16, serving: bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while probe(port) != serving {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 fn probe(port: u16) -> bool {
@@ -65,7 +106,7 @@ fn probe(port: u16) -> bool {
 
 /// Starts `role` with its dependency URL pointing at `relay_port`, checks
 /// it waits and is not serving, then opens the relay to `real` and checks
-/// it serves.
+/// it serves. Returns the running role, the relay and the role's port.
 async fn starts_before_its_dependency(
     role: &str,
     config: &str,
@@ -73,7 +114,7 @@ async fn starts_before_its_dependency(
     waiting_for: &str,
     relay_port: u16,
     real: String,
-) {
+) -> (Role, Relay, u16) {
     let cluster = fixture::get();
     let tls = cluster.dir.join("tls");
     // The spare port after the relay's.
@@ -81,7 +122,7 @@ async fn starts_before_its_dependency(
     let log_path = cluster.dir.join("logs").join(format!("late-{role}.log"));
     let log = std::fs::File::create(&log_path).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let _process = Role(
+    let process = Role(
         Command::new(BINARY)
             .arg(role)
             .arg("--config")
@@ -119,7 +160,7 @@ async fn starts_before_its_dependency(
     }
     assert!(!probe(listen), "{role} serves without its dependency");
 
-    relay(
+    let relay = relay(
         TcpListener::bind(("127.0.0.1", relay_port)).await.unwrap(),
         real,
     );
@@ -132,10 +173,13 @@ async fn starts_before_its_dependency(
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    (process, relay, listen)
 }
 
+/// Also: once serving, it answers NOT_SERVING while the replica is gone
+/// and serves again when it is back, with no restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_query_role_waits_for_its_replica() {
+async fn the_query_role_waits_for_its_replica_and_says_when_it_is_gone() {
     let cluster = fixture::get();
     let url = cluster
         .value("GOPHKEEPER__POSTGRES__VAULT_REPLICA_URL")
@@ -144,7 +188,7 @@ async fn the_query_role_waits_for_its_replica() {
     let relay_port = spare_port(0);
     let late_url = url.replace(&format!(":{real_port}/"), &format!(":{relay_port}/"));
     assert_ne!(url, late_url);
-    starts_before_its_dependency(
+    let (_role, relay, listen) = starts_before_its_dependency(
         "query",
         "cluster-query.toml",
         ("GOPHKEEPER__POSTGRES__VAULT_REPLICA_URL", late_url),
@@ -153,6 +197,10 @@ async fn the_query_role_waits_for_its_replica() {
         format!("127.0.0.1:{real_port}"),
     )
     .await;
+    relay.cut();
+    until_probe(listen, false, "still SERVING without its replica").await;
+    relay.restore();
+    until_probe(listen, true, "not SERVING once its replica is back").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

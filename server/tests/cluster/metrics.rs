@@ -1,6 +1,10 @@
 //! Every split role serves its metrics (scripts/cluster gives each a
 //! `metrics.listen`): after a record is created through the gateway, the
-//! gateway, the producer and one of the consumers each count it.
+//! gateway, the producer and one of the consumers each count it; the
+//! consumers report the lag of the partitions they hold, and the query and
+//! auth roles their health, replica waits and hash queue.
+
+use std::time::{Duration, Instant};
 
 use gophkeeper_proto::v1;
 
@@ -39,4 +43,35 @@ async fn each_role_counts_a_command_on_its_own_endpoint() {
         applied += sample(&text, "gophkeeper_consumer_commands_total").unwrap_or(0.0);
     }
     assert!(applied >= 1.0, "no consumer counted a command");
+
+    // librdkafka reports statistics every 5 s; the lag of every partition
+    // held shows once it has.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut lags = Vec::new();
+        for consumer in 0..2 {
+            let text = scrape(port(16 + consumer)).await;
+            lags.extend(
+                text.lines()
+                    .filter(|line| line.starts_with("gophkeeper_consumer_lag{partition=\""))
+                    .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap()),
+            );
+        }
+        if !lags.is_empty() {
+            assert!(lags.iter().all(|lag| *lag >= 0.0), "{lags:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no consumer reported its lag");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let query = scrape(port(13)).await;
+    assert_eq!(sample(&query, "gophkeeper_serving"), Some(1.0), "{query}");
+    assert!(
+        query.contains("gophkeeper_query_replica_waits_total{outcome=\"timed_out\"}"),
+        "{query}"
+    );
+    let auth = scrape(port(12)).await;
+    assert!(auth.contains("gophkeeper_auth_hash_queue "), "{auth}");
+    assert_eq!(sample(&auth, "gophkeeper_serving"), Some(1.0), "{auth}");
 }

@@ -3,12 +3,12 @@
 //! serves it (`metrics.listen`). Recording costs an atomic add; with no
 //! listener nothing reads it.
 
+mod grpc;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::future::BoxFuture;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -19,6 +19,8 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use self::grpc::GrpcMetricsLayer;
 
 /// Every metric name starts with this.
 pub const PREFIX: &str = "gophkeeper";
@@ -62,6 +64,19 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    partition: i32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// How a query's wait for the replica ended.
+const REPLICA_WAIT_OUTCOMES: [&str; 2] = ["caught_up", "timed_out"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     role: String,
     version: String,
@@ -91,6 +106,11 @@ pub struct Metrics {
     commands_applied: Counter,
     commands_rejected: Family<ReasonLabels, Counter>,
     watch_streams: Gauge,
+    consumer_lag: Family<PartitionLabels, Gauge>,
+    replica_waits: Family<OutcomeLabels, Counter>,
+    replica_wait_seconds: Histogram,
+    hash_queue: Gauge,
+    serving: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -172,6 +192,45 @@ impl Metrics {
             "Watch streams open on this gateway",
             watch_streams.clone(),
         );
+        let consumer_lag = Family::<PartitionLabels, Gauge>::default();
+        registry.register(
+            "consumer_lag",
+            "Commands published and not yet consumed, by partition this consumer holds (Kafka: \
+             from librdkafka's statistics, every 5 s; the in-process channel: its queue, \
+             partition 0)",
+            consumer_lag.clone(),
+        );
+        let replica_waits = Family::<OutcomeLabels, Counter>::default();
+        for outcome in REPLICA_WAIT_OUTCOMES {
+            drop(replica_waits.get_or_create(&OutcomeLabels { outcome }));
+        }
+        registry.register(
+            "query_replica_waits",
+            "Queries that asked for a revision the replica did not have yet and waited for it, \
+             by outcome (caught_up, or timed_out and answered UNAVAILABLE)",
+            replica_waits.clone(),
+        );
+        let replica_wait_seconds = latency();
+        registry.register(
+            "query_replica_wait_duration_seconds",
+            "How long those queries waited for the replica",
+            replica_wait_seconds.clone(),
+        );
+        let hash_queue = Gauge::default();
+        registry.register(
+            "auth_hash_queue",
+            "Sign-ins waiting for a turn at the expensive work (OPAQUE's steps, a legacy \
+             Argon2id)",
+            hash_queue.clone(),
+        );
+        let serving = Gauge::default();
+        serving.set(1);
+        registry.register(
+            "serving",
+            "1 while this process reports SERVING to health checks, 0 while a dependency it \
+             needs (a query role's replica, ...) does not answer",
+            serving.clone(),
+        );
         Arc::new(Self {
             registry,
             calls,
@@ -183,6 +242,11 @@ impl Metrics {
             commands_applied,
             commands_rejected,
             watch_streams,
+            consumer_lag,
+            replica_waits,
+            replica_wait_seconds,
+            hash_queue,
+            serving,
         })
     }
 
@@ -243,6 +307,39 @@ impl Metrics {
             .inc();
     }
 
+    /// What the commands topic holds beyond this consumer's position in
+    /// `partition`.
+    pub fn consumer_lag(&self, partition: i32, lag: i64) {
+        self.consumer_lag
+            .get_or_create(&PartitionLabels { partition })
+            .set(lag);
+    }
+
+    /// A partition this consumer no longer holds: its lag is another's.
+    pub fn forget_partition(&self, partition: i32) {
+        self.consumer_lag.remove(&PartitionLabels { partition });
+    }
+
+    /// A query that waited `took` for the replica to catch up.
+    pub fn replica_wait(&self, took: Duration, caught_up: bool) {
+        let outcome = REPLICA_WAIT_OUTCOMES[usize::from(!caught_up)];
+        self.replica_waits
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        self.replica_wait_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Counts a sign-in waiting for a hash turn while the guard lives.
+    pub fn hash_waiting(self: &Arc<Self>) -> HashQueueGuard {
+        self.hash_queue.inc();
+        HashQueueGuard(self.clone())
+    }
+
+    /// Whether this process reports SERVING.
+    pub fn serving(&self, serving: bool) {
+        self.serving.set(i64::from(serving));
+    }
+
     /// Counts a Watch stream while the guard lives.
     pub fn watch_stream(self: &Arc<Self>) -> WatchStreamGuard {
         self.watch_streams.inc();
@@ -257,6 +354,16 @@ pub struct WatchStreamGuard(Arc<Metrics>);
 impl Drop for WatchStreamGuard {
     fn drop(&mut self) {
         self.0.watch_streams.dec();
+    }
+}
+
+/// Counted in `gophkeeper_auth_hash_queue` until dropped.
+#[derive(Debug)]
+pub struct HashQueueGuard(Arc<Metrics>);
+
+impl Drop for HashQueueGuard {
+    fn drop(&mut self) {
+        self.0.hash_queue.dec();
     }
 }
 
@@ -307,98 +414,6 @@ pub async fn spawn(
     Ok(addr)
 }
 
-/// A tower layer that counts and times every gRPC call of a server.
-#[derive(Debug, Clone)]
-pub struct GrpcMetricsLayer(pub Arc<Metrics>);
-
-impl<S> tower::Layer<S> for GrpcMetricsLayer {
-    type Service = GrpcMetrics<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        GrpcMetrics {
-            inner,
-            metrics: self.0.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct GrpcMetrics<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-}
-
-/// The status a response carries in its headers: a call that failed
-/// before any message (tonic answers errors trailers-only), else OK, as
-/// a unary call or stream that started.
-fn code_of(headers: &http::HeaderMap) -> tonic::Code {
-    headers
-        .get("grpc-status")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<i32>().ok())
-        .map_or(tonic::Code::Ok, tonic::Code::from_i32)
-}
-
-/// The `gk-reason` of a refused call, if it looks like one of ours
-/// (upper-case words): anything else is `other`, so no series is minted
-/// from text that is not a reason.
-fn reason_of(headers: &http::HeaderMap) -> Option<String> {
-    let reason = headers.get("gk-reason")?.to_str().ok()?;
-    let ours = !reason.is_empty()
-        && reason.len() <= 40
-        && reason.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
-    Some(if ours { reason } else { "other" }.to_owned())
-}
-
-/// `/package.Service/Method` as (service, method).
-fn call_name(path: &str) -> (String, String) {
-    let mut parts = path.trim_start_matches('/').splitn(2, '/');
-    let service = parts.next().unwrap_or_default();
-    let method = parts.next().unwrap_or_default();
-    (service.to_owned(), method.to_owned())
-}
-
-impl<S, B, R> tower::Service<http::Request<B>> for GrpcMetrics<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<R>> + Send,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    R: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let (service, method) = call_name(request.uri().path());
-        let started = Instant::now();
-        let response = self.inner.call(request);
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
-            let response = response.await;
-            let (code, reason) = match &response {
-                Ok(response) => (code_of(response.headers()), reason_of(response.headers())),
-                Err(_) => (tonic::Code::Unknown, None),
-            };
-            // A path nobody serves must not mint a series of its own.
-            let (service, method) = if code == tonic::Code::Unimplemented {
-                ("unknown".to_owned(), "unknown".to_owned())
-            } else {
-                (service, method)
-            };
-            metrics.call(&service, &method, &format!("{code:?}"), started.elapsed());
-            if let Some(reason) = reason.filter(|_| code != tonic::Code::Ok) {
-                metrics.refusal(&service, &method, &reason);
-            }
-            response
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +435,12 @@ mod tests {
         );
         metrics.batch(4, Duration::from_millis(2));
         metrics.rejected("unsigned");
+        metrics.consumer_lag(3, 17);
+        metrics.consumer_lag(5, 2);
+        metrics.forget_partition(5);
+        metrics.replica_wait(Duration::from_millis(40), true);
+        metrics.serving(false);
+        let waiting = metrics.hash_waiting();
         let guard = metrics.watch_stream();
         let text = metrics.render();
         for line in [
@@ -429,6 +450,12 @@ mod tests {
             "gophkeeper_consumer_commands_total 4",
             "gophkeeper_consumer_commands_rejected_total{reason=\"unsigned\"} 1",
             "gophkeeper_watch_streams 1",
+            "gophkeeper_consumer_lag{partition=\"3\"} 17",
+            "gophkeeper_query_replica_waits_total{outcome=\"caught_up\"} 1",
+            "gophkeeper_query_replica_waits_total{outcome=\"timed_out\"} 0",
+            "gophkeeper_query_replica_wait_duration_seconds_count 1",
+            "gophkeeper_auth_hash_queue 1",
+            "gophkeeper_serving 0",
         ] {
             assert!(text.contains(line), "{line}\n{text}");
         }
@@ -436,25 +463,10 @@ mod tests {
             text.contains("gophkeeper_build_info{role=\"all\""),
             "{text}"
         );
-        drop(guard);
-        assert!(metrics.render().contains("gophkeeper_watch_streams 0"));
-    }
-
-    #[test]
-    fn paths_split_into_service_and_method() {
-        assert_eq!(
-            call_name("/gophkeeper.v1.Account/LoginStart"),
-            ("gophkeeper.v1.Account".into(), "LoginStart".into())
-        );
-        assert_eq!(call_name("/"), (String::new(), String::new()));
-        let mut headers = http::HeaderMap::new();
-        assert_eq!(code_of(&headers), tonic::Code::Ok);
-        headers.insert("grpc-status", "5".parse().unwrap());
-        assert_eq!(code_of(&headers), tonic::Code::NotFound);
-        assert_eq!(reason_of(&headers), None);
-        headers.insert("gk-reason", "RATE_LIMITED".parse().unwrap());
-        assert_eq!(reason_of(&headers).as_deref(), Some("RATE_LIMITED"));
-        headers.insert("gk-reason", "made up; by anyone".parse().unwrap());
-        assert_eq!(reason_of(&headers).as_deref(), Some("other"));
+        assert!(!text.contains("partition=\"5\""), "{text}");
+        drop((guard, waiting));
+        let text = metrics.render();
+        assert!(text.contains("gophkeeper_watch_streams 0"), "{text}");
+        assert!(text.contains("gophkeeper_auth_hash_queue 0"), "{text}");
     }
 }
