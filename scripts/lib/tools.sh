@@ -9,6 +9,16 @@
 
 # The path of the program NAME, or nothing. cargo installs into
 # $CARGO_HOME/bin, which a non-login shell may not have on PATH.
+# Whether OpenSSL's headers are there for building librdkafka (under
+# TOOLS_ROOT: its include/openssl/ssl.h).
+has_openssl_headers() {
+    if [[ -n ${TOOLS_ROOT:-} ]]; then
+        [[ -e $TOOLS_ROOT/include/openssl/ssl.h ]]
+        return
+    fi
+    command -v pkg-config >/dev/null && pkg-config --exists openssl
+}
+
 tool_path() {
     local name=$1
     if [[ -n ${TOOLS_ROOT:-} ]]; then

@@ -286,6 +286,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::kafka_security::{KafkaProtocol, SaslMechanism};
 
     #[test]
     fn defaults_are_single_node() {
@@ -323,6 +324,12 @@ mod tests {
                 ("GOPHKEEPER__AUTH__ACCESS_TOKEN_TTL_SECS", "60"),
                 ("GOPHKEEPER__GATEWAY__TLS_NAMES", "gk.example,10.0.0.5"),
                 ("GOPHKEEPER__KAFKA__IDEMPOTENT_PRODUCER", "false"),
+                ("GOPHKEEPER__KAFKA__SECURITY__PROTOCOL", "sasl_ssl"),
+                (
+                    "GOPHKEEPER__KAFKA__SECURITY__SASL_MECHANISM",
+                    "SCRAM-SHA-256",
+                ),
+                ("GOPHKEEPER__KAFKA__SECURITY__SASL_PASSWORD", "kafka-secret"),
                 (
                     "GOPHKEEPER__GATEWAY__TRUSTED_PROXIES",
                     "10.0.0.5,10.1.0.0/16",
@@ -338,8 +345,23 @@ mod tests {
         assert_eq!(settings.data_dir().unwrap(), PathBuf::from("/srv/gk"));
         assert_eq!(settings.auth.access_token_ttl_secs, 60);
         assert!(!settings.kafka.idempotent_producer);
+        let kafka = &settings.kafka.security;
+        assert_eq!(
+            (kafka.protocol, kafka.sasl_mechanism),
+            (KafkaProtocol::SaslSsl, SaslMechanism::ScramSha256)
+        );
+        assert!(!format!("{settings:?}").contains("kafka-secret"));
         assert_eq!(settings.gateway.trusted_proxies.len(), 2);
         assert!(settings.gateway.trusted_proxies[1].contains("10.1.2.3".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_unknown_kafka_protocol_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.toml");
+        std::fs::write(&path, "[kafka.security]\nprotocol = \"tls\"\n").unwrap();
+        let err = Settings::load_without_env(Some(&path)).unwrap_err();
+        assert!(err.to_string().contains("protocol"), "{err}");
     }
 
     #[test]

@@ -22,7 +22,6 @@ use gophkeeper_proto::v1;
 use prost::Message as _;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::ClientContext;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
@@ -34,6 +33,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use super::kafka_security::KafkaSecurity;
 use super::{BrokerError, CommandPublisher, CommandSubscriber, Delivery, partition_key};
 use crate::events::{EventError, EventHub, EventSink};
 use crate::ids::UserId;
@@ -103,9 +103,11 @@ pub struct KafkaSettings {
     /// and a short wait makes it re-run its per-partition SQL queries many
     /// times a second. BENCHMARKS.md has the measurements behind the value.
     pub fetch_wait_max_ms: u64,
+    /// TLS and SASL to the brokers.
+    pub security: KafkaSecurity,
 }
 
-fn base_config(settings: &KafkaSettings) -> ClientConfig {
+fn base_config(settings: &KafkaSettings) -> Result<ClientConfig, BrokerError> {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &settings.brokers)
@@ -114,12 +116,30 @@ fn base_config(settings: &KafkaSettings) -> ClientConfig {
         // hanging a client for minutes.
         .set("socket.timeout.ms", "10000")
         .set("reconnect.backoff.max.ms", "2000");
-    config
+    settings.security.apply(&mut config)?;
+    Ok(config)
+}
+
+/// Keeps the last authentication failure librdkafka reports, which it
+/// only logs: the request that met it just times out.
+#[derive(Debug, Default)]
+struct AuthFailure(std::sync::Mutex<Option<String>>);
+
+impl ClientContext for AuthFailure {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::error!(%error, reason, "Kafka client");
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Authentication)
+            && let Ok(mut last) = self.0.lock()
+        {
+            *last = Some(reason.to_owned());
+        }
+    }
 }
 
 /// Creates both topics if they do not exist yet.
 pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), BrokerError> {
-    let admin: AdminClient<DefaultClientContext> = base_config(settings).create()?;
+    let admin: AdminClient<AuthFailure> =
+        base_config(settings)?.create_with_context(AuthFailure::default())?;
     let topic = |name| {
         NewTopic::new(
             name,
@@ -132,7 +152,28 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), BrokerError> 
         topic(&settings.events_topic),
     ];
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = admin.create_topics(topics.iter(), &options).await?;
+    let results = match admin.create_topics(topics.iter(), &options).await {
+        Ok(results) => results,
+        Err(err) => {
+            let refused = admin
+                .inner()
+                .context()
+                .0
+                .lock()
+                .ok()
+                .and_then(|l| l.clone());
+            return Err(match (refused, settings.security.sasl_user()) {
+                (Some(reason), _) => BrokerError::Refused { reason },
+                // Some brokers (tansu 0.6) drop a failed login without a
+                // word: the request just times out.
+                (None, Some(user)) => BrokerError::NotLetIn {
+                    user: user.to_owned(),
+                    source: err,
+                },
+                (None, None) => err.into(),
+            });
+        }
+    };
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -149,9 +190,9 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), BrokerError> 
 
 /// The producer's settings: `acks=all`, and idempotent unless turned off
 /// (then one request in flight per connection, so retries keep the order).
-fn producer_config(settings: &KafkaSettings) -> ClientConfig {
+fn producer_config(settings: &KafkaSettings) -> Result<ClientConfig, BrokerError> {
     let timeout = settings.produce_timeout_ms.to_string();
-    let mut config = base_config(settings);
+    let mut config = base_config(settings)?;
     config
         .set("acks", "all")
         // Latency over batching: a person is waiting on each command.
@@ -165,7 +206,7 @@ fn producer_config(settings: &KafkaSettings) -> ClientConfig {
             .set("enable.idempotence", "false")
             .set("max.in.flight.requests.per.connection", "1");
     }
-    config
+    Ok(config)
 }
 
 /// An `acks=all` producer shared by the command and event paths.
@@ -189,7 +230,7 @@ impl KafkaProducer {
                  one request in flight per connection; duplicates are removed by command id"
             );
         }
-        let producer = producer_config(settings).create()?;
+        let producer = producer_config(settings)?.create()?;
         Ok(Self {
             producer,
             timeout: Duration::from_millis(settings.produce_timeout_ms),
@@ -323,7 +364,7 @@ impl KafkaSubscriber {
             metrics,
             topic: settings.commands_topic.clone(),
         };
-        let consumer: StreamConsumer<ConsumerEvents> = base_config(settings)
+        let consumer: StreamConsumer<ConsumerEvents> = base_config(settings)?
             .set("group.id", &settings.consumer_group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
@@ -475,7 +516,7 @@ pub async fn feed_hub(
     hub: Arc<EventHub>,
     stop: CancellationToken,
 ) -> Result<(), BrokerError> {
-    let consumer: StreamConsumer = base_config(&settings)
+    let consumer: StreamConsumer = base_config(&settings)?
         .set(
             "group.id",
             format!("gophkeeper-gateway-{}", uuid::Uuid::new_v4()),
@@ -534,12 +575,16 @@ mod tests {
             produce_timeout_ms: 5000,
             idempotent_producer,
             fetch_wait_max_ms: 10,
+            security: crate::settings::Settings::load_without_env(None)
+                .unwrap()
+                .kafka
+                .security,
         }
     }
 
     #[test]
     fn producer_is_idempotent_unless_configured_otherwise() {
-        let config = producer_config(&settings(true));
+        let config = producer_config(&settings(true)).unwrap();
         assert_eq!(config.get("enable.idempotence"), Some("true"));
         assert_eq!(config.get("acks"), Some("all"));
         // librdkafka's idempotent default (5) keeps the order itself.
@@ -548,7 +593,7 @@ mod tests {
 
     #[test]
     fn a_producer_without_idempotence_keeps_one_request_in_flight() {
-        let config = producer_config(&settings(false));
+        let config = producer_config(&settings(false)).unwrap();
         assert_eq!(config.get("enable.idempotence"), Some("false"));
         assert_eq!(config.get("acks"), Some("all"));
         assert_eq!(

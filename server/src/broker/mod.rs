@@ -7,6 +7,7 @@
 
 pub mod in_process;
 pub mod kafka;
+pub mod kafka_security;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -32,6 +33,22 @@ pub enum BrokerError {
     /// error code).
     #[error("Kafka client")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The broker refused this process's credentials (`[kafka.security]`).
+    #[error("the Kafka broker refused our login: {reason}")]
+    Refused { reason: String },
+    /// No answer while logging in with SASL: most likely the credentials.
+    #[error(
+        "the Kafka brokers did not let us in as {user:?} in time; check \
+         kafka.security's sasl_username, sasl_password and sasl_mechanism"
+    )]
+    NotLetIn {
+        user: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// `[kafka.security]` cannot be used as written.
+    #[error(transparent)]
+    Security(#[from] kafka_security::SecurityError),
     /// The broker refused to create a topic, or it has no partitions.
     #[error("topic {topic}: {problem}")]
     Topic { topic: String, problem: String },

@@ -24,19 +24,54 @@ impl Tansu {
             .unwrap()
     }
 
+    /// A broker that takes only clients that authenticate with SASL
+    /// SCRAM-SHA-512 as `user`. tansu creates users only for a client it
+    /// lets in, so the user is made on a first run without authentication;
+    /// the second run, on the same store, asks for it (on another port:
+    /// tansu does not reuse one its previous run left in TIME-WAIT).
+    pub async fn start_with_scram(user: &str, password: &str) -> Self {
+        let (user, password) = (user.to_owned(), password.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let mut open = Self::start_blocking();
+            let made = Command::new(tansu_path().unwrap())
+                .args(["user", "create", "--broker"])
+                .arg(format!("tcp://{}", open.brokers))
+                .args([&user, &password])
+                .args(["--mechanism", "scram512"])
+                .output()
+                .unwrap();
+            assert!(made.status.success(), "tansu user create: {made:?}");
+            open.child.kill().unwrap();
+            open.child.wait().unwrap();
+            let dir = std::mem::replace(&mut open.dir, tempfile::tempdir().unwrap());
+            Self::run_in(dir, &["--authentication"])
+        })
+        .await
+        .unwrap()
+    }
+
     fn start_blocking() -> Self {
-        let bin = tansu_path().expect("tansu is missing; run scripts/provision");
         let dir = tempfile::Builder::new()
             .prefix("gophkeeper-tansu-")
             .tempdir()
             .unwrap();
+        Self::run_in(dir, &[])
+    }
+
+    /// Runs tansu on a free port with its store in `dir`, with `flags`.
+    fn run_in(dir: tempfile::TempDir, flags: &[&str]) -> Self {
+        let bin = tansu_path().expect("tansu is missing; run scripts/provision");
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let brokers = format!("127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.path().join("tansu.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("tansu.log"))
+            .unwrap();
         // tansu reads a sqlite:// path relative to its working directory.
         let child = Command::new(bin)
             .args(["broker", "--listener-url"])
@@ -44,6 +79,7 @@ impl Tansu {
             .arg("--advertised-listener-url")
             .arg(format!("tcp://{brokers}"))
             .args(["--storage-engine", "sqlite://tansu.db"])
+            .args(flags)
             .current_dir(dir.path())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
