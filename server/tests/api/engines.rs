@@ -146,6 +146,50 @@ async fn role_all_with_kafka_over_sasl_scram() {
     assert!(!text.contains("not the password"), "{text}");
 }
 
+/// PostgreSQL takes the server's connections over TLS only, and the
+/// server checks the certificate (scripts/pg-local; `sslmode=verify-full`
+/// in every URL it prints): a connection without TLS is refused by the
+/// database, and one that does not trust the database's CA refuses it.
+#[tokio::test]
+async fn postgres_is_reached_over_verified_tls_only() {
+    use sqlx::Connection as _;
+    let pg = PgCluster::start().await;
+    let url = pg.url("GOPHKEEPER__POSTGRES__AUTH_URL");
+    assert!(url.contains("sslmode=verify-full"), "{url}");
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert!(encrypted);
+    db.close().await.unwrap();
+
+    let (base, _) = url.split_once('?').unwrap();
+    let plain = sqlx::PgConnection::connect(&format!("{base}?sslmode=disable"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(plain.contains("no encryption"), "{plain}");
+    // Another CA than the one that signed the database's certificate.
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-ca.pem");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(&other, params.self_signed(&key).unwrap().pem()).unwrap();
+    let other_ca = format!("{base}?sslmode=verify-full&sslrootcert={}", other.display());
+    let untrusted = sqlx::PgConnection::connect(&other_ca)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        untrusted.to_lowercase().contains("certificate"),
+        "{untrusted}"
+    );
+    pg.stop().await;
+}
+
 #[tokio::test]
 async fn role_all_on_postgres_with_the_in_process_broker() {
     let pg = PgCluster::start().await;

@@ -115,7 +115,8 @@ fn start() -> Cluster {
                 .lines(),
         )
         .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        // pg.env quotes its URLs for the shell (they hold `&`).
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
         .collect();
     let value = |key: &str| env.iter().find(|(k, _)| k == key).unwrap().1.clone();
     Cluster {

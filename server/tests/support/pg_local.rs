@@ -59,7 +59,8 @@ impl PgCluster {
             .unwrap()
             .lines()
             .filter_map(|line| line.split_once('='))
-            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            // Quoted for the shell: a URL holds `&`.
+            .map(|(key, value)| (key.to_owned(), value.trim_matches('\'').to_owned()))
             .collect();
         cluster
     }
