@@ -11,7 +11,15 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 for role in gateway auth query producer consumer probe; do
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$role.key" -out "$role.csr" -subj "/O=GophKeeper/CN=$role"
-    printf '%s\n' "subjectAltName=DNS:localhost,DNS:$role,DNS:command-producer,DNS:command-consumer,IP:127.0.0.1" \
+    # The role the certificate names; each internal service answers only
+    # its callers' roles (the probe's names none: health answers anyone).
+    case $role in
+        producer) uri=",URI:urn:gophkeeper:role:command-producer" ;;
+        consumer) uri=",URI:urn:gophkeeper:role:command-consumer" ;;
+        probe) uri="" ;;
+        *) uri=",URI:urn:gophkeeper:role:$role" ;;
+    esac
+    printf '%s\n' "subjectAltName=DNS:localhost,DNS:$role,DNS:command-producer,DNS:command-consumer,IP:127.0.0.1$uri" \
         "extendedKeyUsage=serverAuth,clientAuth" "keyUsage=digitalSignature" > "$role.ext"
     openssl x509 -req -in "$role.csr" -CA ca.pem -CAkey ca.key -CAcreateserial \
         -days 3650 -extfile "$role.ext" -out "$role.pem"

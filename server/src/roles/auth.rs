@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::health::Dependency;
 use super::parts::{StoreNeeds, open_stores, opened};
-use super::serve_internal;
+use super::{GATEWAY_ONLY, serve_internal};
 use crate::auth::Auth;
 use crate::metrics::Metrics;
 use crate::secrets::ServerSecret;
@@ -37,6 +37,7 @@ pub async fn run(
         &settings,
         &metrics,
         Some(AuthServiceServer::from_arc(auth)),
+        GATEWAY_ONLY,
         Some(database),
         shutdown,
     )

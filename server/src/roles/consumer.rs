@@ -50,7 +50,7 @@ pub async fn run(
         let settings = settings.clone();
         let metrics = metrics.clone();
         let shutdown = shutdown.clone();
-        async move { serve_internal::<HealthOnly>(&settings, &metrics, None, None, shutdown).await }
+        async move { serve_internal::<HealthOnly>(&settings, &metrics, None, &[], None, shutdown).await }
     });
     tracing::info!(group = %kafka.consumer_group, topic = %kafka.commands_topic, "consuming commands");
     // On shutdown the consumer finishes the command in hand, then stops;

@@ -30,7 +30,7 @@ use tonic::server::NamedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use crate::internal_tls::InternalTls;
+use crate::internal_tls::{CallersOnly, InternalTls};
 use crate::metrics::{GrpcMetricsLayer, Metrics};
 use crate::settings::{BrokerKind, Role, Settings, StorageEngine};
 
@@ -87,6 +87,11 @@ pub fn check_engines(settings: &Settings) -> Result<(), EnginesRefused> {
     })
 }
 
+/// Who calls the auth, query and command services: the gateway alone. No
+/// other role calls another (auth processes share their database, the
+/// consumer reads Kafka and writes PostgreSQL).
+pub(crate) const GATEWAY_ONLY: &[Role] = &[Role::Gateway];
+
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -124,12 +129,15 @@ where
 }
 
 /// Serves gRPC health and, if given, one internal service on this role's
-/// mutual-TLS listener until `shutdown` fires; health follows
+/// mutual-TLS listener until `shutdown` fires. The service answers only
+/// peers whose certificate names one of `callers`; health answers any
+/// certificate of the cluster CA (the probe's has no role), and follows
 /// `dependency`, if given.
 pub(crate) async fn serve_internal<S>(
     settings: &Settings,
     metrics: &Arc<Metrics>,
     service: Option<S>,
+    callers: &'static [Role],
     dependency: Option<health::Dependency>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()>
@@ -169,7 +177,7 @@ where
         .layer(GrpcMetricsLayer(metrics.clone()))
         .tls_config(tls.server())?
         .add_service(health)
-        .add_optional_service(service)
+        .add_optional_service(service.map(|service| CallersOnly::new(service, callers)))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())
         .await?;
     Ok(())

@@ -7,7 +7,7 @@ use gophkeeper_proto::v1::command_service_server::CommandServiceServer;
 use tokio_util::sync::CancellationToken;
 
 use super::parts::{BrokerNeeds, command_keys, open_broker, opened};
-use super::serve_internal;
+use super::{GATEWAY_ONLY, serve_internal};
 use crate::command::producer::Producer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
@@ -27,7 +27,15 @@ pub async fn run(
     };
     let publisher = opened(broker.publisher.take(), "command publisher")?;
     let producer = CommandServiceServer::new(Producer::new(publisher, keys));
-    let served = serve_internal(&settings, &metrics, Some(producer), None, shutdown).await;
+    let served = serve_internal(
+        &settings,
+        &metrics,
+        Some(producer),
+        GATEWAY_ONLY,
+        None,
+        shutdown,
+    )
+    .await;
     tracing::info!("stopped");
     served
 }

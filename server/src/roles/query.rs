@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::health::Dependency;
 use super::parts::{StoreNeeds, open_stores, opened};
-use super::serve_internal;
+use super::{GATEWAY_ONLY, serve_internal};
 use crate::metrics::Metrics;
 use crate::query::Query;
 use crate::settings::Settings;
@@ -34,6 +34,7 @@ pub async fn run(
         &settings,
         &metrics,
         Some(QueryServiceServer::from_arc(query)),
+        GATEWAY_ONLY,
         Some(replica),
         shutdown,
     )
