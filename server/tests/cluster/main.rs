@@ -18,6 +18,7 @@ mod late_dependencies;
 mod metrics;
 #[path = "../api/records.rs"]
 mod records;
+mod roles;
 mod scan;
 #[path = "../api/sync.rs"]
 mod sync;
