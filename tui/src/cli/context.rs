@@ -29,7 +29,14 @@ pub async fn refresh(vault: &Vault) -> anyhow::Result<()> {
         eprintln!("note: this device is logged out; showing the local copy");
         return Ok(());
     }
-    let report = vault.sync().await.map_err(|err| explain(err, vault))?;
+    let report = match vault.sync().await {
+        // Its unlock already tried to finish it and said why it could not.
+        Err(err @ VaultError::RotationPending) => {
+            eprintln!("note: {err}; showing the local copy");
+            return Ok(());
+        }
+        result => result.map_err(|err| explain(err, vault))?,
+    };
     if let Some(reason) = &report.offline {
         eprintln!("note: offline ({}); showing the local copy", line(reason));
     }
