@@ -160,25 +160,24 @@ impl<S: NamedService> NamedService for CallersOnly<S> {
 
 impl<S: NamedService> CallersOnly<S> {
     fn authorize<B>(&self, request: &http::Request<B>) -> Result<(), tonic::Status> {
-        let first = request
+        let role = request
             .extensions()
             .get::<TlsConnectInfo<TcpConnectInfo>>()
             .and_then(TlsConnectInfo::peer_certs)
-            .and_then(|certs| certs.first().map(|cert| cert.to_vec()));
-        let role = first
-            .ok_or(PeerRoleError::NoCertificate)
-            .and_then(|der| role_of(&der));
+            .and_then(|certs| certs.first().map(|cert| role_of(cert)))
+            .unwrap_or(Err(PeerRoleError::NoCertificate));
+        let refused = match role {
+            Ok(role) if self.callers.contains(&role) => return Ok(()),
+            Ok(role) => format!("role {} may not call {}", role.name(), S::NAME),
+            Err(err) => format!("{err}, so it may not call {}", S::NAME),
+        };
+        // Spelled out only for a refusal, not on every call.
         let allowed = self
             .callers
             .iter()
             .map(|role| role.name())
             .collect::<Vec<_>>()
             .join(", ");
-        let refused = match role {
-            Ok(role) if self.callers.contains(&role) => return Ok(()),
-            Ok(role) => format!("role {} may not call {}", role.name(), S::NAME),
-            Err(err) => format!("{err}, so it may not call {}", S::NAME),
-        };
         tracing::warn!(service = S::NAME, %allowed, "refused an internal call: {refused}");
         Err(crate::status::with_reason(
             Code::PermissionDenied,

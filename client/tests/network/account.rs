@@ -20,7 +20,7 @@ use gophkeeper_server::ids::UserId;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Connection;
 
-use crate::helpers::{Device, TestServer, execute_on, note, password, text_of};
+use crate::helpers::{Device, TestServer, execute_on, item_names, note, password, text_of};
 
 /// What `status` shows comes from the client, read without the password:
 /// the session, the queue, and whether the server answers.
@@ -237,14 +237,7 @@ async fn a_password_change_sends_other_devices_to_log_in_again() {
     )
     .await
     .unwrap();
-    let names: Vec<String> = vault_b
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.item.name.clone())
-        .collect();
-    assert_eq!(names, ["one", "two"]);
+    assert_eq!(item_names(&vault_b).await, ["one", "two"]);
     // Sessions: A and B's new one are live; revoking B ends it.
     let sessions = vault_a.sessions().await.unwrap();
     assert_eq!(sessions.len(), 2, "{sessions:?}");

@@ -191,6 +191,17 @@ impl Device {
     }
 }
 
+/// The names of the items `vault` lists, in its order.
+pub async fn item_names(vault: &Vault) -> Vec<String> {
+    vault
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.item.name.clone())
+        .collect()
+}
+
 pub fn note(name: &str, text: &str) -> Item {
     let mut item = Item::new(name, Payload::Text { text: text.into() });
     item.fields.push(CustomField::new("kind", "note"));

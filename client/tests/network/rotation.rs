@@ -10,7 +10,7 @@ use gophkeeper_client::internals::RecordHeader;
 use gophkeeper_client::vault::{RotationStop, Vault, VaultError};
 use uuid::Uuid;
 
-use crate::helpers::{Device, TestServer, note, password, text_of};
+use crate::helpers::{Device, TestServer, item_names, note, password, text_of};
 use crate::operator::Operator;
 
 async fn text(vault: &Vault, name: &str) -> String {
@@ -96,13 +96,7 @@ async fn rotation_reseals_every_record_keeps_older_epochs_readable_and_signs_oth
     // and finds nothing withheld or altered.
     let vault_c = c.login(&server, "rotate").await;
     assert!(vault_c.login_tampered().is_empty());
-    let names: HashSet<String> = vault_c
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.item.name.clone())
-        .collect();
+    let names: HashSet<String> = item_names(&vault_c).await.into_iter().collect();
     assert_eq!(names, HashSet::from(["bank".into(), "mail".into()]));
 
     // The offline copy unlocks with the new key, and rotating again keeps
