@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -50,6 +51,13 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// The command consumers' group.
     pub consumer_group: String,
+    /// This consumer's name in its group, the same across its restarts and
+    /// different from every other consumer's (librdkafka
+    /// `group.instance.id`, static membership). A consumer restarted under
+    /// the same name takes its old place and partitions back at once,
+    /// instead of joining beside its dead predecessor and waiting for the
+    /// broker to time that one out. Empty: a new member on every start.
+    pub group_instance_id: String,
     /// How long a produce may take before the client gets UNAVAILABLE.
     ///
     /// Enforced by a timer around the delivery report, not only by
@@ -283,6 +291,9 @@ impl CommandPublisher for KafkaPublisher {
 pub struct ConsumerEvents {
     metrics: Arc<Metrics>,
     topic: String,
+    /// Set when partitions are taken away; [`KafkaSubscriber::leave`]
+    /// waits for it.
+    revoked: AtomicBool,
 }
 
 /// How often librdkafka reports the statistics the lag comes from.
@@ -321,6 +332,7 @@ impl ConsumerContext for ConsumerEvents {
                 for partition in partitions(list) {
                     self.metrics.forget_partition(partition);
                 }
+                self.revoked.store(true, Ordering::Release);
             }
             Rebalance::Error(err) => tracing::warn!(error = %err, "rebalance failed"),
         }
@@ -335,18 +347,21 @@ pub struct KafkaSubscriber {
     rejoin_at: Option<Instant>,
 }
 
-/// A consumer rejoins its group once, this long after it started.
+/// A consumer without a `group_instance_id` rejoins its group once, this
+/// long after it started.
 ///
-/// A consumer that starts while a dead predecessor (killed, so it never
-/// said goodbye) is still a member gets its share of a rebalance that
+/// A new member that starts while a dead predecessor (killed, so it never
+/// said goodbye) is still in the group gets its share of a rebalance that
 /// includes the dead member. Kafka rebalances again when the dead member's
 /// session times out; tansu 0.6, the broker these machines run, evicts it
 /// without rebalancing, so its partitions stay with nobody (seen in the
 /// fault drills of `server/tests/cluster_chaos`). Rejoining once after the
 /// session timeout (10 s) starts a rebalance among the live members only.
-/// It costs one short rebalance per consumer start; a command in flight is
-/// at worst redelivered, and redelivery is a no-op.
+/// A consumer with a `group_instance_id` needs none of this: restarted,
+/// it takes the dead member's place.
 const SETTLE_REJOIN: Duration = Duration::from_secs(15);
+/// How long a graceful stop waits for the group to take its partitions.
+const LEAVE_WITHIN: Duration = Duration::from_secs(3);
 /// How long `next` waits for a message before it checks the time.
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 
@@ -363,8 +378,14 @@ impl KafkaSubscriber {
         let events = ConsumerEvents {
             metrics,
             topic: settings.commands_topic.clone(),
+            revoked: AtomicBool::new(false),
         };
-        let consumer: StreamConsumer<ConsumerEvents> = base_config(settings)?
+        let mut config = base_config(settings)?;
+        let named = !settings.group_instance_id.is_empty();
+        if named {
+            config.set("group.instance.id", &settings.group_instance_id);
+        }
+        let consumer: StreamConsumer<ConsumerEvents> = config
             .set("group.id", &settings.consumer_group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
@@ -382,7 +403,7 @@ impl KafkaSubscriber {
         Ok(Self {
             consumer,
             topic: settings.commands_topic.clone(),
-            rejoin_at: Some(Instant::now() + SETTLE_REJOIN),
+            rejoin_at: (!named).then(|| Instant::now() + SETTLE_REJOIN),
         })
     }
 }
@@ -433,6 +454,31 @@ impl CommandSubscriber for KafkaSubscriber {
 
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
         self.commit_all(std::slice::from_ref(delivery)).await
+    }
+
+    /// Unsubscribes and waits until the partitions are given up. On drop
+    /// librdkafka leaves the group only for a member without a
+    /// `group.instance.id` (KIP-345: a static member stays, to come back);
+    /// after an unsubscribe it leaves either way, so a graceful stop hands
+    /// the partitions to the others now, not after the session timeout.
+    /// Messages read meanwhile are not committed and come again.
+    async fn leave(&mut self) {
+        let events = self.consumer.context();
+        events.revoked.store(false, Ordering::Release);
+        self.consumer.unsubscribe();
+        let deadline = tokio::time::Instant::now() + LEAVE_WITHIN;
+        while !self.consumer.context().revoked.load(Ordering::Acquire) {
+            // The rebalance callback runs inside `recv`.
+            let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if wait.is_zero() {
+                tracing::warn!("left the consumer group without confirmation");
+                return;
+            }
+            let _ =
+                tokio::time::timeout(wait.min(Duration::from_millis(100)), self.consumer.recv())
+                    .await;
+        }
+        tracing::info!("left the consumer group");
     }
 
     /// One offset commit for the batch: the position after its last message
@@ -572,6 +618,7 @@ mod tests {
             partitions: 1,
             replication_factor: 1,
             consumer_group: "g".into(),
+            group_instance_id: String::new(),
             produce_timeout_ms: 5000,
             idempotent_producer,
             fetch_wait_max_ms: 10,

@@ -100,6 +100,11 @@ pub trait CommandSubscriber: Send + 'static {
         }
         Ok(())
     }
+
+    /// Hands this reader's share of the work to the others before a
+    /// graceful stop, so they take it over at once. Nothing to do for a
+    /// reader that shares with nobody.
+    async fn leave(&mut self) {}
 }
 
 /// A boxed subscriber is one too, so that a role can hold whichever kind the
@@ -120,6 +125,10 @@ impl<T: CommandSubscriber + ?Sized> CommandSubscriber for Box<T> {
 
     async fn commit_all(&mut self, deliveries: &[Delivery]) -> Result<(), BrokerError> {
         (**self).commit_all(deliveries).await
+    }
+
+    async fn leave(&mut self) {
+        (**self).leave().await;
     }
 }
 

@@ -66,6 +66,7 @@ pub async fn run(
         metrics: &metrics,
     };
     let consumed = consume(&mut source, parts, &outbox, &stop).await;
+    source.leave().await;
     drop(outbox);
     forwarder.await?;
     consumed
