@@ -13,7 +13,7 @@
 //! profile, which only they can read.
 
 use std::ffi::OsString;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -29,8 +29,18 @@ pub enum Existing {
 /// Writes `bytes` to `path` as described in the crate docs. The parent
 /// directory must exist.
 pub fn write(path: &Path, bytes: &[u8], existing: Existing) -> io::Result<()> {
+    write_with(path, existing, |file| file.write_all(bytes))
+}
+
+/// Like [`write`], for contents too large to hold in memory: `fill` writes
+/// them to the (temporary) file.
+pub fn write_with(
+    path: &Path,
+    existing: Existing,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let tmp = temp_path(path)?;
-    let result = write_temp(&tmp, bytes).and_then(|()| match existing {
+    let result = write_temp(&tmp, fill).and_then(|()| match existing {
         Existing::Replace => std::fs::rename(&tmp, path),
         // A hard link fails if the name is taken, atomically, where a
         // check followed by a rename would race with another writer.
@@ -56,7 +66,7 @@ fn temp_path(path: &Path) -> io::Result<PathBuf> {
     Ok(path.with_file_name(tmp))
 }
 
-fn write_temp(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_temp(tmp: &Path, fill: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -65,7 +75,7 @@ fn write_temp(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(tmp)?;
-    file.write_all(bytes)?;
+    fill(&mut file)?;
     file.sync_all()
 }
 
@@ -77,7 +87,7 @@ fn sync_dir(path: &Path) {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    if let Ok(dir) = std::fs::File::open(dir) {
+    if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();
     }
 }

@@ -11,9 +11,11 @@
 //!   event fan-out, each behind a trait with one module per engine.
 //! - [`roles`]: the composition root; one file per role, the engines
 //!   chosen by the settings in one place.
+//! - [`backup`]: a single node's backups and their restore.
 
 pub mod address;
 pub mod auth;
+pub mod backup;
 pub mod broker;
 pub mod command;
 pub mod events;

@@ -51,6 +51,19 @@ struct Cli {
 enum Tool {
     /// Exits 0 if the gRPC service at URL reports SERVING.
     Probe(gophkeeper_server::probe::ProbeArgs),
+    /// Writes a consistent backup of a single node's databases to FILE,
+    /// while the server runs. The server's secrets are not in it.
+    Backup {
+        /// The backup file to make (never replaced).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restores a backup into a data directory that holds no databases.
+    Restore {
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,11 +83,14 @@ fn real_main() -> anyhow::Result<ExitCode> {
         return runtime.block_on(gophkeeper_server::probe::run(args));
     }
     let mut settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
+    if let Some(dir) = &cli.data_dir {
+        settings.set_data_dir(dir.clone());
+    }
+    if let Some(tool) = cli.tool {
+        return runtime.block_on(backup_tool(tool, &settings));
+    }
     if let Some(role) = cli.role {
         settings.role = role;
-    }
-    if let Some(dir) = cli.data_dir {
-        settings.set_data_dir(dir);
     }
     if let Some(listen) = cli.listen {
         settings.gateway.listen = listen;
@@ -92,6 +108,41 @@ fn real_main() -> anyhow::Result<ExitCode> {
         tokio::spawn(stop_on_signal(shutdown.clone()));
         roles::run(settings, shutdown).await
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `backup` and `restore` (and `probe`, which main runs before loading
+/// settings): say what was done, and what the file leaves out.
+async fn backup_tool(tool: Tool, settings: &Settings) -> anyhow::Result<ExitCode> {
+    use gophkeeper_server::backup::{self, BackupError};
+    use gophkeeper_server::settings::StorageEngine;
+    if settings.storage.engine != StorageEngine::Sqlite {
+        return Err(BackupError::NotSqlite.into());
+    }
+    let data_dir = settings.data_dir()?;
+    let (done, files) = match tool {
+        Tool::Backup { out } => {
+            let files = backup::backup(&data_dir, &out).await?;
+            (format!("backed up to {}", out.display()), files)
+        }
+        Tool::Restore { from } => {
+            let files = backup::restore(&from, &data_dir).await?;
+            (format!("restored into {}", data_dir.display()), files)
+        }
+        Tool::Probe(args) => return gophkeeper_server::probe::run(args).await,
+    };
+    for file in &files {
+        println!(
+            "{}: {} bytes, sha256 {}",
+            file.name, file.bytes, file.sha256
+        );
+    }
+    println!("{done}");
+    println!(
+        "The server's secrets are not in a backup: keep secrets/ and tls/ of the \
+         data directory (or auth.secret) apart from it, encrypted, and put them \
+         back before starting a restored server. See docs/backups.md."
+    );
     Ok(ExitCode::SUCCESS)
 }
 
