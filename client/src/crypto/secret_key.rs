@@ -13,14 +13,13 @@
 //! password.
 
 use hkdf::Hkdf;
-use rand::RngCore;
-use rand::rngs::OsRng;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::CryptoError;
 use super::keys::normalized;
+use super::secret::Locked;
 
 /// Length of the key: 128 bits.
 const SECRET_KEY_LEN: usize = 16;
@@ -35,22 +34,17 @@ const CHECK_LABEL: &[u8] = b"gophkeeper/v2/secret-key-check";
 /// HKDF `info` of the mixed password.
 const MIX_INFO: &[u8] = b"gophkeeper/v2/secret-key-mix";
 
-/// An account's Secret Key. Wiped when dropped; `Debug` hides it.
+/// An account's Secret Key. On a locked page, wiped when dropped; `Debug`
+/// hides it.
 #[derive(Clone)]
-pub struct SecretKey(Box<[u8; SECRET_KEY_LEN]>);
-
-impl Drop for SecretKey {
-    fn drop(&mut self) {
-        self.0.as_mut_slice().zeroize();
-    }
-}
+pub struct SecretKey(Locked<SECRET_KEY_LEN>);
 
 redacted_debug!(SecretKey);
 
 impl PartialEq for SecretKey {
     fn eq(&self, other: &Self) -> bool {
         // Both sides are the person's own keys; no timing secret to keep.
-        self.0 == other.0
+        self.0.as_bytes() == other.0.as_bytes()
     }
 }
 
@@ -66,16 +60,14 @@ fn check_byte(key: &[u8; SECRET_KEY_LEN]) -> u8 {
 impl SecretKey {
     /// A fresh key from the operating system's CSPRNG.
     pub fn generate() -> Self {
-        let mut key = Box::new([0; SECRET_KEY_LEN]);
-        OsRng.fill_bytes(key.as_mut_slice());
-        Self(key)
+        Self(Locked::random())
     }
 
     /// The kit's form: `GK-` and seven groups of four characters.
     pub fn to_text(&self) -> SecretString {
         let mut packed = Zeroizing::new([0u8; PACKED_LEN]);
-        packed[..SECRET_KEY_LEN].copy_from_slice(self.0.as_slice());
-        packed[SECRET_KEY_LEN] = check_byte(&self.0);
+        packed[..SECRET_KEY_LEN].copy_from_slice(self.0.as_bytes());
+        packed[SECRET_KEY_LEN] = check_byte(self.0.as_bytes());
         let mut text = Zeroizing::new(String::with_capacity(PREFIX.len() + TEXT_CHARS + 7));
         text.push_str(PREFIX);
         for index in 0..TEXT_CHARS {
@@ -126,10 +118,10 @@ impl SecretKey {
                 bits += 1;
             }
         }
-        let mut key = Box::new([0; SECRET_KEY_LEN]);
-        key.copy_from_slice(&packed[..SECRET_KEY_LEN]);
+        let mut key = Locked::zeroed();
+        key.as_mut().copy_from_slice(&packed[..SECRET_KEY_LEN]);
         let key = Self(key);
-        if check_byte(&key.0) != packed[SECRET_KEY_LEN] {
+        if check_byte(key.0.as_bytes()) != packed[SECRET_KEY_LEN] {
             return Err(CryptoError::SecretKeyMistyped);
         }
         Ok(key)
@@ -139,7 +131,10 @@ impl SecretKey {
     /// HKDF-SHA256 with the key as salt and the NFC password as input.
     /// Without the key, no guess of the password gives these bytes.
     pub(super) fn mix(&self, password: &SecretString) -> Zeroizing<Vec<u8>> {
-        let hkdf = Hkdf::<Sha256>::new(Some(self.0.as_slice()), normalized(password).as_bytes());
+        let hkdf = Hkdf::<Sha256>::new(
+            Some(self.0.as_bytes().as_slice()),
+            normalized(password).as_bytes(),
+        );
         let mut out = Zeroizing::new(vec![0; 32]);
         #[expect(
             clippy::expect_used,
