@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         };
     };
     init_logging();
-    match runtime.block_on(command.run(&cli.globals)) {
+    match runtime.block_on(command.run(&cli.globals, &cli.vault)) {
         Ok(Done::Success) => ExitCode::SUCCESS,
         Ok(Done::Conflict) => ExitCode::from(exit::CONFLICT),
         Ok(Done::Exit(code)) => ExitCode::from(code),

@@ -50,10 +50,24 @@ impl System {
 }
 
 impl Clipboard for System {
+    /// Marked, where the platform has the marks, to stay out of clipboard
+    /// history (KDE's and GNOME's managers, Windows' Win+V, macOS tools
+    /// that honour the concealed type), cloud clipboard sync and clipboard
+    /// monitors.
     fn set(&mut self, text: &str) -> Result<(), ClipboardError> {
-        self.0
-            .set_text(text)
-            .map_err(|e| ClipboardError(e.to_string()))
+        let set = self.0.set();
+        #[cfg(all(unix, not(target_os = "macos")))]
+        let set = arboard::SetExtLinux::exclude_from_history(set);
+        #[cfg(target_os = "macos")]
+        let set = arboard::SetExtApple::exclude_from_history(set);
+        #[cfg(windows)]
+        let set = {
+            use arboard::SetExtWindows;
+            set.exclude_from_history()
+                .exclude_from_cloud()
+                .exclude_from_monitoring()
+        };
+        set.text(text).map_err(|e| ClipboardError(e.to_string()))
     }
 
     fn get(&mut self) -> Option<Zeroizing<String>> {

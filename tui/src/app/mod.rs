@@ -52,8 +52,10 @@ pub struct Options {
     )]
     pub idle_lock: u64,
     /// Clear a copied secret from the clipboard after this many seconds
+    /// (the vault, and `get --copy` / `totp --copy`)
     #[arg(
         long,
+        global = true,
         env = "GOPHKEEPER_CLIPBOARD_CLEAR",
         value_name = "SECONDS",
         default_value_t = 30

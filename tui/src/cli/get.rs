@@ -1,13 +1,15 @@
-//! `gophkeeper get NAME-OR-ID [--field F | --json | --out PATH]`.
+//! `gophkeeper get NAME-OR-ID [--field F | --json | --out PATH | --copy]`.
 //!
 //! Without flags every field is shown with secrets masked. `--field F`
 //! prints one value as is (the way to read a password in a script;
 //! control characters show escaped when standard output is a terminal);
 //! `--json` prints everything; `--out` saves a binary item's file with
-//! owner-only permissions.
+//! owner-only permissions; `--copy` puts a field on the clipboard for a
+//! while instead of printing it.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args;
@@ -33,6 +35,24 @@ pub struct Get {
     /// Save a binary item's file here (mode 0600 on Unix)
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
+    /// Copy a field (--field, else the password, card number or text) to
+    /// the clipboard instead of printing it; cleared after
+    /// --clipboard-clear seconds if it is still there
+    #[arg(long, conflicts_with_all = ["json", "out"])]
+    copy: bool,
+}
+
+/// The field `--copy` takes without `--field`: the one people copy.
+fn copy_default(item: &Item) -> anyhow::Result<&'static str> {
+    match item.payload {
+        Payload::Login { .. } => Ok("password"),
+        Payload::Card { .. } => Ok("number"),
+        Payload::Text { .. } => Ok("text"),
+        Payload::Binary { .. } => bail!(
+            "{:?} is a file; --copy takes a field (--field), or save it with --out",
+            item.name
+        ),
+    }
 }
 
 /// The fields each kind has, for `--field` and its error message.
@@ -86,11 +106,21 @@ pub fn field_value(item: &Item, field: &str) -> anyhow::Result<Zeroizing<String>
     )
 }
 
-pub async fn run(globals: &Globals, args: Get) -> anyhow::Result<Done> {
+pub async fn run(globals: &Globals, args: Get, clear_after: Duration) -> anyhow::Result<Done> {
     let vault = globals.unlock().await?;
     refresh(&vault).await?;
     let entry = vault.get(&args.target).await?;
-    if let Some(field) = &args.field {
+    if args.copy {
+        let field = match &args.field {
+            Some(field) => field.as_str(),
+            None => copy_default(&entry.item)?,
+        };
+        let value = field_value(&entry.item, field)?;
+        if value.is_empty() {
+            bail!("{:?} has an empty {field}; nothing copied", entry.item.name);
+        }
+        super::copy::copy(field, &value, clear_after)?;
+    } else if let Some(field) = &args.field {
         let mut value = field_value(&entry.item, field)?;
         // As is for a script; on a terminal, a control character in it
         // could drive the terminal, so it shows escaped there.

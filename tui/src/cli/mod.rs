@@ -13,7 +13,9 @@
 mod add;
 mod audit;
 mod conflicts;
+
 mod context;
+mod copy;
 mod edit;
 mod export;
 mod generate;
@@ -159,10 +161,20 @@ pub enum Command {
     /// that every password guess would also need.
     #[command(subcommand)]
     SecretKey(secret_key::SecretKeyCommand),
+    /// Holds a copied value on the clipboard and clears it later (started
+    /// by `--copy`; the text comes on standard input).
+    #[command(hide = true)]
+    ClipboardKeeper {
+        #[arg(long, value_name = "SECONDS")]
+        clear_after: u64,
+    },
 }
 
 impl Command {
-    pub async fn run(self, globals: &Globals) -> anyhow::Result<Done> {
+    /// `options` are the full-screen vault's; `--copy` uses its clipboard
+    /// clear time.
+    pub async fn run(self, globals: &Globals, options: &crate::app::Options) -> anyhow::Result<Done> {
+        let clear_after = std::time::Duration::from_secs(options.clipboard_clear.max(1));
         match self {
             Self::Register(args) => register::run(globals, args).await,
             Self::Login(args) => login::run(globals, args).await,
@@ -170,12 +182,12 @@ impl Command {
             Self::Status(args) => status::run(globals, args).await,
             Self::Sync => sync::run(globals).await,
             Self::List(args) => list::run(globals, args).await,
-            Self::Get(args) => get::run(globals, args).await,
+            Self::Get(args) => get::run(globals, args, clear_after).await,
             Self::Add(args) => add::run(globals, args).await,
             Self::Edit(args) => edit::run(globals, args).await,
             Self::Rm(args) => rm::run(globals, args).await,
             Self::Generate(args) => generate::run(&args),
-            Self::Totp(args) => totp::run(globals, args).await,
+            Self::Totp(args) => totp::run(globals, args, clear_after).await,
             Self::Passwd(args) => passwd::run(globals, args).await,
             Self::RotateKey => rotate_key::run(globals).await,
             Self::Sessions(args) => sessions::run(globals, args).await,
@@ -191,6 +203,9 @@ impl Command {
             Self::Audit(args) => audit::run(globals, args).await,
             Self::TwoFactor(args) => two_factor::run(globals, args).await,
             Self::SecretKey(args) => secret_key::run(globals, args).await,
+            Self::ClipboardKeeper { clear_after } => {
+                copy::keep(std::time::Duration::from_secs(clear_after.max(1))).await
+            }
         }
     }
 }

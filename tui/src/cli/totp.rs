@@ -1,5 +1,8 @@
-//! `gophkeeper totp NAME-OR-ID [--json]`: the login's current one-time
-//! code on standard output, and how long it stays valid on standard error.
+//! `gophkeeper totp NAME-OR-ID [--json | --copy]`: the login's current
+//! one-time code on standard output (or the clipboard), and how long it
+//! stays valid on standard error.
+
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -14,11 +17,14 @@ pub struct Totp {
     /// Item name or id of a login with a TOTP secret
     target: String,
     /// Print JSON (code, remaining_seconds, period, digits, algorithm)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "copy")]
     json: bool,
+    /// Copy the code to the clipboard instead of printing it
+    #[arg(long)]
+    copy: bool,
 }
 
-pub async fn run(globals: &Globals, args: Totp) -> anyhow::Result<Done> {
+pub async fn run(globals: &Globals, args: Totp, clear_after: Duration) -> anyhow::Result<Done> {
     let vault = globals.unlock().await?;
     refresh(&vault).await?;
     let entry = vault.get(&args.target).await?;
@@ -31,7 +37,10 @@ pub async fn run(globals: &Globals, args: Totp) -> anyhow::Result<Done> {
     let totp = crate::totp::Totp::parse(secret)
         .with_context(|| format!("the TOTP secret of {:?} is unusable", entry.item.name))?;
     let code = totp.now();
-    if args.json {
+    if args.copy {
+        super::copy::copy("code", &code.code, clear_after)?;
+        eprintln!("valid for {} more second(s)", code.remaining_seconds);
+    } else if args.json {
         print_json(&json::TotpCode {
             code: &code.code,
             remaining_seconds: code.remaining_seconds,

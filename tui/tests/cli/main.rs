@@ -13,6 +13,7 @@
 mod helpers;
 
 mod audit;
+mod clipboard;
 mod conflicts;
 mod devices;
 mod import_export;
