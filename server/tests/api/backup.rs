@@ -188,28 +188,21 @@ fn backup_and_restore_refuse_clearly() {
         .join("../config/cluster-command-consumer.toml");
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("b");
-    let output = Command::new(BINARY)
-        .arg("backup")
-        .arg("--config")
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("WAL archiving"), "{stderr}");
-    assert!(!out.exists());
-
-    let output = Command::new(BINARY)
-        .args(["backup", "--data-dir"])
-        .arg(work.path())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no database at"), "{stderr}");
-    assert!(!out.exists());
+    let refused = |setting: &str, value: &std::path::Path, reason: &str| {
+        let output = Command::new(BINARY)
+            .arg("backup")
+            .arg(setting)
+            .arg(value)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(!out.exists());
+    };
+    // A cluster's PostgreSQL, and a directory without the databases.
+    refused("--config", &config, "WAL archiving");
+    refused("--data-dir", work.path(), "no database at");
 }

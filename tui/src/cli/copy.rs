@@ -40,11 +40,10 @@ pub fn copy(what: &str, text: &str, clear_after: Duration) -> anyhow::Result<()>
     // must not end it before it clears the clipboard.
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    #[expect(
-        clippy::zombie_processes,
-        reason = "the keeper outlives this command on purpose"
-    )]
-    let mut keeper = command.spawn().context("cannot start the clipboard keeper")?;
+    // Not waited for once it is ready: it outlives this command on purpose.
+    let mut keeper = command
+        .spawn()
+        .context("cannot start the clipboard keeper")?;
     let mut stdin = keeper.stdin.take().context("keeper without stdin")?;
     stdin.write_all(text.as_bytes())?;
     drop(stdin);

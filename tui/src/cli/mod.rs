@@ -173,7 +173,11 @@ pub enum Command {
 impl Command {
     /// `options` are the full-screen vault's; `--copy` uses its clipboard
     /// clear time.
-    pub async fn run(self, globals: &Globals, options: &crate::app::Options) -> anyhow::Result<Done> {
+    pub async fn run(
+        self,
+        globals: &Globals,
+        options: &crate::app::Options,
+    ) -> anyhow::Result<Done> {
         let clear_after = std::time::Duration::from_secs(options.clipboard_clear.max(1));
         match self {
             Self::Register(args) => register::run(globals, args).await,

@@ -29,7 +29,14 @@ impl Xvfb {
             }
             let display = format!(":{number}");
             let child = Command::new("Xvfb")
-                .args([display.as_str(), "-nolisten", "tcp", "-screen", "0", "640x480x24"])
+                .args([
+                    display.as_str(),
+                    "-nolisten",
+                    "tcp",
+                    "-screen",
+                    "0",
+                    "640x480x24",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -63,7 +70,12 @@ impl Xvfb {
             .unwrap_or_else(|err| panic!("xclip: {err}; run scripts/provision"));
         if let Some(text) = input {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
         }
         let out = child.wait_with_output().unwrap();
         out.status
@@ -143,7 +155,10 @@ async fn copied_secrets_reach_the_clipboard_and_leave_it() {
     xvfb.wait_for(None, Duration::from_secs(10));
 
     // What the person copied since is theirs.
-    copy(&["get", "mail", "--field", "username"]).run().await.ok();
+    copy(&["get", "mail", "--field", "username"])
+        .run()
+        .await
+        .ok();
     assert_eq!(xvfb.held().as_deref(), Some("cleo"));
     xvfb.xclip(&["-i"], Some("a link I copied"));
     tokio::time::sleep(Duration::from_secs(4)).await;
