@@ -10,6 +10,7 @@ mod codec;
 mod debug;
 mod encode;
 mod kind;
+mod merge;
 mod seal;
 mod validate;
 mod wipe;
@@ -21,6 +22,7 @@ mod tests;
 pub use card::{CardExpiry, validate_card_number, validate_cvv};
 pub use codec::DecodeError;
 pub use kind::{ItemKind, UnknownKind};
+pub use merge::{MergeConflict, merge};
 pub use seal::check_sealed_size;
 pub use validate::{MAX_NAME_CHARS, ValidationError};
 

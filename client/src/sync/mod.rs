@@ -7,8 +7,10 @@
 //!   repeated id with its first outcome). One command per record is in
 //!   flight; a later command of the same record waits for the earlier one's
 //!   outcome and takes its base revision from it. Applied → leaves the
-//!   queue; conflict → both versions go to the conflicts table; rejected →
-//!   dropped and reported; no outcome yet or server unavailable → stays.
+//!   queue; conflict → merged field by field if the two edits of one base
+//!   changed different fields (see `item/merge.rs`), else both versions go
+//!   to the conflicts table; rejected → dropped and reported; no outcome
+//!   yet or server unavailable → stays.
 //! - **Pull** fetches `Changes` after the cursor page by page, tombstones
 //!   included, asking for at least the newest revision our own commands
 //!   were applied at (read your writes).
@@ -290,12 +292,27 @@ impl SyncEngine {
                         continue;
                     };
                     let unchanged = self.only_resealed(&op, &theirs).await?;
+                    let merged = if unchanged {
+                        None
+                    } else {
+                        self.merged(&op, &theirs).await?
+                    };
                     self.cache.finish_conflict(&op, &theirs).await?;
                     if unchanged {
                         // Mine goes on top of theirs, sent in the next round.
-                        self.resolve_locked(op.record_id, Resolution::KeepMine)
+                        self.resolve_locked(op.record_id, Resolution::KeepMine, None)
                             .await?;
                         tracing::info!(record_id = %op.record_id, "rebased on a re-seal");
+                        blocked.insert(op.record_id);
+                        rebased = true;
+                        continue;
+                    }
+                    if let Some(merged) = merged
+                        && self.resolve_merged(op.record_id, &merged).await?
+                    {
+                        // Different fields changed: the merge goes on top
+                        // of theirs, sent in the next round.
+                        tracing::info!(record_id = %op.record_id, "merged field by field");
                         blocked.insert(op.record_id);
                         rebased = true;
                         continue;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{SyncEngine, SyncError};
 use crate::cache::{Conflict, NewOp, OpKind, PendingOp, StoredRecord, Versions, stored_version};
 use crate::crypto::{Plaintext, RecordHeader};
-use crate::item::ItemKind;
+use crate::item::{Item, ItemKind, merge};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
@@ -30,19 +30,24 @@ impl SyncEngine {
     /// Whatever goes out is sealed again as a new version above theirs: a
     /// version number is never reused for other content, which is what
     /// lets every device tell a rollback from an edit.
+    ///
+    /// `copy_name`, for [`Resolution::KeepBoth`], renames mine's copy so
+    /// that the two can be told apart.
     pub async fn resolve(
         &self,
         record_id: Uuid,
         choice: Resolution,
+        copy_name: Option<&str>,
     ) -> Result<Option<Uuid>, SyncError> {
         let _guard = self.lock.lock().await;
-        self.resolve_locked(record_id, choice).await
+        self.resolve_locked(record_id, choice, copy_name).await
     }
 
     pub(super) async fn resolve_locked(
         &self,
         record_id: Uuid,
         choice: Resolution,
+        copy_name: Option<&str>,
     ) -> Result<Option<Uuid>, SyncError> {
         let conflict = self
             .cache
@@ -91,7 +96,10 @@ impl SyncEngine {
             // whose id was taken: mine lives on under a new id.
             Resolution::KeepMine | Resolution::KeepBoth if !mine_deleted => {
                 let kind = kind_of(conflict.kind)?;
-                let body = self.open_mine(&conflict, kind)?;
+                let mut body = self.open_mine(&conflict, kind)?;
+                if let (Resolution::KeepBoth, Some(name)) = (choice, copy_name) {
+                    body = renamed(&body, name)?;
+                }
                 let new_id = Uuid::new_v4();
                 let create = Versions {
                     base: 0,
@@ -147,6 +155,93 @@ impl SyncEngine {
         Ok(theirs.version() > base && known.body.as_slice() == theirs.body.as_slice())
     }
 
+    /// Mine and theirs merged field by field, when `op` (an edit) and
+    /// `theirs` were both made from the version the mirror holds and no
+    /// field changed on both sides differently. `None` otherwise: then a
+    /// person chooses.
+    pub(super) async fn merged(
+        &self,
+        op: &PendingOp,
+        theirs: &StoredRecord,
+    ) -> Result<Option<Item>, SyncError> {
+        if op.upgrade || op.op != OpKind::Update || theirs.deleted || op.kind != theirs.kind {
+            return Ok(None);
+        }
+        let (Ok(kind), Some(sealed)) = (ItemKind::try_from(op.kind), op.ciphertext.as_deref())
+        else {
+            return Ok(None);
+        };
+        let aad = self.sealer.aad(op.record_id, kind);
+        let Ok(mine) = self.sealer.keys().open_record(&aad, sealed) else {
+            return Ok(None);
+        };
+        let Some(base) = mine.header.as_ref().map(|h| h.base) else {
+            return Ok(None);
+        };
+        let Some(known) = self.cache.record(op.record_id).await? else {
+            return Ok(None);
+        };
+        // The mirror's copy is the base only if the edit was made from it
+        // (an edit of what a person saw earlier names an older revision),
+        // and theirs must be newer than it.
+        if known.deleted
+            || stored_version(&known.ciphertext) != base
+            || op.base_revision != Some(known.revision)
+            || stored_version(&theirs.ciphertext) <= base
+        {
+            return Ok(None);
+        }
+        let (Ok(known), Ok(theirs)) = (self.sealer.open(&known), self.sealer.open(theirs)) else {
+            return Ok(None);
+        };
+        let items = (
+            Item::from_opened(&aad, &known),
+            Item::from_opened(&aad, &mine),
+            Item::from_opened(&aad, &theirs),
+        );
+        let (Ok(base), Ok(mine), Ok(theirs)) = items else {
+            return Ok(None);
+        };
+        match merge(&base, &mine, &theirs) {
+            Ok(item) => Ok(Some(item)),
+            Err(conflict) => {
+                tracing::debug!(record_id = %op.record_id, %conflict, "no merge");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Queues `merged` as an edit above the conflict's theirs, in place of
+    /// the conflict. False if it cannot be sealed (it breaks a rule that
+    /// neither side alone broke): the conflict then stays for a person.
+    pub(super) async fn resolve_merged(
+        &self,
+        record_id: Uuid,
+        merged: &Item,
+    ) -> Result<bool, SyncError> {
+        let Some(conflict) = self.cache.conflict(record_id).await? else {
+            return Ok(false);
+        };
+        let theirs = &conflict.theirs;
+        let theirs_version = stored_version(&theirs.ciphertext);
+        let above_theirs = Versions {
+            base: theirs_version,
+            version: theirs_version + 1,
+        };
+        let Ok(ciphertext) = self.sealer.seal_item(record_id, merged, above_theirs) else {
+            return Ok(false);
+        };
+        let op = NewOp {
+            record_id,
+            kind: theirs.kind,
+            op: OpKind::Update,
+            ciphertext: Some(ciphertext),
+            base_revision: Some(theirs.revision),
+        };
+        self.cache.resolve_conflict(record_id, Some(&op)).await?;
+        Ok(true)
+    }
+
     /// The body of "mine", the version this device wanted.
     fn open_mine(&self, conflict: &Conflict, kind: ItemKind) -> Result<Plaintext, SyncError> {
         let sealed = conflict
@@ -164,4 +259,12 @@ impl SyncEngine {
 fn kind_of(kind: i32) -> Result<ItemKind, SyncError> {
     ItemKind::try_from(kind)
         .map_err(|e| SyncError::Resolve(format!("{e}; this client cannot copy it")))
+}
+
+/// An item's body with another name.
+fn renamed(body: &[u8], name: &str) -> Result<Plaintext, SyncError> {
+    let mut item =
+        Item::decode(body).map_err(|e| SyncError::Resolve(format!("my version: {e}")))?;
+    item.name = name.to_owned();
+    Ok(Plaintext::copied_from(&item.encode()))
 }

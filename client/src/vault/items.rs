@@ -2,7 +2,7 @@
 //! mirror with this device's queued changes laid over it, each item marked
 //! as synced, pending (queued, not yet applied) or in conflict.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use uuid::Uuid;
 
@@ -430,13 +430,52 @@ impl Vault {
     }
 
     pub async fn resolve(&self, id: Uuid, choice: Resolution) -> Result<Resolved, VaultError> {
-        let new_record_id = self.engine.resolve(id, choice).await?;
+        let copy_name = match choice {
+            Resolution::KeepBoth => self.conflict_copy_name(id).await?,
+            _ => None,
+        };
+        let new_record_id = self
+            .engine
+            .resolve(id, choice, copy_name.as_deref())
+            .await?;
         let (report, login_required) = self.push_after_change().await?;
         Ok(Resolved {
             new_record_id,
             report,
             login_required,
         })
+    }
+
+    /// "NAME (conflict YYYY-MM-DD)" for mine's copy of a conflict kept both
+    /// ways, by this device's local date, with " 2", " 3"... if taken: two
+    /// items of one name make `get NAME` ambiguous.
+    async fn conflict_copy_name(&self, id: Uuid) -> Result<Option<String>, VaultError> {
+        let conflicts = self.conflicts().await?;
+        let Some(mine) = conflicts
+            .iter()
+            .find(|c| c.record_id == id)
+            .and_then(|c| c.mine.as_ref())
+        else {
+            return Ok(None);
+        };
+        let taken: HashSet<String> = self
+            .list()
+            .await?
+            .into_iter()
+            .map(|e| e.item.name.clone())
+            .collect();
+        let date = jiff::tz::TimeZone::system()
+            .to_datetime(jiff::Timestamp::now())
+            .date();
+        let stem = format!("{} (conflict {date})", mine.name);
+        let name = (1..)
+            .map(|n| match n {
+                1 => stem.clone(),
+                n => format!("{stem} {n}"),
+            })
+            .find(|name| !taken.contains(name))
+            .unwrap_or(stem);
+        Ok(Some(name))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Concurrent edits of one record on two devices: the conflict is reported,
 //! no version is lost, and each way of resolving it works.
 
+use gophkeeper_client::item::{CustomField, Item, Payload};
 use gophkeeper_client::vault::{EntryState, Resolution, Vault, VaultError};
 use uuid::Uuid;
 
@@ -175,4 +176,72 @@ async fn an_edit_based_on_what_the_person_saw_conflicts_with_a_change_pulled_sin
         vault_b.edit_from(Uuid::new_v4(), 1, &note("x", "y")).await,
         Err(VaultError::NotFound(_))
     ));
+}
+
+fn login(name: &str, password: &str) -> Item {
+    Item::new(
+        name,
+        Payload::Login {
+            username: "alice".into(),
+            password: password.into(),
+            urls: vec!["bank.example".into()],
+            totp: None,
+        },
+    )
+}
+
+fn set_password(item: &mut Item, value: &str) {
+    let Payload::Login { password, .. } = &mut item.payload else {
+        panic!("not a login");
+    };
+    *password = value.into();
+}
+
+#[tokio::test]
+async fn edits_of_different_fields_merge_and_the_same_field_conflicts() {
+    let server = TestServer::start().await;
+    let (a, b) = (Device::new(), Device::new());
+    let vault_a = a.register(&server, "alice").await;
+    let vault_b = b.login(&server, "alice").await;
+    let id = vault_a.add(&login("bank", "old")).await.unwrap().record_id;
+    vault_a.sync().await.unwrap();
+    vault_b.sync().await.unwrap();
+
+    // From the same base, A changes the password and B the notes and a
+    // custom field; B pushes second and meets A's version.
+    let mut on_a = vault_a.get("bank").await.unwrap().item;
+    set_password(&mut on_a, "new");
+    assert_eq!(vault_a.edit(id, &on_a).await.unwrap().report.applied, 1);
+    let mut on_b = vault_b.get("bank").await.unwrap().item;
+    on_b.notes = "call first".into();
+    on_b.fields.push(CustomField::new("pin", "1234"));
+    let saved = vault_b.edit(id, &on_b).await.unwrap();
+    assert!(saved.report.conflicts.is_empty(), "{:?}", saved.report);
+    assert!(vault_b.conflicts().await.unwrap().is_empty());
+
+    // Both devices end with both changes, as one record.
+    vault_a.sync().await.unwrap();
+    vault_b.sync().await.unwrap();
+    for vault in [&vault_a, &vault_b] {
+        let list = vault.list().await.unwrap();
+        assert_eq!(list.len(), 1);
+        let entry = vault.get("bank").await.unwrap();
+        assert_eq!(entry.state, EntryState::Synced);
+        assert_eq!(text_of(&entry.item), "new");
+        assert_eq!(entry.item.notes, "call first");
+        assert_eq!(entry.item.fields, [CustomField::new("pin", "1234")]);
+    }
+
+    // The same field changed differently on both sides still conflicts.
+    let mut on_a = vault_a.get("bank").await.unwrap().item;
+    set_password(&mut on_a, "A's");
+    assert_eq!(vault_a.edit(id, &on_a).await.unwrap().report.applied, 1);
+    let mut on_b = vault_b.get("bank").await.unwrap().item;
+    set_password(&mut on_b, "B's");
+    on_b.notes = "B's notes".into();
+    let saved = vault_b.edit(id, &on_b).await.unwrap();
+    assert_eq!(saved.report.conflicts, vec![id], "{:?}", saved.report);
+    let conflict = vault_b.conflicts().await.unwrap().remove(0);
+    assert_eq!(text_of(conflict.mine.as_ref().unwrap()), "B's");
+    assert_eq!(text_of(conflict.theirs.as_ref().unwrap()), "A's");
 }

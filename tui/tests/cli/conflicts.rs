@@ -67,9 +67,26 @@ async fn each_resolution_keeps_what_was_chosen_and_loses_nothing_else() {
     assert!(out.stderr.contains("my version is now item"), "{out:#?}");
     assert_eq!(texts(&laptop).await, ["laptop v3", "phone v3"]);
     assert_eq!(texts(&phone).await, ["laptop v3", "phone v3"]);
-    assert_eq!(names(&phone).await, ["doc", "doc"]);
+    // Mine's copy is named apart (by the local date), so "doc" is not
+    // ambiguous; a second copy of the same day gets a number.
+    let date = jiff::tz::TimeZone::system()
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let copy = format!("doc (conflict {date})");
+    assert_eq!(names(&phone).await, ["doc", copy.as_str()]);
+    let out = phone.ok(&["get", "doc", "--field", "text"]).await;
+    assert_eq!(out.stdout.trim_end(), "laptop v3");
     let conflicts = phone.ok(&["conflicts", "--json"]).await.json();
     assert!(conflicts.as_array().unwrap().is_empty());
+    clash(&laptop, &phone, 4).await;
+    phone.ok(&["resolve", "doc", "--keep", "both"]).await;
+    laptop.ok(&["sync"]).await;
+    let again = format!("{copy} 2");
+    let all = ["doc", copy.as_str(), again.as_str()];
+    assert_eq!(names(&phone).await, all);
+    assert_eq!(names(&laptop).await, all);
+    let out = phone.ok(&["get", &again, "--field", "text"]).await;
+    assert_eq!(out.stdout.trim_end(), "phone v4");
     phone
         .run(&["resolve", &id, "--keep", "mine"])
         .await
