@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use super::{CustomField, Extensions, Item, Payload};
 
 /// Why two edits could not be merged: the fields that both sides changed
-/// differently. Names only, never values, so it is safe to show and log.
+/// differently. Names only, never values; a custom field's key is item
+/// content, though, so this is shown to the person, never logged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("both sides changed: {}", .fields.join(", "))]
 pub struct MergeConflict {

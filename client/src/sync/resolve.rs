@@ -205,7 +205,9 @@ impl SyncEngine {
         match merge(&base, &mine, &theirs) {
             Ok(item) => Ok(Some(item)),
             Err(conflict) => {
-                tracing::debug!(record_id = %op.record_id, %conflict, "no merge");
+                // A count only: custom field keys are item content.
+                let fields = conflict.fields.len();
+                tracing::debug!(record_id = %op.record_id, fields, "no merge");
                 Ok(None)
             }
         }
