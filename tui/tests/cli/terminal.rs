@@ -161,7 +161,10 @@ async fn a_conflict_listing_shows_the_other_side_escaped() {
     phone.ok(&["sync"]).await;
     let hostile = format!("doc{OSC52}{CLEAR}\r");
     laptop.ok(&["edit", "doc", "--name", &hostile]).await;
-    let out = phone.run(&["edit", "doc", "--text", "mine"]).await;
+    // Both rename it, so the edits conflict instead of merging.
+    let out = phone
+        .run(&["edit", "doc", "--name", "my doc", "--text", "mine"])
+        .await;
     assert_eq!(out.code, 3, "{out:#?}");
     no_controls(&out);
 
